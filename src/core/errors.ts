@@ -1,0 +1,127 @@
+/**
+ * The one error catalogue of credex. Every refusal the gateway or the CLI can
+ * give has a machine-readable reason here, with its gRPC status code. The
+ * reason travels in google.rpc.ErrorInfo (domain "credex") in the
+ * `grpc-status-details-bin` trailer (gRPC rich error model, AIP-193).
+ *
+ * The internal `cause` is kept for logs and never sent on the wire.
+ */
+
+/** gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+export const ERROR_DOMAIN = "credex";
+
+const U = GrpcCode.UNAUTHENTICATED;
+const P = GrpcCode.PERMISSION_DENIED;
+const I = GrpcCode.INVALID_ARGUMENT;
+const R = GrpcCode.RESOURCE_EXHAUSTED;
+const N = GrpcCode.UNAVAILABLE;
+
+/** reason → [gRPC code, what it means]. Reasons are stable API: never rename one. */
+export const ERROR_CATALOGUE = {
+  // authenticate: the caller's certificate and identity
+  CLIENT_CERT_MISSING: [U, "no client certificate was presented"],
+  CLIENT_CERT_UNTRUSTED: [U, "the client certificate does not chain to the exchange CA"],
+  CLIENT_CERT_EXPIRED: [U, "the client certificate has expired"],
+  CLIENT_CERT_NOT_YET_VALID: [U, "the client certificate is not yet valid"],
+  CLIENT_CERT_REVOKED: [U, "the client certificate has been revoked"],
+  CLIENT_CERT_WRONG_USAGE: [U, "the client certificate is not issued for client authentication"],
+  CLIENT_CERT_IS_CA: [U, "a CA certificate cannot be used as a client certificate"],
+  CLIENT_IDENTITY_MISSING: [U, "the client certificate has no spiffe agency identity in its URI SAN"],
+  CLIENT_IDENTITY_MISMATCH: [U, "the client certificate does not match the agency registry entry"],
+  AGENCY_UNKNOWN: [U, "the agency is not in the registry"],
+  AGENCY_SUSPENDED: [P, "the agency is suspended"],
+  ADMIN_ROLE_REQUIRED: [P, "this call needs an administrator certificate with another role"],
+
+  // validate: the request itself
+  REQUEST_MALFORMED: [I, "the request is not a valid protobuf message"],
+  REQUEST_TOO_LARGE: [R, "the request is larger than the configured limit"],
+  SUBJECT_MISSING: [I, "the subject is missing"],
+  SUBJECT_TYPE_INVALID: [I, "the subject type is missing or unknown"],
+  USCC_INVALID: [I, "the Unified Social Credit Code is invalid (GB 32100-2015)"],
+  RESIDENT_ID_INVALID: [I, "the resident identity number is invalid (GB 11643-1999)"],
+  PURPOSE_MISSING: [I, "a purpose is required (Credit Investigation Regulation Art. 18)"],
+  PURPOSE_UNKNOWN: [I, "the purpose is not a known value"],
+  CATEGORIES_MISSING: [I, "at least one category is required"],
+  CATEGORY_UNKNOWN: [I, "a category is not in the catalogue"],
+  TOO_MANY_CATEGORIES: [I, "too many categories in one request"],
+  FIELD_INVALID: [I, "a request field is invalid"],
+
+  // consent (Credit Investigation Regulation Art. 13, 14.2, 18; PIPL Art. 23, 29)
+  CONSENT_REQUIRED: [P, "a natural-person query needs the subject's consent attestation"],
+  CONSENT_MALFORMED: [I, "the consent attestation cannot be parsed"],
+  CONSENT_SIGNATURE_INVALID: [P, "the consent attestation is not signed by the requesting agency"],
+  CONSENT_EXPIRED: [P, "the consent attestation has expired"],
+  CONSENT_NOT_YET_VALID: [P, "the consent attestation is not yet valid"],
+  CONSENT_SUBJECT_MISMATCH: [P, "the consent attestation is for another subject"],
+  CONSENT_PURPOSE_MISMATCH: [P, "the consent attestation is for another purpose"],
+  CONSENT_CATEGORY_NOT_COVERED: [P, "the consent attestation does not cover a requested category"],
+  CONSENT_REQUESTER_MISMATCH: [P, "the consent attestation was collected by another agency"],
+
+  // authorize
+  PURPOSE_NOT_PERMITTED: [P, "the policy does not allow this purpose for the requested categories"],
+  CATEGORY_NOT_PERMITTED: [P, "the policy does not allow the requested categories"],
+  EXPLICITLY_DENIED: [P, "an explicit deny rule matches the request"],
+  RESTRICTED_MODE: [P, "the gateway is in restricted mode: only level-1 data flows"],
+
+  // limits
+  RATE_LIMITED: [R, "the agency exceeded its request rate"],
+  TOO_MANY_CONCURRENT_CALLS: [R, "the agency exceeded its concurrent call limit"],
+
+  // audit: no audit, no answer
+  AUDIT_UNAVAILABLE: [N, "the audit record could not be made durable; nothing is released"],
+  AUDIT_SPOOL_FULL: [N, "the audit spool is full; the gateway fails closed"],
+  SHUTTING_DOWN: [N, "the gateway is shutting down"],
+
+  // providers (CreditProvider side)
+  CALLER_NOT_GATEWAY: [P, "only the exchange gateway may call this provider"],
+
+  INTERNAL: [GrpcCode.INTERNAL, "internal error"],
+} as const satisfies Record<string, readonly [GrpcCode, string]>;
+
+export type ErrorReason = keyof typeof ERROR_CATALOGUE;
+
+export function codeOf(reason: ErrorReason): GrpcCode {
+  return ERROR_CATALOGUE[reason][0];
+}
+
+export class CredexError extends Error {
+  readonly reason: ErrorReason;
+  readonly code: GrpcCode;
+  /** Value-free details for the caller (ErrorInfo.metadata). */
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(reason: ErrorReason, message?: string, metadata: Record<string, string> = {}, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CATALOGUE[reason][1], options);
+    this.name = "CredexError";
+    this.reason = reason;
+    this.code = codeOf(reason);
+    this.metadata = Object.freeze({ ...metadata });
+  }
+}
+
+/** Any thrown value as a CredexError; unknown errors become INTERNAL with the original as cause. */
+export function toCredexError(err: unknown): CredexError {
+  if (err instanceof CredexError) return err;
+  return new CredexError("INTERNAL", undefined, {}, { cause: err });
+}
