@@ -1,0 +1,46 @@
+import { UsageError, type CliCommand } from "./command.js";
+
+/** Every subcommand, in the order `credex --help` lists them. */
+async function loadCommands(): Promise<CliCommand[]> {
+  // Loaded lazily so that `credex --help` and light commands do not pay for grpc-js, kafkajs or casbin.
+  const modules = [
+  ] as Array<Promise<{ command: CliCommand }>>;
+  return (await Promise.all(modules)).map((m) => m.command);
+}
+
+function usage(commands: CliCommand[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 4);
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "credex: the credit-information exchange gateway",
+    "",
+    "usage: credex <command> [options]      (credex <command> --help for details)",
+    "",
+    "commands:",
+    ...lines,
+    "",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const commands = await loadCommands();
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage(commands));
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`credex: unknown command "${name}"\n\n${usage(commands)}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`credex ${name}: ${err.message}\n(see: credex ${name} --help)\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
