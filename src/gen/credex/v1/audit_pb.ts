@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file credex/v1/audit.proto.
  */
 export const file_credex_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChVjcmVkZXgvdjEvYXVkaXQucHJvdG8SCWNyZWRleC52MSJ4Cg5BdWRpdFJlcXVlc3RlchIRCglhZ2VuY3lfaWQYASABKAkSDgoGc2VjdG9yGAIgASgJEhgKEGNlcnRfZmluZ2VycHJpbnQYAyABKAkSEwoLY2VydF9zZXJpYWwYBCABKAkSFAoMcGVlcl9hZGRyZXNzGAUgASgJInsKDUF1ZGl0RGVjaXNpb24SKQoGZWZmZWN0GAEgASgOMhkuY3JlZGV4LnYxLkRlY2lzaW9uRWZmZWN0EhYKDm1hdGNoZWRfcG9saWN5GAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoCRIOCgZyZWFzb24YBCABKAki3AEKEUF1ZGl0UHJvdmlkZXJDYWxsEhEKCWFnZW5jeV9pZBgBIAEoCRIwCgxyZXF1ZXN0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlc3BvbmRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc3RhdHVzGAQgASgJEg4KBmRldGFpbBgFIAEoCRIYChByZWNvcmRzX3JlY2VpdmVkGAYgASgNEhYKDnJlc3BvbnNlX2J5dGVzGAcgASgEIkAKDUF1ZGl0V2l0aGhlbGQSDgoGcmVhc29uGAEgASgJEg8KB3JlY29yZHMYAiABKA0SDgoGZmllbGRzGAMgASgNItwBCgxBdWRpdFJlbGVhc2USGAoQcmVjb3Jkc19yZWxlYXNlZBgBIAEoDRIYChByZWNvcmRzX3dpdGhoZWxkGAIgASgNEhcKD2ZpZWxkc19yZWxlYXNlZBgDIAEoDRIXCg9maWVsZHNfd2l0aGhlbGQYBCABKA0SHAoUcmVsZWFzZWRfZmllbGRfbmFtZXMYBSADKAkSHAoUd2l0aGhlbGRfZmllbGRfbmFtZXMYBiADKAkSKgoId2l0aGhlbGQYByADKAsyGC5jcmVkZXgudjEuQXVkaXRXaXRoaGVsZCKKBwoKQXVkaXRFdmVudBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRITCgtleGNoYW5nZV9pZBgCIAEoCRIQCgh0cmFjZV9pZBgDIAEoCRIYChBnYXRld2F5X2luc3RhbmNlGAQgASgJEicKBHR5cGUYBSABKA4yGS5jcmVkZXgudjEuQXVkaXRFdmVudFR5cGUSDgoGbWV0aG9kGAYgASgJEi8KC3JlY2VpdmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWNpZGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXBsaWVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCglyZXF1ZXN0ZXIYCiABKAsyGS5jcmVkZXgudjEuQXVkaXRSZXF1ZXN0ZXISGQoRc3ViamVjdF9wc2V1ZG9ueW0YCyABKAkSLAoMc3ViamVjdF90eXBlGAwgASgOMhYuY3JlZGV4LnYxLlN1YmplY3RUeXBlEhIKCmNhdGVnb3JpZXMYDSADKAkSIwoHcHVycG9zZRgOIAEoDjISLmNyZWRleC52MS5QdXJwb3NlEhIKCmNvbnNlbnRfaWQYDyABKAkSGAoQc3BlY2lhbF9ncmFudF9pZBgQIAEoCRISCgpyZXF1ZXN0X2lkGBEgASgJEioKCGRlY2lzaW9uGBIgASgLMhguY3JlZGV4LnYxLkF1ZGl0RGVjaXNpb24SLwoJcHJvdmlkZXJzGBMgAygLMhwuY3JlZGV4LnYxLkF1ZGl0UHJvdmlkZXJDYWxsEigKB3JlbGVhc2UYFCABKAsyFy5jcmVkZXgudjEuQXVkaXRSZWxlYXNlEhcKD3Jlc3BvbnNlX2RpZ2VzdBgVIAEoDBITCgtzdGF0dXNfY29kZRgWIAEoBRIVCg1zdGF0dXNfcmVhc29uGBcgASgJEhUKDXJlcXVlc3RfYnl0ZXMYGCABKAQSFgoOcmVzcG9uc2VfYnl0ZXMYGSABKAQSOQoKYXR0cmlidXRlcxgaIAMoCzIlLmNyZWRleC52MS5BdWRpdEV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASrqAQoOQXVkaXRFdmVudFR5cGUSIAocQVVESVRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGUFVRElUX0VWRU5UX1RZUEVfRVhDSEFOR0UQARIjCh9BVURJVF9FVkVOVF9UWVBFX1NQRUNJQUxfQUNDRVNTEAISGwoXQVVESVRfRVZFTlRfVFlQRV9QT0xJQ1kQAxIaChZBVURJVF9FVkVOVF9UWVBFX0FETUlOEAQSGQoVQVVESVRfRVZFTlRfVFlQRV9MSVNUEAUSHgoaQVVESVRfRVZFTlRfVFlQRV9PQkpFQ1RJT04QBiqAAQoORGVjaXNpb25FZmZlY3QSHwobREVDSVNJT05fRUZGRUNUX1VOU1BFQ0lGSUVEEAASGQoVREVDSVNJT05fRUZGRUNUX0FMTE9XEAESGAoUREVDSVNJT05fRUZGRUNUX0RFTlkQAhIYChRERUNJU0lPTl9FRkZFQ1RfTk9ORRADYgZwcm90bzM", [file_credex_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("ChVjcmVkZXgvdjEvYXVkaXQucHJvdG8SCWNyZWRleC52MSJ4Cg5BdWRpdFJlcXVlc3RlchIRCglhZ2VuY3lfaWQYASABKAkSDgoGc2VjdG9yGAIgASgJEhgKEGNlcnRfZmluZ2VycHJpbnQYAyABKAkSEwoLY2VydF9zZXJpYWwYBCABKAkSFAoMcGVlcl9hZGRyZXNzGAUgASgJInsKDUF1ZGl0RGVjaXNpb24SKQoGZWZmZWN0GAEgASgOMhkuY3JlZGV4LnYxLkRlY2lzaW9uRWZmZWN0EhYKDm1hdGNoZWRfcG9saWN5GAIgASgJEhcKD3BvbGljeV9yZXZpc2lvbhgDIAEoCRIOCgZyZWFzb24YBCABKAki3AEKEUF1ZGl0UHJvdmlkZXJDYWxsEhEKCWFnZW5jeV9pZBgBIAEoCRIwCgxyZXF1ZXN0ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlc3BvbmRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc3RhdHVzGAQgASgJEg4KBmRldGFpbBgFIAEoCRIYChByZWNvcmRzX3JlY2VpdmVkGAYgASgNEhYKDnJlc3BvbnNlX2J5dGVzGAcgASgEIkAKDUF1ZGl0V2l0aGhlbGQSDgoGcmVhc29uGAEgASgJEg8KB3JlY29yZHMYAiABKA0SDgoGZmllbGRzGAMgASgNItwBCgxBdWRpdFJlbGVhc2USGAoQcmVjb3Jkc19yZWxlYXNlZBgBIAEoDRIYChByZWNvcmRzX3dpdGhoZWxkGAIgASgNEhcKD2ZpZWxkc19yZWxlYXNlZBgDIAEoDRIXCg9maWVsZHNfd2l0aGhlbGQYBCABKA0SHAoUcmVsZWFzZWRfZmllbGRfbmFtZXMYBSADKAkSHAoUd2l0aGhlbGRfZmllbGRfbmFtZXMYBiADKAkSKgoId2l0aGhlbGQYByADKAsyGC5jcmVkZXgudjEuQXVkaXRXaXRoaGVsZCKKBwoKQXVkaXRFdmVudBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRITCgtleGNoYW5nZV9pZBgCIAEoCRIQCgh0cmFjZV9pZBgDIAEoCRIYChBnYXRld2F5X2luc3RhbmNlGAQgASgJEicKBHR5cGUYBSABKA4yGS5jcmVkZXgudjEuQXVkaXRFdmVudFR5cGUSDgoGbWV0aG9kGAYgASgJEi8KC3JlY2VpdmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWNpZGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXBsaWVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCglyZXF1ZXN0ZXIYCiABKAsyGS5jcmVkZXgudjEuQXVkaXRSZXF1ZXN0ZXISGQoRc3ViamVjdF9wc2V1ZG9ueW0YCyABKAkSLAoMc3ViamVjdF90eXBlGAwgASgOMhYuY3JlZGV4LnYxLlN1YmplY3RUeXBlEhIKCmNhdGVnb3JpZXMYDSADKAkSIwoHcHVycG9zZRgOIAEoDjISLmNyZWRleC52MS5QdXJwb3NlEhIKCmNvbnNlbnRfaWQYDyABKAkSGAoQc3BlY2lhbF9ncmFudF9pZBgQIAEoCRISCgpyZXF1ZXN0X2lkGBEgASgJEioKCGRlY2lzaW9uGBIgASgLMhguY3JlZGV4LnYxLkF1ZGl0RGVjaXNpb24SLwoJcHJvdmlkZXJzGBMgAygLMhwuY3JlZGV4LnYxLkF1ZGl0UHJvdmlkZXJDYWxsEigKB3JlbGVhc2UYFCABKAsyFy5jcmVkZXgudjEuQXVkaXRSZWxlYXNlEhcKD3Jlc3BvbnNlX2RpZ2VzdBgVIAEoDBITCgtzdGF0dXNfY29kZRgWIAEoBRIVCg1zdGF0dXNfcmVhc29uGBcgASgJEhUKDXJlcXVlc3RfYnl0ZXMYGCABKAQSFgoOcmVzcG9uc2VfYnl0ZXMYGSABKAQSOQoKYXR0cmlidXRlcxgaIAMoCzIlLmNyZWRleC52MS5BdWRpdEV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLlAgoRU2VhbGVkQXVkaXRSZWNvcmQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SGAoQZ2F0ZXdheV9pbnN0YW5jZRgCIAEoCRIQCghzZXF1ZW5jZRgDIAEoBBIRCglwcmV2X2hhc2gYBCABKAwSDgoGa2V5X2lkGAUgASgJEiMKBXN1aXRlGAYgASgOMhQuY3JlZGV4LnYxLlNlYWxTdWl0ZRINCgVub25jZRgHIAEoDBISCgpjaXBoZXJ0ZXh0GAggASgMEgsKA3RhZxgJIAEoDBItCgpldmVudF90eXBlGAogASgOMhkuY3JlZGV4LnYxLkF1ZGl0RXZlbnRUeXBlEhgKEHJlcXVlc3Rlcl9hZ2VuY3kYCyABKAkSLQoJc2VhbGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcChRldmVudF9zY2hlbWFfdmVyc2lvbhgNIAEoDSLpAQoPQXVkaXRDaGVja3BvaW50EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEhgKEGdhdGV3YXlfaW5zdGFuY2UYAiABKAkSEAoIc2VxdWVuY2UYAyABKAQSEQoJaGVhZF9oYXNoGAQgASgMEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXNpZ25hdHVyZRgGIAEoDBIfChdzaWduZXJfY2VydF9maW5nZXJwcmludBgHIAEoCRIbChNzaWduYXR1cmVfYWxnb3JpdGhtGAggASgJKuoBCg5BdWRpdEV2ZW50VHlwZRIgChxBVURJVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZQVVESVRfRVZFTlRfVFlQRV9FWENIQU5HRRABEiMKH0FVRElUX0VWRU5UX1RZUEVfU1BFQ0lBTF9BQ0NFU1MQAhIbChdBVURJVF9FVkVOVF9UWVBFX1BPTElDWRADEhoKFkFVRElUX0VWRU5UX1RZUEVfQURNSU4QBBIZChVBVURJVF9FVkVOVF9UWVBFX0xJU1QQBRIeChpBVURJVF9FVkVOVF9UWVBFX09CSkVDVElPThAGKoABCg5EZWNpc2lvbkVmZmVjdBIfChtERUNJU0lPTl9FRkZFQ1RfVU5TUEVDSUZJRUQQABIZChVERUNJU0lPTl9FRkZFQ1RfQUxMT1cQARIYChRERUNJU0lPTl9FRkZFQ1RfREVOWRACEhgKFERFQ0lTSU9OX0VGRkVDVF9OT05FEAMqZAoJU2VhbFN1aXRlEhoKFlNFQUxfU1VJVEVfVU5TUEVDSUZJRUQQABIaChZTRUFMX1NVSVRFX0FFU18yNTZfR0NNEAESHwobU0VBTF9TVUlURV9TTTRfQ1RSX0hNQUNfU00zEAJiBnByb3RvMw", [file_credex_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message credex.v1.AuditRequester
@@ -367,6 +367,166 @@ export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
   messageDesc(file_credex_v1_audit, 5);
 
 /**
+ * The envelope an AuditEvent travels in once it leaves the gateway: the event
+ * is encrypted with a data key from the key ring; the header fields stay in
+ * clear for routing and filtering and are authenticated with the payload
+ * (AEAD associated data, or inside the MAC). Each gateway instance chains its
+ * records: `sequence` counts from 1 and `prev_hash` is the SHA-256 of the
+ * previous record's exact serialized bytes (32 zero bytes before the first).
+ *
+ * @generated from message credex.v1.SealedAuditRecord
+ */
+export type SealedAuditRecord = Message<"credex.v1.SealedAuditRecord"> & {
+  /**
+   * Version of this envelope; always 1.
+   *
+   * @generated from field: uint32 schema_version = 1;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string gateway_instance = 2;
+   */
+  gatewayInstance: string;
+
+  /**
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from field: bytes prev_hash = 4;
+   */
+  prevHash: Uint8Array;
+
+  /**
+   * The key-ring id of the data key; keys rotate, old ids stay readable.
+   *
+   * @generated from field: string key_id = 5;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: credex.v1.SealSuite suite = 6;
+   */
+  suite: SealSuite;
+
+  /**
+   * @generated from field: bytes nonce = 7;
+   */
+  nonce: Uint8Array;
+
+  /**
+   * The encrypted serialized AuditEvent.
+   *
+   * @generated from field: bytes ciphertext = 8;
+   */
+  ciphertext: Uint8Array;
+
+  /**
+   * GCM tag or HMAC-SM3 value.
+   *
+   * @generated from field: bytes tag = 9;
+   */
+  tag: Uint8Array;
+
+  /**
+   * @generated from field: credex.v1.AuditEventType event_type = 10;
+   */
+  eventType: AuditEventType;
+
+  /**
+   * @generated from field: string requester_agency = 11;
+   */
+  requesterAgency: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp sealed_at = 12;
+   */
+  sealedAt?: Timestamp | undefined;
+
+  /**
+   * schema_version of the AuditEvent inside.
+   *
+   * @generated from field: uint32 event_schema_version = 13;
+   */
+  eventSchemaVersion: number;
+};
+
+/**
+ * Describes the message credex.v1.SealedAuditRecord.
+ * Use `create(SealedAuditRecordSchema)` to create a new message.
+ */
+export const SealedAuditRecordSchema: GenMessage<SealedAuditRecord> = /*@__PURE__*/
+  messageDesc(file_credex_v1_audit, 6);
+
+/**
+ * A signed statement of one instance's chain head, published periodically so
+ * that truncation and rewriting of the chain can be proven (X-Road message log
+ * style). The signature covers the canonical encoding of fields 1-5 and 8.
+ *
+ * @generated from message credex.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"credex.v1.AuditCheckpoint"> & {
+  /**
+   * Version of this message; always 1.
+   *
+   * @generated from field: uint32 schema_version = 1;
+   */
+  schemaVersion: number;
+
+  /**
+   * @generated from field: string gateway_instance = 2;
+   */
+  gatewayInstance: string;
+
+  /**
+   * Sequence of the last record covered (0: nothing chained yet).
+   *
+   * @generated from field: uint64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * SHA-256 of that record's serialized bytes.
+   *
+   * @generated from field: bytes head_hash = 4;
+   */
+  headHash: Uint8Array;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bytes signature = 6;
+   */
+  signature: Uint8Array;
+
+  /**
+   * SHA-256 of the DER signer certificate, lowercase hex.
+   *
+   * @generated from field: string signer_cert_fingerprint = 7;
+   */
+  signerCertFingerprint: string;
+
+  /**
+   * "RSA-PSS-SHA256" or "ECDSA-SHA256".
+   *
+   * @generated from field: string signature_algorithm = 8;
+   */
+  signatureAlgorithm: string;
+};
+
+/**
+ * Describes the message credex.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_credex_v1_audit, 7);
+
+/**
  * @generated from enum credex.v1.AuditEventType
  */
 export enum AuditEventType {
@@ -444,4 +604,37 @@ export enum DecisionEffect {
  */
 export const DecisionEffectSchema: GenEnum<DecisionEffect> = /*@__PURE__*/
   enumDesc(file_credex_v1_audit, 1);
+
+/**
+ * How a SealedAuditRecord's payload is encrypted and authenticated.
+ *
+ * @generated from enum credex.v1.SealSuite
+ */
+export enum SealSuite {
+  /**
+   * @generated from enum value: SEAL_SUITE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * AES-256-GCM (NIST SP 800-38D), 96-bit random nonce, 128-bit tag.
+   *
+   * @generated from enum value: SEAL_SUITE_AES_256_GCM = 1;
+   */
+  AES_256_GCM = 1,
+
+  /**
+   * SM4-CTR (GB/T 32907-2016) then HMAC-SM3 (GB/T 32905-2016) over
+   * header, nonce and ciphertext: encrypt-then-MAC (Node's OpenSSL 3 has no SM4-GCM).
+   *
+   * @generated from enum value: SEAL_SUITE_SM4_CTR_HMAC_SM3 = 2;
+   */
+  SM4_CTR_HMAC_SM3 = 2,
+}
+
+/**
+ * Describes the enum credex.v1.SealSuite.
+ */
+export const SealSuiteSchema: GenEnum<SealSuite> = /*@__PURE__*/
+  enumDesc(file_credex_v1_audit, 2);
 

@@ -1,0 +1,14 @@
+import { createHmac } from "node:crypto";
+import { SubjectType } from "../../gen/credex/v1/types_pb.js";
+
+/**
+ * The keyed pseudonym of a subject: HMAC-SHA256(key, "<type>:<id>") in
+ * lowercase hex, <type> being the SubjectType name (e.g. "LEGAL_PERSON").
+ * DOMAIN.md: subject ids never appear in clear in audit or logs; a keyed
+ * HMAC (RFC 2104) cannot be reversed by enumerating the id space without the key.
+ */
+export function subjectPseudonym(key: Uint8Array, subjectType: SubjectType, id: string): string {
+  const typeName = SubjectType[subjectType];
+  if (typeName === undefined) throw new RangeError(`unknown subject type ${subjectType}`);
+  return createHmac("sha256", key).update(`${typeName}:${id}`, "utf8").digest("hex");
+}

@@ -1,0 +1,222 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  AuditEventSchema,
+  SealSuite,
+  SealedAuditRecordSchema,
+  type AuditEvent,
+  type AuditEventType,
+  type SealedAuditRecord,
+} from "../../gen/credex/v1/audit_pb.js";
+import type { KeyRing } from "./key-ring.js";
+
+/** The suites selectable by config. */
+export type SealSuiteName = "AES-256-GCM" | "SM4-CTR+HMAC-SM3";
+export const SEAL_SUITE_NAMES: readonly SealSuiteName[] = ["AES-256-GCM", "SM4-CTR+HMAC-SM3"];
+
+export const SEALED_RECORD_SCHEMA_VERSION = 1;
+
+export function sealSuiteFromName(name: string): SealSuite {
+  if (name === "AES-256-GCM") return SealSuite.AES_256_GCM;
+  if (name === "SM4-CTR+HMAC-SM3") return SealSuite.SM4_CTR_HMAC_SM3;
+  throw new RangeError(`unknown seal suite "${name}" (known: ${SEAL_SUITE_NAMES.join(", ")})`);
+}
+
+export function sealSuiteName(suite: SealSuite): SealSuiteName | undefined {
+  if (suite === SealSuite.AES_256_GCM) return "AES-256-GCM";
+  if (suite === SealSuite.SM4_CTR_HMAC_SM3) return "SM4-CTR+HMAC-SM3";
+  return undefined;
+}
+
+/** Why a record could not be opened. Never says which byte was wrong (no oracle). */
+export class SealError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SealError";
+  }
+}
+
+/** The clear header of a record: everything but nonce, ciphertext and tag. */
+export interface SealHeader {
+  readonly gatewayInstance: string;
+  readonly sequence: bigint;
+  readonly prevHash: Uint8Array;
+  readonly keyId: string;
+  readonly suite: SealSuite;
+  readonly eventType: AuditEventType;
+  readonly requesterAgency: string;
+  readonly sealedAt: Timestamp;
+  readonly eventSchemaVersion: number;
+  readonly schemaVersion: number;
+}
+
+/**
+ * Canonical, length-prefixed encoding of the header: the associated data of
+ * the AEAD (SP 800-38D §5.2.1) and the MAC input prefix of the SM suite, so
+ * that no header field can be changed without the record failing to open.
+ * Encoded by hand rather than with toBinary so that it cannot depend on
+ * serializer details.
+ */
+export function sealHeaderBytes(h: SealHeader): Buffer {
+  const parts: Buffer[] = [Buffer.from("credex.audit.sealed.v1\0", "utf8")];
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n >>> 0);
+    return b;
+  };
+  const u64 = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt.asUintN(64, n));
+    return b;
+  };
+  const bytes = (v: Uint8Array) => Buffer.concat([u32(v.length), Buffer.from(v)]);
+  const str = (s: string) => bytes(Buffer.from(s, "utf8"));
+  parts.push(
+    u32(h.schemaVersion),
+    str(h.gatewayInstance),
+    u64(h.sequence),
+    bytes(h.prevHash),
+    str(h.keyId),
+    u32(h.suite),
+    u32(h.eventType),
+    str(h.requesterAgency),
+    u64(h.sealedAt.seconds),
+    u32(h.sealedAt.nanos),
+    u32(h.eventSchemaVersion),
+  );
+  return Buffer.concat(parts);
+}
+
+interface SuiteKeys {
+  enc: Buffer;
+  mac?: Buffer;
+}
+
+/**
+ * Separate keys per suite and purpose from one data key: HKDF (RFC 5869)
+ * with distinct info labels, so a key never serves two algorithms. The SM
+ * suite derives with SM3 to stay within the national algorithms.
+ */
+function deriveKeys(dataKey: Buffer, suite: SealSuite): SuiteKeys {
+  const derive = (hash: string, info: string, length: number) => Buffer.from(hkdfSync(hash, dataKey, Buffer.alloc(0), info, length));
+  if (suite === SealSuite.AES_256_GCM) return { enc: derive("sha256", "credex/audit/aes-256-gcm/enc", 32) };
+  if (suite === SealSuite.SM4_CTR_HMAC_SM3) {
+    return { enc: derive("sm3", "credex/audit/sm4-ctr/enc", 16), mac: derive("sm3", "credex/audit/hmac-sm3/mac", 32) };
+  }
+  throw new SealError(`unsupported seal suite ${suite}`);
+}
+
+function sm3Mac(key: Buffer, header: Buffer, nonce: Uint8Array, ciphertext: Uint8Array): Buffer {
+  const len = (n: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(n));
+    return b;
+  };
+  // Every part is length-prefixed so that no boundary can shift between header and payload.
+  return createHmac("sm3", key)
+    .update(len(header.length)).update(header)
+    .update(len(nonce.length)).update(nonce)
+    .update(len(ciphertext.length)).update(ciphertext)
+    .digest();
+}
+
+export interface SealInput {
+  readonly gatewayInstance: string;
+  readonly sequence: bigint;
+  readonly prevHash: Uint8Array;
+  readonly suite: SealSuite;
+  readonly sealedAt?: Date;
+}
+
+/** Encrypts an event under the ring's active key, binding the header (including the chain position). */
+export function sealAuditEvent(event: AuditEvent, input: SealInput, ring: KeyRing): SealedAuditRecord {
+  const keyId = ring.activeKeyId;
+  const header: SealHeader = {
+    schemaVersion: SEALED_RECORD_SCHEMA_VERSION,
+    gatewayInstance: input.gatewayInstance,
+    sequence: input.sequence,
+    prevHash: input.prevHash,
+    keyId,
+    suite: input.suite,
+    eventType: event.type,
+    requesterAgency: event.requester?.agencyId ?? "",
+    sealedAt: timestampFromDate(input.sealedAt ?? new Date()),
+    eventSchemaVersion: event.schemaVersion,
+  };
+  const aad = sealHeaderBytes(header);
+  const plaintext = toBinary(AuditEventSchema, event);
+  const keys = deriveKeys(ring.key(keyId), input.suite);
+  let nonce: Buffer;
+  let ciphertext: Buffer;
+  let tag: Buffer;
+  if (input.suite === SealSuite.AES_256_GCM) {
+    // 96-bit random nonces: safe for up to 2^32 messages per key (SP 800-38D §8.3); rotate keys well before.
+    nonce = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", keys.enc, nonce, { authTagLength: 16 });
+    cipher.setAAD(aad);
+    ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    tag = cipher.getAuthTag();
+  } else {
+    // A random 128-bit initial counter block per record; CTR never reuses a block under one key in practice.
+    nonce = randomBytes(16);
+    const cipher = createCipheriv("sm4-ctr", keys.enc, nonce);
+    ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    tag = sm3Mac(keys.mac as Buffer, aad, nonce, ciphertext);
+  }
+  return create(SealedAuditRecordSchema, {
+    schemaVersion: header.schemaVersion,
+    gatewayInstance: header.gatewayInstance,
+    sequence: header.sequence,
+    prevHash: header.prevHash,
+    keyId,
+    suite: header.suite,
+    nonce,
+    ciphertext,
+    tag,
+    eventType: header.eventType,
+    requesterAgency: header.requesterAgency,
+    sealedAt: header.sealedAt,
+    eventSchemaVersion: header.eventSchemaVersion,
+  });
+}
+
+/** Authenticates and decrypts a record; throws SealError if anything (header included) was altered. */
+export function openSealedRecord(record: SealedAuditRecord, ring: KeyRing): AuditEvent {
+  if (record.schemaVersion !== SEALED_RECORD_SCHEMA_VERSION) throw new SealError(`unsupported envelope schema version ${record.schemaVersion}`);
+  if (!ring.has(record.keyId)) throw new SealError(`the key ring has no key "${record.keyId}"`);
+  if (!record.sealedAt) throw new SealError("the record has no sealed_at");
+  const aad = sealHeaderBytes({ ...record, sealedAt: record.sealedAt });
+  const keys = deriveKeys(ring.key(record.keyId), record.suite);
+  let plaintext: Buffer;
+  if (record.suite === SealSuite.AES_256_GCM) {
+    if (record.nonce.length !== 12 || record.tag.length !== 16) throw new SealError("nonce or tag has the wrong length");
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", keys.enc, record.nonce, { authTagLength: 16 });
+      decipher.setAAD(aad);
+      decipher.setAuthTag(record.tag);
+      plaintext = Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
+    } catch (err) {
+      throw new SealError("authentication failed (AES-256-GCM)", { cause: err });
+    }
+  } else {
+    if (record.nonce.length !== 16) throw new SealError("nonce has the wrong length");
+    const expected = sm3Mac(keys.mac as Buffer, aad, record.nonce, record.ciphertext);
+    if (record.tag.length !== expected.length || !timingSafeEqual(expected, record.tag)) throw new SealError("authentication failed (HMAC-SM3)");
+    const decipher = createDecipheriv("sm4-ctr", keys.enc, record.nonce);
+    plaintext = Buffer.concat([decipher.update(record.ciphertext), decipher.final()]);
+  }
+  try {
+    return fromBinary(AuditEventSchema, plaintext);
+  } catch (err) {
+    throw new SealError("the decrypted payload is not an AuditEvent", { cause: err });
+  }
+}
+
+export function encodeSealedRecord(record: SealedAuditRecord): Uint8Array {
+  return toBinary(SealedAuditRecordSchema, record);
+}
+
+export function decodeSealedRecord(bytes: Uint8Array): SealedAuditRecord {
+  return fromBinary(SealedAuditRecordSchema, bytes);
+}

@@ -1,0 +1,258 @@
+import type { X509Certificate } from "node:crypto";
+import type { SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
+import { GENESIS_HASH, recordHash } from "./audit-chain.js";
+import { certificateFingerprint, decodeCheckpoint, verifyCheckpoint } from "./checkpoint.js";
+import type { KeyRing } from "./key-ring.js";
+import { decodeSealedRecord, openSealedRecord } from "./seal.js";
+
+export type ChainBreakKind =
+  /** The bytes are not a SealedAuditRecord / AuditCheckpoint. */
+  | "malformed"
+  /** Sequences are missing (deleted records). */
+  | "gap"
+  /** Within one stream (file, partition) a sequence came after a higher one. */
+  | "reorder"
+  /** The same record twice. */
+  | "duplicate"
+  /** Two different records claim the same sequence. */
+  | "fork"
+  /** prev_hash does not match the hash of the previous record (altered or forged). */
+  | "bad-hash"
+  /** The record does not authenticate with the key ring (altered header or payload, or unknown key). */
+  | "decrypt"
+  | "checkpoint-signature"
+  /** A signed checkpoint names a head hash the chain does not have. */
+  | "checkpoint-mismatch"
+  /** A signed checkpoint covers sequences that are not there (tail truncated). */
+  | "missing-after-checkpoint";
+
+export interface ChainBreak {
+  readonly kind: ChainBreakKind;
+  readonly instance: string;
+  readonly sequence?: bigint;
+  /** Where the evidence is: "file:line", "topic/partition/offset". */
+  readonly position: string;
+  readonly detail: string;
+}
+
+export interface ChainSummary {
+  readonly instance: string;
+  readonly records: number;
+  readonly firstSequence: bigint;
+  readonly lastSequence: bigint;
+  readonly checkpoints: number;
+  readonly breaks: number;
+  /** The break earliest in the chain (lowest sequence), if any. */
+  readonly firstBreak?: ChainBreak;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly records: number;
+  readonly checkpoints: number;
+  /** Checkpoints whose signer certificate was not supplied (signature not checked). */
+  readonly checkpointsUnchecked: number;
+  readonly decrypted: number;
+  readonly chains: readonly ChainSummary[];
+  /** Breaks without a chain (unparseable bytes). */
+  readonly orphanBreaks: readonly ChainBreak[];
+  readonly totalBreaks: number;
+}
+
+export interface ChainVerifierOptions {
+  /** When given, every record must open with it. */
+  readonly keyRing?: KeyRing;
+  /** Certificates that may sign checkpoints. When given, a checkpoint by anyone else is a break. */
+  readonly certificates?: ReadonlyArray<string | X509Certificate>;
+  /** When true (default) a chain must start at sequence 1; false for a range that starts later. */
+  readonly requireGenesis?: boolean;
+}
+
+export interface ChainVerifier {
+  /** A record's exact stored bytes; `stream` is the ordered medium it came from (file, topic/partition). */
+  addRecord(bytes: Uint8Array, position: string, stream?: string): void;
+  addCheckpoint(bytes: Uint8Array, position: string): void;
+  /** Something in the medium that is neither (e.g. a line that is not an audit log line). */
+  addMalformed(position: string, detail: string): void;
+  finish(): VerifyReport;
+}
+
+interface Link {
+  hash: string;
+  prevHash: string;
+  position: string;
+}
+
+interface ChainState {
+  links: Map<bigint, Link>;
+  lastInStream: Map<string, bigint>;
+  breaks: ChainBreak[];
+  checkpoints: Array<{ sequence: bigint; headHash: string; position: string }>;
+  checkpointCount: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/**
+ * Checks hash chains without any I/O: feed records and checkpoints in the
+ * order read, then `finish()`. Keeps one hash per record in memory.
+ */
+export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerifier {
+  const requireGenesis = opts.requireGenesis ?? true;
+  const certs = new Map((opts.certificates ?? []).map((c) => [certificateFingerprint(c), c] as const));
+  const chains = new Map<string, ChainState>();
+  const orphanBreaks: ChainBreak[] = [];
+  let records = 0;
+  let checkpoints = 0;
+  let checkpointsUnchecked = 0;
+  let decrypted = 0;
+
+  const chainOf = (instance: string): ChainState => {
+    let c = chains.get(instance);
+    if (!c) {
+      c = { links: new Map(), lastInStream: new Map(), breaks: [], checkpoints: [], checkpointCount: 0 };
+      chains.set(instance, c);
+    }
+    return c;
+  };
+
+  return {
+    addRecord(bytes, position, stream = "") {
+      records++;
+      let record: SealedAuditRecord;
+      try {
+        record = decodeSealedRecord(bytes);
+      } catch (err) {
+        orphanBreaks.push({ kind: "malformed", instance: "", position, detail: `not a SealedAuditRecord: ${(err as Error).message}` });
+        return;
+      }
+      const instance = record.gatewayInstance;
+      const chain = chainOf(instance);
+      const seq = record.sequence;
+      const brk = (kind: ChainBreakKind, detail: string) => chain.breaks.push({ kind, instance, sequence: seq, position, detail });
+      if (seq === 0n || instance === "") {
+        brk("malformed", "sequence 0 or empty gateway instance");
+        return;
+      }
+      if (opts.keyRing) {
+        try {
+          openSealedRecord(record, opts.keyRing);
+          decrypted++;
+        } catch (err) {
+          brk("decrypt", (err as Error).message);
+        }
+      }
+      const last = chain.lastInStream.get(stream);
+      if (last !== undefined && seq < last) brk("reorder", `sequence ${seq} after ${last} in the same stream`);
+      if (last === undefined || seq > last) chain.lastInStream.set(stream, seq);
+      const hash = hex(recordHash(bytes));
+      const seen = chain.links.get(seq);
+      if (seen) {
+        if (seen.hash === hash) brk("duplicate", `same record as at ${seen.position}`);
+        else brk("fork", `a different record with this sequence is at ${seen.position}`);
+        return;
+      }
+      chain.links.set(seq, { hash, prevHash: hex(record.prevHash), position });
+    },
+
+    addCheckpoint(bytes, position) {
+      checkpoints++;
+      let cp;
+      try {
+        cp = decodeCheckpoint(bytes);
+      } catch (err) {
+        orphanBreaks.push({ kind: "malformed", instance: "", position, detail: `not an AuditCheckpoint: ${(err as Error).message}` });
+        return;
+      }
+      const chain = chainOf(cp.gatewayInstance);
+      chain.checkpointCount++;
+      const brk = (detail: string) =>
+        chain.breaks.push({ kind: "checkpoint-signature", instance: cp.gatewayInstance, sequence: cp.sequence, position, detail });
+      const cert = certs.get(cp.signerCertFingerprint);
+      if (!cert) {
+        if (certs.size > 0) {
+          brk(`signed by an unknown certificate ${cp.signerCertFingerprint}`);
+          return;
+        }
+        checkpointsUnchecked++;
+      } else if (!verifyCheckpoint(cp, cert)) {
+        brk("the checkpoint signature does not verify");
+        return;
+      }
+      chain.checkpoints.push({ sequence: cp.sequence, headHash: hex(cp.headHash), position });
+    },
+
+    addMalformed(position, detail) {
+      orphanBreaks.push({ kind: "malformed", instance: "", position, detail });
+    },
+
+    finish() {
+      const summaries: ChainSummary[] = [];
+      let totalBreaks = orphanBreaks.length;
+      for (const [instance, chain] of [...chains].sort(([a], [b]) => a.localeCompare(b))) {
+        const seqs = [...chain.links.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const breaks = [...chain.breaks];
+        let prev: bigint | undefined;
+        for (const seq of seqs) {
+          const link = chain.links.get(seq) as Link;
+          if (prev === undefined) {
+            if (seq === 1n) {
+              if (link.prevHash !== hex(GENESIS_HASH)) breaks.push({ kind: "bad-hash", instance, sequence: seq, position: link.position, detail: "first record's prev_hash is not the genesis hash" });
+            } else if (requireGenesis) {
+              breaks.push({ kind: "gap", instance, sequence: 1n, position: link.position, detail: `sequences 1..${seq - 1n} missing before this record` });
+            }
+          } else if (seq !== prev + 1n) {
+            breaks.push({ kind: "gap", instance, sequence: prev + 1n, position: link.position, detail: `sequences ${prev + 1n}..${seq - 1n} missing before this record` });
+          } else if (link.prevHash !== (chain.links.get(prev) as Link).hash) {
+            breaks.push({ kind: "bad-hash", instance, sequence: seq, position: link.position, detail: `prev_hash does not match record ${prev} at ${(chain.links.get(prev) as Link).position}` });
+          }
+          prev = seq;
+        }
+        const lastSequence = seqs.length ? seqs[seqs.length - 1] : 0n;
+        for (const cp of chain.checkpoints) {
+          if (cp.sequence === 0n) continue;
+          const link = chain.links.get(cp.sequence);
+          if (link) {
+            if (link.hash !== cp.headHash) breaks.push({ kind: "checkpoint-mismatch", instance, sequence: cp.sequence, position: link.position, detail: `record differs from the head signed by the checkpoint at ${cp.position}` });
+          } else if (cp.sequence > lastSequence) {
+            breaks.push({ kind: "missing-after-checkpoint", instance, sequence: lastSequence + 1n, position: cp.position, detail: `the checkpoint covers sequence ${cp.sequence} but the chain ends at ${lastSequence}` });
+          }
+        }
+        totalBreaks += breaks.length;
+        const firstBreak = breaks.reduce<ChainBreak | undefined>((best, b) => {
+          if (!best) return b;
+          const bs = b.sequence ?? BigInt(Number.MAX_SAFE_INTEGER);
+          const cs = best.sequence ?? BigInt(Number.MAX_SAFE_INTEGER);
+          return bs < cs ? b : best;
+        }, undefined);
+        summaries.push({
+          instance,
+          records: chain.links.size,
+          firstSequence: seqs.length ? seqs[0] : 0n,
+          lastSequence,
+          checkpoints: chain.checkpointCount,
+          breaks: breaks.length,
+          ...(firstBreak ? { firstBreak } : {}),
+        });
+      }
+      return { ok: totalBreaks === 0, records, checkpoints, checkpointsUnchecked, decrypted, chains: summaries, orphanBreaks, totalBreaks };
+    },
+  };
+}
+
+export interface VerifyEntry {
+  readonly kind: "record" | "checkpoint";
+  readonly bytes: Uint8Array;
+  readonly position: string;
+  readonly stream?: string;
+}
+
+/** verify a whole sequence at once. */
+export function verifyChain(entries: Iterable<VerifyEntry>, opts: ChainVerifierOptions = {}): VerifyReport {
+  const v = createChainVerifier(opts);
+  for (const e of entries) {
+    if (e.kind === "record") v.addRecord(e.bytes, e.position, e.stream);
+    else v.addCheckpoint(e.bytes, e.position);
+  }
+  return v.finish();
+}
