@@ -2,9 +2,18 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      // Unit tests beside the code: no external services.
+      { extends: true, test: { name: "unit", include: ["src/**/*.test.ts"] } },
+      // Integration tests against real servers. Global setup runs only when a test of
+      // this project is selected, so `vitest run src/...` never starts Kafka.
+      {
+        extends: true,
+        test: { name: "integration", include: ["test/**/*.test.ts"], globalSetup: ["test/setup/kafka-global-setup.ts"] },
+      },
+    ],
   },
 });
