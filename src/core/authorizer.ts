@@ -28,8 +28,31 @@ export interface AccessDecision {
   readonly explicitDeny: boolean;
 }
 
+/**
+ * Every level at once for a request without its level: level L is allowed exactly
+ * when L <= maxAllowed and L < minDenied (an allow grants up to its level, a deny
+ * refuses its level and above; policies/model.conf).
+ */
+export interface LevelGrant {
+  /** Highest level an allow rule grants; 0 when none matches. */
+  readonly maxAllowed: number;
+  /** Lowest level an explicit deny refuses; Infinity when none matches. */
+  readonly minDenied: number;
+  /** A matching allow line with the highest level; "" when none. */
+  readonly allowRule: string;
+  /** A matching deny line with the lowest level; "" when none. */
+  readonly denyRule: string;
+}
+
 export interface Authorizer {
   /** Identifies the policy in force (content hash or signed bundle revision); recorded in every audit event. */
   readonly revision: string;
   decide(request: AccessRequest): AccessDecision;
+  /** Optional fast path: the answer for levels 1..4 in one probe. Must agree with decide(). */
+  grantLevels?(request: Omit<AccessRequest, "level">): LevelGrant;
+}
+
+/** The highest level allowed by a grant, 0 when none. */
+export function highestGrantedLevel(grant: LevelGrant): number {
+  return Math.max(0, Math.min(grant.maxAllowed, grant.minDenied - 1));
 }
