@@ -4,6 +4,7 @@ import { UsageError, type CliCommand } from "./command.js";
 async function loadCommands(): Promise<CliCommand[]> {
   // Loaded lazily so that `credex --help` and light commands do not pay for grpc-js, kafkajs or casbin.
   const modules = [
+    import("./commands/pki.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }
