@@ -7,6 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect, createServer } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { issueIntoDirectory } from "../src/adapters/pki/ca-directory.js";
 import { main } from "../src/cli/main.js";
@@ -171,6 +172,70 @@ describe("credex pki revoke, crl, renew, list, inspect", () => {
     expect(bad.status).not.toBe(0);
     expect(bad.out).toContain("certificate revoked");
     expect(verify(join(dir, "issued", "keeper.crt"), ...crl).status).toBe(0);
+  });
+
+  it("a TLS server given crl.pem (Node's crl option) refuses the revoked client and accepts another", async () => {
+    const server = createServer(
+      {
+        cert: readFileSync(join(dir, "issued", "gw-1.crt")),
+        key: readFileSync(join(dir, "issued", "gw-1.key")),
+        ca: readFileSync(join(dir, "ca-bundle.pem")),
+        // Node sets CRL checking for the whole chain: the root's CRL covers the issuing CA.
+        crl: [readFileSync(join(dir, "root-crl.pem")), readFileSync(join(dir, "crl.pem"))],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (socket) => socket.end("ok"),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const connectAs = (name: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({
+          host: "127.0.0.1",
+          port,
+          servername: "localhost",
+          ca: readFileSync(join(dir, "ca-bundle.pem")),
+          cert: readFileSync(join(dir, "issued", `${name}.crt`)),
+          key: readFileSync(join(dir, "issued", `${name}.key`)),
+        });
+        let data = "";
+        socket.on("data", (d: Buffer) => (data += d.toString()));
+        socket.on("end", () => (data ? resolve(data) : reject(new Error("closed"))));
+        socket.on("error", reject);
+      });
+    try {
+      await expect(connectAs("keeper")).resolves.toBe("ok");
+      await expect(connectAs("revokee")).rejects.toThrow();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("revoke accepts the serial as openssl prints it (upper case, colons)", async () => {
+    const r = await credex("pki", "issue", "--provider", "p-colon", "--key-bits", "2048", ...pass());
+    const serial = serialOf(r.stdout);
+    const printed = serial.toUpperCase().match(/../g)!.join(":");
+    const v = await credex("pki", "revoke", "--serial", printed, "--reason", "cessationOfOperation", ...pass());
+    expect(v.stderr).toBe("");
+    expect(v.stdout).toContain(`serial ${serial} (cessationOfOperation)`);
+  });
+
+  it("with -crl_check_all the root CRL is needed too, and suffices", () => {
+    const only = verify(join(dir, "issued", "keeper.crt"), "-crl_check_all", "-CRLfile", join(dir, "crl.pem"));
+    expect(only.status).not.toBe(0);
+    expect(only.out).toContain("unable to get certificate CRL");
+    const both = ["-crl_check_all", "-CRLfile", join(dir, "crl.pem"), "-CRLfile", join(dir, "root-crl.pem")];
+    expect(verify(join(dir, "issued", "keeper.crt"), ...both).status).toBe(0);
+    expect(verify(join(dir, "issued", "revokee.crt"), ...both).out).toContain("certificate revoked");
+  });
+
+  it("crl --root re-signs the root CRL with the root key", async () => {
+    const r = await credex("pki", "crl", "--root", ...pass());
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/root-crl\.pem: cRLNumber 2, next update in 365 day/);
+    const sig = openssl("crl", "-in", join(dir, "root-crl.pem"), "-noout", "-CAfile", join(dir, "root-ca.crt"));
+    expect(sig.out).toContain("verify OK");
   });
 
   it("revoking twice or an unknown serial is refused; unknown reasons are usage errors", async () => {

@@ -6,7 +6,10 @@
  *   ca-bundle.pem                    root then issuing CA: what servers and clients trust
  *   issued/<name>.crt, .key          leaf then issuing CA; key 0600
  *   index.json                       every certificate issued: serial, profile, revocation
- *   crl.pem                          X.509 v2 CRL by the issuing CA (RFC 5280 §5)
+ *   crl.pem                          X.509 v2 CRL by the issuing CA over leaves (RFC 5280 §5)
+ *   root-crl.pem                     the root's CRL over CA certificates (empty; long-lived):
+ *                                    verifiers that check CRLs for the whole chain (Node's
+ *                                    `crl` option: pass [root-crl.pem, crl.pem]) need both
  *   operations.log                   append-only JSONL operator audit (GB/T 22239-2019 level 3:
  *                                    time, operator, operation, serial, outcome)
  *
@@ -68,6 +71,8 @@ export interface CaIndex {
   trustDomain: string;
   keysEncrypted: boolean;
   crlNumber: number;
+  /** cRLNumber of root-crl.pem (the root's CRL over CA certificates). */
+  rootCrlNumber: number;
   certificates: IndexEntry[];
 }
 
@@ -79,6 +84,16 @@ export class CaOperationError extends Error {
     super(message);
     this.name = "CaOperationError";
   }
+}
+
+/**
+ * Serials compare as numbers: case, colons and leading zeros differ between
+ * tools (openssl prints upper case, some strip a leading 00).
+ */
+export function normalizeSerial(serial: string): string {
+  const hex = serial.toLowerCase().replace(/[:\s]/g, "");
+  if (!/^[0-9a-f]+$/.test(hex)) throw new CaOperationError(`serial "${serial}" is not hexadecimal`);
+  return hex.replace(/^0+(?=.)/, "");
 }
 
 export function stateOf(entry: IndexEntry, now: Date): CertificateState {
@@ -96,6 +111,7 @@ export const caPaths = (dir: string) => ({
   bundle: join(dir, "ca-bundle.pem"),
   index: join(dir, "index.json"),
   crl: join(dir, "crl.pem"),
+  rootCrl: join(dir, "root-crl.pem"),
   log: join(dir, "operations.log"),
   lock: join(dir, ".lock"),
   issuedCert: (name: string) => join(dir, "issued", `${name}.crt`),
@@ -190,8 +206,16 @@ export async function initCaDirectory(dir: string, options: InitOptions): Promis
     await writePrivateFile(p.issuingKey, protect(issuing.keyPem));
     await writePublicFile(p.bundle, root.certPem + issuing.certPem);
     await mkdir(join(dir, "issued"), { mode: 0o700 });
-    const index: CaIndex = { version: 1, trustDomain: td, keysEncrypted: options.passphrase !== undefined, crlNumber: 0, certificates: [] };
+    const index: CaIndex = {
+      version: 1,
+      trustDomain: td,
+      keysEncrypted: options.passphrase !== undefined,
+      crlNumber: 0,
+      rootCrlNumber: 0,
+      certificates: [],
+    };
     await writeCrl(dir, index, issuing, now, 7);
+    await writeRootCrl(dir, index, root, now, ROOT_CRL_DAYS);
     await writeIndex(dir, index);
     return index;
   });
@@ -208,6 +232,36 @@ async function loadIssuingCa(dir: string, index: CaIndex, passphrase: string | u
     if (index.keysEncrypted) throw new CaOperationError(`cannot decrypt the issuing CA key: wrong passphrase? (${(err as Error).message})`);
     throw err;
   }
+}
+
+/** The root signs rarely (its key belongs offline): its CRL lists no CA revocations yet and lives long. */
+export const ROOT_CRL_DAYS = 365;
+
+async function writeRootCrl(dir: string, index: CaIndex, root: CertificateAuthority, now: Date, days: number): Promise<void> {
+  index.rootCrlNumber += 1;
+  const { pem } = buildCrl({ issuer: root, revoked: [], crlNumber: index.rootCrlNumber, thisUpdate: now, nextUpdate: new Date(now.getTime() + days * DAY_MS) });
+  await writePublicFile(caPaths(dir).rootCrl, pem);
+}
+
+/** Re-signs root-crl.pem with the root key (needs root-ca.key back from offline storage). */
+export async function publishRootCrl(dir: string, session: CaSession & { days?: number } = {}): Promise<{ crlNumber: number }> {
+  return withLock(dir, async () => {
+    const index = await readIndex(dir);
+    const p = caPaths(dir);
+    if (index.keysEncrypted && session.passphrase === undefined) throw new CaOperationError("the CA keys are encrypted: give --passphrase-file");
+    const keyPem = await readFile(p.rootKey, "utf8").catch(() => {
+      throw new CaOperationError(`${p.rootKey} is not there: bring the root key back from offline storage to sign the root CRL`);
+    });
+    let root: CertificateAuthority;
+    try {
+      root = loadCa(await readFile(p.rootCert, "utf8"), keyPem, index.keysEncrypted ? session.passphrase : undefined);
+    } catch (err) {
+      throw new CaOperationError(`cannot load the root CA key: wrong passphrase? (${(err as Error).message})`);
+    }
+    await writeRootCrl(dir, index, root, session.now ?? new Date(), session.days ?? ROOT_CRL_DAYS);
+    await writeIndex(dir, index);
+    return { crlNumber: index.rootCrlNumber };
+  });
 }
 
 /** Signs a new CRL with every revoked certificate still in the index, bumping cRLNumber. */
@@ -308,16 +362,21 @@ export async function renewInDirectory(dir: string, name: string, options: CaSes
   });
 }
 
+export function findBySerial(index: CaIndex, serial: string): IndexEntry | undefined {
+  const wanted = normalizeSerial(serial);
+  return index.certificates.find((c) => normalizeSerial(c.serial) === wanted);
+}
+
 /** Marks a certificate revoked and publishes a new CRL at once. */
 export async function revokeInDirectory(dir: string, serial: string, reason: RevocationReason, session: CaSession & { crlDays?: number } = {}): Promise<IndexEntry> {
   if (!(reason in REVOCATION_REASONS)) throw new CaOperationError(`unknown reason "${reason}"`);
-  const wanted = serial.toLowerCase().replace(/:/g, "");
+  const wanted = normalizeSerial(serial);
   return withLock(dir, async () => {
     const index = await readIndex(dir);
     const now = session.now ?? new Date();
-    const entry = index.certificates.find((c) => c.serial === wanted);
-    if (!entry) throw new CaOperationError(`no certificate with serial ${wanted} in ${dir}`);
-    if (entry.revokedAt) throw new CaOperationError(`serial ${wanted} was already revoked on ${entry.revokedAt} (${entry.reason})`);
+    const entry = findBySerial(index, wanted);
+    if (!entry) throw new CaOperationError(`no certificate with serial ${serial} in ${dir}`);
+    if (entry.revokedAt) throw new CaOperationError(`serial ${entry.serial} was already revoked on ${entry.revokedAt} (${entry.reason})`);
     const issuing = await loadIssuingCa(dir, index, session.passphrase);
     entry.revokedAt = now.toISOString();
     entry.reason = reason;

@@ -6,26 +6,15 @@
  */
 import { X509Certificate } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import { isAdminRole, ADMIN_ROLES } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 import { describePeerCertificate } from "../../core/peer-certificate.js";
-import { ADMIN_ROLES, type AdminRole } from "../../adapters/pki/certificate-authority.js";
-import {
-  CaOperationError,
-  caPaths,
-  initCaDirectory,
-  issueIntoDirectory,
-  logOperation,
-  publishCrl,
-  readIndex,
-  renewInDirectory,
-  revokeInDirectory,
-  stateOf,
-  type CaIndex,
-  type IssueProfile,
-  type OperationRecord,
-} from "../../adapters/pki/ca-directory.js";
-import { REVOCATION_REASONS, type RevocationReason } from "../../adapters/pki/crl.js";
+import type { CaIndex, IssueProfile, OperationRecord } from "../../adapters/pki/ca-directory.js";
+import type { RevocationReason } from "../../adapters/pki/crl.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+
+/** node-forge takes ≈100 ms to load: only subcommands that use the CA load it, not `credex --help`. */
+const caDirectory = () => import("../../adapters/pki/ca-directory.js");
 
 const DEFAULT_DIR = "credex-ca";
 const DIR_HELP = `  --dir <ca-dir>            CA directory (default: $CREDEX_CA_DIR, else ./${DEFAULT_DIR})`;
@@ -67,6 +56,7 @@ function positiveInt(value: string | undefined, name: string, fallback: number, 
  * CaOperationError is a refusal (printed as a usage error, exit 2), anything else a failure.
  */
 async function recorded<T>(dir: string, base: Omit<OperationRecord, "outcome">, fn: () => Promise<T>, describe: (r: T) => Partial<OperationRecord>): Promise<T> {
+  const { CaOperationError, caPaths, logOperation } = await caDirectory();
   const canLog = async () => stat(caPaths(dir).index).then(() => true, () => false);
   try {
     const result = await fn();
@@ -106,6 +96,7 @@ example: credex pki init --dir /srv/credex-ca --trust-domain exchange.example --
       "key-bits": { type: "string" },
     });
     if (!parsed) return 0;
+    const { initCaDirectory, CaOperationError, caPaths } = await caDirectory();
     const v = parsed.values;
     const dir = dirOf(v.dir);
     const passphrase = await readPassphrase(v["passphrase-file"]);
@@ -169,6 +160,7 @@ examples:
       "passphrase-file": { type: "string" },
     });
     if (!parsed) return 0;
+    const { issueIntoDirectory, caPaths } = await caDirectory();
     const v = parsed.values;
     const dir = dirOf(v.dir);
     const kinds = [v.agency !== undefined, v.gateway === true, v.provider !== undefined, v.admin !== undefined].filter(Boolean).length;
@@ -186,8 +178,8 @@ examples:
       if (v.org !== undefined) profile.organization = v.org;
     } else {
       const role = requireOption(v.role, "role");
-      if (!(ADMIN_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(", ")}`);
-      profile = { kind: "admin", name: v.admin!, role: role as AdminRole, days, keyBits };
+      if (!isAdminRole(role)) throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(", ")}`);
+      profile = { kind: "admin", name: v.admin!, role, days, keyBits };
     }
     if (v.dns && v.dns.length > 0) {
       if (profile.kind !== "gateway" && profile.kind !== "provider") throw new UsageError("--dns is for --gateway and --provider");
@@ -241,12 +233,13 @@ example: credex pki renew pboc-crc --revoke-old`,
       true,
     );
     if (!parsed) return 0;
+    const { renewInDirectory } = await caDirectory();
     if (parsed.positionals.length !== 1) throw new UsageError("give the name of the certificate to renew");
     const name = parsed.positionals[0]!;
     const v = parsed.values;
     const dir = dirOf(v.dir);
     const passphrase = await readPassphrase(v["passphrase-file"]);
-    const options: Parameters<typeof renewInDirectory>[2] = { passphrase, revokeOld: v["revoke-old"] === true };
+    const options: { passphrase: string | undefined; revokeOld: boolean; days?: number } = { passphrase, revokeOld: v["revoke-old"] === true };
     if (v.days !== undefined) options.days = positiveInt(v.days, "days", 365, 1, 3650);
     const { entry, previous } = await recorded(
       dir,
@@ -284,6 +277,8 @@ example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
       "passphrase-file": { type: "string" },
     });
     if (!parsed) return 0;
+    const { revokeInDirectory, caPaths } = await caDirectory();
+    const { REVOCATION_REASONS } = await import("../../adapters/pki/crl.js");
     const v = parsed.values;
     const dir = dirOf(v.dir);
     const serial = requireOption(v.serial, "serial");
@@ -292,9 +287,9 @@ example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
     const passphrase = await readPassphrase(v["passphrase-file"]);
     const entry = await recorded(
       dir,
-      { operation: "revoke", serial: serial.toLowerCase().replace(/:/g, ""), detail: reason },
+      { operation: "revoke", serial, detail: reason },
       () => revokeInDirectory(dir, serial, reason as RevocationReason, { passphrase }),
-      (e) => ({ name: e.name, detail: `${reason} (CRL reason code ${REVOCATION_REASONS[reason as RevocationReason]})` }),
+      (e) => ({ name: e.name, serial: e.serial, detail: `${reason} (CRL reason code ${REVOCATION_REASONS[reason as RevocationReason]})` }),
     );
     out(`revoked "${entry.name}" serial ${entry.serial} (${reason}); CRL updated: ${caPaths(dir).crl}`);
     return 0;
@@ -303,15 +298,21 @@ example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
 
 const crl: Sub = {
   name: "crl",
-  summary: "re-sign the certificate revocation list",
-  help: `usage: credex pki crl [--days N] [--dir <ca-dir>] [--passphrase-file <file>]
+  summary: "re-sign the certificate revocation list (or the root's, with --root)",
+  help: `usage: credex pki crl [--days N] [--root] [--dir <ca-dir>] [--passphrase-file <file>]
 
 Signs a new X.509 v2 CRL (RFC 5280) with every revoked certificate, a higher
 cRLNumber and nextUpdate N days ahead, into crl.pem. Run it before nextUpdate
 passes (e.g. daily from cron): relying parties treat a stale CRL as a failure.
 
+With --root it re-signs root-crl.pem instead (the root's CRL over CA
+certificates, default 365 days), which needs root-ca.key. Verifiers that
+check the whole chain (Node's tls \`crl\` option) need both files:
+crl: [root-crl.pem, crl.pem].
+
 ${DIR_HELP}
-  --days N                  nextUpdate in days (default 7)
+  --days N                  nextUpdate in days (default 7; with --root 365)
+  --root                    re-sign root-crl.pem with the root key
 ${PASS_HELP}
 
 example: credex pki crl --days 2`,
@@ -319,13 +320,21 @@ example: credex pki crl --days 2`,
     const parsed = parseCommandArgs({ name: "pki crl", help: this.help }, argv, {
       dir: { type: "string" },
       days: { type: "string" },
+      root: { type: "boolean" },
       "passphrase-file": { type: "string" },
     });
     if (!parsed) return 0;
+    const { publishCrl, publishRootCrl, caPaths, ROOT_CRL_DAYS } = await caDirectory();
     const v = parsed.values;
     const dir = dirOf(v.dir);
-    const days = positiveInt(v.days, "days", 7, 1, 365);
     const passphrase = await readPassphrase(v["passphrase-file"]);
+    if (v.root) {
+      const days = positiveInt(v.days, "days", ROOT_CRL_DAYS, 1, 3650);
+      const r = await recorded(dir, { operation: "crl root" }, () => publishRootCrl(dir, { passphrase, days }), (x) => ({ detail: `cRLNumber ${x.crlNumber}` }));
+      out(`wrote ${caPaths(dir).rootCrl}: cRLNumber ${r.crlNumber}, next update in ${days} day(s)`);
+      return 0;
+    }
+    const days = positiveInt(v.days, "days", 7, 1, 365);
     const r = await recorded(dir, { operation: "crl" }, () => publishCrl(dir, { passphrase, days }), (x) => ({ detail: `cRLNumber ${x.crlNumber}, ${x.revoked} revoked` }));
     out(`wrote ${caPaths(dir).crl}: cRLNumber ${r.crlNumber}, ${r.revoked} revoked certificate(s), next update in ${days} day(s)`);
     return 0;
@@ -354,6 +363,7 @@ example: credex pki list --dir /srv/credex-ca`,
   async run(argv) {
     const parsed = parseCommandArgs({ name: "pki list", help: this.help }, argv, { dir: { type: "string" }, json: { type: "boolean" } });
     if (!parsed) return 0;
+    const { readIndex, CaOperationError, stateOf } = await caDirectory();
     const dir = dirOf(parsed.values.dir);
     let index: CaIndex;
     try {
@@ -396,6 +406,7 @@ example: credex pki inspect credex-ca/issued/pboc-crc.crt`,
   async run(argv) {
     const parsed = parseCommandArgs({ name: "pki inspect", help: this.help }, argv, { dir: { type: "string" }, "trust-domain": { type: "string" } }, true);
     if (!parsed) return 0;
+    const { readIndex, caPaths, stateOf, findBySerial } = await caDirectory();
     if (parsed.positionals.length !== 1) throw new UsageError("give one certificate file");
     const file = parsed.positionals[0]!;
     const text = await readFile(file, "utf8").catch(() => {
@@ -430,7 +441,7 @@ example: credex pki inspect credex-ca/issued/pboc-crc.crt`,
     if (index && dirGiven) {
       const issuing = new X509Certificate(await readFile(caPaths(dirGiven).issuingCert));
       lines.push(["signed by CA", x509.checkIssued(issuing) && x509.verify(issuing.publicKey) ? "yes (issuing CA)" : "NO"]);
-      const entry = index.certificates.find((c) => c.serial === d.serial);
+      const entry = findBySerial(index, d.serial);
       lines.push(["state", entry ? `${stateOf(entry, new Date())}${entry.reason ? ` (${entry.reason}, ${entry.revokedAt})` : ""}` : "not in index.json"]);
     }
     const width = Math.max(...lines.map(([k]) => k.length));
