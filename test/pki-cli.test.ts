@@ -126,6 +126,28 @@ describe("credex pki issue", () => {
     expect(r.stderr).toContain("the CA keys are encrypted: give --passphrase-file");
   });
 
+  it("fail/a wrong passphrase, a held lock and a validity beyond the issuing CA are refused", async () => {
+    const wrong = join(root, "wrong-pass");
+    writeFileSync(wrong, "not the passphrase\n", { mode: 0o600 });
+    const w = await credex("pki", "issue", "--provider", "p1", "--dir", dir, "--passphrase-file", wrong);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toContain("cannot decrypt the issuing CA key: wrong passphrase?");
+
+    writeFileSync(join(dir, ".lock"), "12345\n");
+    try {
+      const l = await credex("pki", "issue", "--provider", "p1", ...pass());
+      expect(l.code).toBe(2);
+      expect(l.stderr).toContain("another pki operation holds");
+    } finally {
+      rmSync(join(dir, ".lock"));
+    }
+
+    const d = await credex("pki", "issue", "--provider", "p1", "--days", "3000", ...pass());
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain("--days 3000 would outlive the issuing CA");
+    expect(() => statSync(join(dir, "issued", "p1.crt"))).toThrow();
+  });
+
   it("fail/a second live certificate under one name is refused", async () => {
     const r = await credex("pki", "issue", "--agency", "pboc-crc", "--sector", "banking", "--uscc", USCC, ...pass());
     expect(r.code).toBe(2);

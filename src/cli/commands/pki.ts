@@ -76,11 +76,12 @@ const init: Sub = {
   help: `usage: credex pki init [--dir <ca-dir>] [--trust-domain <td>] [--passphrase-file <file>] [--key-bits N]
 
 Creates root-ca.crt/.key (10 years), issuing-ca.crt/.key (5 years, pathLen 0),
-ca-bundle.pem, issued/, index.json, an empty crl.pem and operations.log.
+ca-bundle.pem, issued/, index.json, empty crl.pem (issuing CA) and root-crl.pem
+(root, 365 days) and operations.log.
 Keys are RSA (at least 3072 bits), written 0600; with --passphrase-file they
 are encrypted PKCS#8 PEM (AES-256-CBC) and every signing command needs the file.
-The root key is needed again only to re-issue the issuing CA: move root-ca.key
-to offline storage after init.
+The root key is needed again only to re-sign root-crl.pem (crl --root, yearly)
+or to re-issue the issuing CA: move root-ca.key to offline storage after init.
 
 ${DIR_HELP}
   --trust-domain <td>       SPIFFE trust domain of the exchange (default credex.local)
