@@ -10,7 +10,10 @@ import { packageRoot } from "./package-root.js";
 const example = join(packageRoot(), "deploy", "gateway.example.yaml");
 const base = () => parse(readFileSync(example, "utf8")) as Record<string, unknown>;
 
-function problem(mutate: (doc: Record<string, any>) => void): string {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests reach into an untyped YAML document on purpose
+type Doc = any;
+
+function problem(mutate: (doc: Doc) => void): string {
   const doc = base();
   mutate(doc);
   try {
@@ -33,15 +36,15 @@ describe("gateway config", () => {
   });
 
   it.each([
-    ["fail/bad USCC names the agency and the check", (d: any) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
-    ["fail/unknown key", (d: any) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion)"],
-    ["fail/unknown sector", (d: any) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL'],
-    ["fail/duplicate agency", (d: any) => (d.agencies[1].id = "pbccrc"), 'gw.yaml: agencies[1].id: duplicate agency id "pbccrc"'],
-    ["fail/clearance out of range", (d: any) => (d.agencies[0].clearance = 5), "gw.yaml: agencies[0].clearance: must be ≤ 4 (got 5)"],
-    ["fail/TLS below 1.2", (d: any) => (d.tls.minVersion = "TLSv1.1"), 'gw.yaml: tls.minVersion: "TLSv1.1" is not one of: TLSv1.2, TLSv1.3'],
-    ["fail/limit not a number", (d: any) => (d.limits.maxRequestBytes = "64k"), "gw.yaml: limits.maxRequestBytes: must be an integer"],
-    ["fail/missing listen", (d: any) => delete d.listen, "gw.yaml: listen: must be a non-empty string"],
-    ["fail/kafka sink without brokers", (d: any) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
+    ["fail/bad USCC names the agency and the check", (d: Doc) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
+    ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion)"],
+    ["fail/unknown sector", (d: Doc) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL'],
+    ["fail/duplicate agency", (d: Doc) => (d.agencies[1].id = "pbccrc"), 'gw.yaml: agencies[1].id: duplicate agency id "pbccrc"'],
+    ["fail/clearance out of range", (d: Doc) => (d.agencies[0].clearance = 5), "gw.yaml: agencies[0].clearance: must be ≤ 4 (got 5)"],
+    ["fail/TLS below 1.2", (d: Doc) => (d.tls.minVersion = "TLSv1.1"), 'gw.yaml: tls.minVersion: "TLSv1.1" is not one of: TLSv1.2, TLSv1.3'],
+    ["fail/limit not a number", (d: Doc) => (d.limits.maxRequestBytes = "64k"), "gw.yaml: limits.maxRequestBytes: must be an integer"],
+    ["fail/missing listen", (d: Doc) => delete d.listen, "gw.yaml: listen: must be a non-empty string"],
+    ["fail/kafka sink without brokers", (d: Doc) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
   ])("%s", (_name, mutate, message) => {
     expect(problem(mutate)).toBe(message);
   });
