@@ -2,7 +2,7 @@ import { Partitioners, type Message, type PartitionMetadata, type Producer } fro
 import { AuditEventType, type AuditEvent } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
-import { createAuditChain, genesisHead, loadChainState, recordHash, saveChainState, type ChainHead } from "../../core/audit/audit-chain.js";
+import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
 import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
@@ -145,7 +145,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   await producer.connect();
 
   const spool = await openAuditSpool(opts.spoolPath);
-  let head: ChainHead = (await loadChainState(opts.chainStatePath, opts.instance)) ?? genesisHead(opts.instance);
+  const state = await openChainStateFile(opts.chainStatePath, opts.instance);
+  let head: ChainHead = state.head ?? genesisHead(opts.instance);
   const spoolLast = spool.lastRecord();
   if (spoolLast) {
     // A crash between the spool's fsync and the chain state's leaves the spool ahead: it is the truth.
@@ -275,7 +276,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           chain.reset(before);
           throw new CredexError("AUDIT_UNAVAILABLE", "the audit spool could not be written", {}, { cause: err });
         }
-        await saveChainState(opts.chainStatePath, chain.head());
+        await state.save(chain.head());
         spooled += kept.length;
         for (const s of kept) results[s.index] = { medium: "spool", position: `${opts.spoolPath}#${s.sequence}`, sequence: s.sequence };
         startDrain();
@@ -297,7 +298,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           commits++;
           return results;
         }
-        await saveChainState(opts.chainStatePath, chain.head());
+        await state.save(chain.head());
         sent += sealed.length;
         if (cp) checkpoints++;
         sealed.forEach((s, i) => (results[s.index] = { medium: "kafka", position: positions[i], sequence: s.sequence }));
@@ -332,6 +333,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       await draining;
       await producer.disconnect().catch(() => undefined);
       await spool.close();
+      await state.close();
     },
     describe: () => `kafka ${opts.brokers} topic ${topic} (instance ${opts.instance}, ${opts.suite}, spool ${opts.spoolPath})`,
     stats: () => ({
