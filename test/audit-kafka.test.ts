@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createKafkaAuditSink, AUDIT_HEADERS, type KafkaAuditSinkOptions } from "../src/adapters/kafka/kafka-audit-sink.js";
 import { createKafkaClient } from "../src/adapters/kafka/kafka-client.js";
 import { readKafkaTopic } from "../src/adapters/kafka/kafka-topic-reader.js";
+import { ensureAuditTopics } from "../src/adapters/kafka/audit-topics.js";
+import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
 import { scanKafkaAudit } from "../src/adapters/kafka/kafka-audit-source.js";
 import { createAuditChain, genesisHead } from "../src/core/audit/audit-chain.js";
 import { createCheckpointSigner } from "../src/core/audit/checkpoint.js";
@@ -160,6 +162,40 @@ describe("Kafka audit sink (real broker)", () => {
     expect(csv.stdout.trim().split("\r\n")).toHaveLength(1 + 5);
     const table = await cli(["tail", ...src, "--decision", "allow", "--last", "3"]);
     expect(table.stdout.trim().split("\n")).toHaveLength(1 + 3);
+  });
+});
+
+describe("audit topics", () => {
+  it("ok/created with 180 days retention; fail/production refuses a shorter one", async () => {
+    const brokers = kafkaBrokers();
+    const name = `r-${uniq()}`;
+    const created = await ensureAuditTopics({ brokers, topics: [`audit.${name}`] });
+    expect(created).toEqual({ created: [`audit.${name}`], warnings: [] });
+    await createKafkaTopics(brokers, [{ topic: `short.${name}`, configs: { "retention.ms": "86400000" } }]);
+    const lax = await ensureAuditTopics({ brokers, topics: [`short.${name}`] });
+    expect(lax.warnings).toEqual([`topic short.${name} keeps data 86400000 ms, less than 180 days (Cybersecurity Law Art. 21)`]);
+    await expect(ensureAuditTopics({ brokers, topics: [`short.${name}`], production: true })).rejects.toThrow(
+      `refusing to start in production mode: topic short.${name} keeps data 86400000 ms, less than 180 days (Cybersecurity Law Art. 21)`,
+    );
+    await expect(createKafkaAuditSink(sinkOptions(brokers, name, { topic: `short.${name}`, production: true }))).rejects.toThrow("refusing to start in production mode");
+  });
+
+  it("ok/tail --from seeks past older records", async () => {
+    const brokers = kafkaBrokers();
+    const name = `s-${uniq()}`;
+    const sink = await createKafkaAuditSink(sinkOptions(brokers, name, { partitions: 2 }));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => sink.append(sampleAuditEvent(i, { at: new Date() }))));
+    await new Promise((r) => setTimeout(r, 50));
+    const from = new Date();
+    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(Array.from({ length: 4 }, (_, i) => sink.append(sampleAuditEvent(100 + i, { at: new Date() }))));
+    await sink.close();
+    const r = await cli(["tail", "--brokers", brokers, "--topic", `audit.${name}`, "--key-ring", join(dir, "keys.json"), "--from", from.toISOString(), "--jsonl"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).event.exchangeId).sort()).toEqual(["ex-100", "ex-101", "ex-102", "ex-103"]);
+    const v = await cli(["verify", "--brokers", brokers, "--topic", `audit.${name}`, "--checkpoint-topic", `audit-cp.${name}`, "--from", from.toISOString()]);
+    expect(v.stdout).toContain(`chain gw-${name}: sequences 7..10, 4 records, 1 checkpoints: OK`);
+    expect(v.code).toBe(0);
   });
 });
 
