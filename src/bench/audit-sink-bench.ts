@@ -13,6 +13,7 @@ import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 
 export interface SinkBenchResult {
   readonly sink: string;
+  readonly concurrency: number;
   readonly appends: number;
   readonly seconds: number;
   readonly appendsPerSecond: number;
@@ -63,7 +64,7 @@ async function run(name: string, sink: AuditSink, appends: number, concurrency: 
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { sink: name, appends, seconds, appendsPerSecond: appends / seconds, p50Ms: q(0.5), p99Ms: q(0.99) };
+  return { sink: name, concurrency, appends, seconds, appendsPerSecond: appends / seconds, p50Ms: q(0.5), p99Ms: q(0.99) };
 }
 
 const noopSink: AuditSink = {
@@ -78,9 +79,13 @@ export async function benchAuditSinks(opts: { brokers?: string; appends: number;
   const ring = generateKeyRing();
   const results: SinkBenchResult[] = [];
   try {
+    // Each sink at the given concurrency (throughput), then with one appender (latency without queueing).
+    const serialAppends = Math.max(200, Math.floor(opts.appends / 20));
     results.push(await run("no-op", noopSink, opts.appends, opts.concurrency));
+    results.push(await run("no-op", noopSink, serialAppends, 1));
     const file = await createFileAuditSink({ path: join(dir, "audit.log"), keyRing: ring, suite: opts.suite, instance: "bench-file" });
     results.push(await run(`file (${opts.suite}, fdatasync per group)`, file, opts.appends, opts.concurrency));
+    results.push(await run(`file (${opts.suite}, fdatasync per group)`, file, serialAppends, 1));
     await file.close();
     if (opts.brokers) {
       // Loaded only when asked, so the file figures need no Kafka.
@@ -97,6 +102,7 @@ export async function benchAuditSinks(opts: { brokers?: string; appends: number;
         checkpointTopic: `credex.audit-checkpoints.bench.${tag}`,
       });
       results.push(await run(`kafka (${opts.suite}, acks=all, group commit)`, kafka, opts.appends, opts.concurrency));
+      results.push(await run(`kafka (${opts.suite}, acks=all, group commit)`, kafka, serialAppends, 1));
       const s = kafka.stats();
       await kafka.close();
       if (s.spooled > 0) throw new Error(`the Kafka run used the spool (${s.spooled} records): figures are not Kafka's`);
@@ -118,11 +124,11 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency ?? 64),
     suite: (values.suite ?? "AES-256-GCM") as SealSuiteName,
   });
-  const base = results[0].appendsPerSecond;
-  process.stdout.write(`audit sink benchmark: ${results[0].appends} appends, ${values.concurrency ?? 64} concurrent appenders, node ${process.version}\n`);
+  process.stdout.write(`audit sink benchmark: node ${process.version}, one process; each sink with N concurrent appenders, then with 1\n`);
   for (const r of results) {
+    const base = results.find((b) => b.sink === "no-op" && b.concurrency === r.concurrency) as SinkBenchResult;
     process.stdout.write(
-      `${r.sink.padEnd(48)} ${r.appendsPerSecond.toFixed(0).padStart(9)} appends/s  p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms  (${(r.appendsPerSecond / base).toFixed(3)}× no-op)\n`,
+      `${r.sink.padEnd(44)} c=${String(r.concurrency).padEnd(3)} ${String(r.appends).padStart(6)} appends ${r.appendsPerSecond.toFixed(0).padStart(8)}/s  p50 ${r.p50Ms.toFixed(3)} ms  p99 ${r.p99Ms.toFixed(3)} ms  (${(r.appendsPerSecond / base.appendsPerSecond).toFixed(3)}× no-op)\n`,
     );
   }
 }
