@@ -82,7 +82,7 @@ export async function openAuditSpool(path: string): Promise<AuditSpool> {
       if (records.length === 0) return;
       await fh.write(Buffer.from(records.map((r) => auditLogLine("record", r)).join(""), "utf8"));
       await fh.datasync();
-      pending = pending.concat(records);
+      pending.push(...records);
       lines += records.length;
       last = records[records.length - 1];
     },
@@ -90,16 +90,18 @@ export async function openAuditSpool(path: string): Promise<AuditSpool> {
     async markDelivered(n) {
       if (n <= 0) return;
       if (n > pending.length) throw new Error(`cannot mark ${n} spool entries delivered: only ${pending.length} pending`);
-      pending = pending.slice(n);
-      if (pending.length === 0) {
+      // depth() changes only once the cursor is durable, so what operators see is what a restart would find.
+      const rest = pending.slice(n);
+      if (rest.length === 0) {
         // Empty the file first: a crash before the cursor reset leaves a cursor beyond an empty file, read as 0.
         await fh.truncate(0);
         await fh.datasync();
         lines = 0;
         await writeDurably(cursorPath, `{"delivered":0}\n`);
       } else {
-        await writeDurably(cursorPath, `${JSON.stringify({ delivered: lines - pending.length })}\n`);
+        await writeDurably(cursorPath, `${JSON.stringify({ delivered: lines - rest.length })}\n`);
       }
+      pending = rest;
     },
     lastRecord: () => last,
     close: () => fh.close(),

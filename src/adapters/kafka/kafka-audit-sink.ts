@@ -10,6 +10,7 @@ import { decodeSealedRecord, sealSuiteFromName, type SealSuiteName } from "../..
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
+import { readKafkaTopic } from "./kafka-topic-reader.js";
 
 /** Kafka record headers of an audit record: only what routing and filtering need (issue 3 §3). */
 export const AUDIT_HEADERS = {
@@ -56,6 +57,8 @@ export interface KafkaAuditSinkStats {
   readonly sent: number;
   readonly spooled: number;
   readonly drained: number;
+  /** Spooled records found already in Kafka after an outage (lost acknowledgements), not sent again. */
+  readonly reconciled: number;
   readonly spoolDepth: number;
   readonly spoolMaxRecords: number;
   readonly kafkaReachable: boolean;
@@ -133,7 +136,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   const partitionOf = Partitioners.DefaultPartitioner();
   const allPartitions: PartitionMetadata[] = Array.from({ length: partitionCount }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 0, replicas: [0], isr: [0] }));
 
-  const producer: Producer = kafka.producer({
+  const newProducer = (): Producer => kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -142,7 +145,13 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     // producer (id and sequence numbers) resends, so a retried batch is not duplicated.
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
+  let producer = newProducer();
   await producer.connect();
+  // After a failed send the broker may or may not hold the batch: a new producer (new id,
+  // fresh sequence numbers) keeps the old id's sequences from rejecting or swallowing what
+  // is sent next, and the drain first looks for the records that did arrive.
+  let producerFailed = false;
+  let reconcileBeforeDrain = false;
 
   const spool = await openAuditSpool(opts.spoolPath);
   const state = await openChainStateFile(opts.chainStatePath, opts.instance);
@@ -159,6 +168,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   let sent = 0;
   let spooled = 0;
   let drained = 0;
+  let reconciled = 0;
   let commits = 0;
   let checkpoints = 0;
   let checkpointsSkipped = 0;
@@ -190,7 +200,19 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     const messages = records.map(messageOf);
     const topicMessages = messages.length > 0 ? [{ topic, messages }] : [];
     if (checkpoint) topicMessages.push({ topic: checkpointTopic, messages: [{ key: opts.instance, value: Buffer.from(checkpoint), headers: { [AUDIT_HEADERS.schemaVersion]: "1" } } as Message] });
-    const metadata = await producer.sendBatch({ topicMessages, acks: -1 });
+    if (producerFailed) {
+      await producer.disconnect().catch(() => undefined);
+      producer = newProducer();
+      await producer.connect();
+      producerFailed = false;
+    }
+    let metadata;
+    try {
+      metadata = await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (err) {
+      producerFailed = true;
+      throw err;
+    }
     const base = new Map<number, bigint>();
     for (const m of metadata) if (m.topicName === topic) base.set(m.partition, BigInt(m.baseOffset ?? m.offset ?? "-1"));
     const next = new Map<number, bigint>();
@@ -202,32 +224,71 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     });
   }
 
+  /**
+   * Hashes of this instance's records at the tails of the partitions, as far
+   * back as the spool could reach: those of the spool already there (a send
+   * whose acknowledgement was lost) are not sent again.
+   */
+  async function alreadyInKafka(): Promise<Set<string>> {
+    const first = decodeSealedRecord(spool.peek(1)[0]).sequence;
+    const found = new Set<string>();
+    await readKafkaTopic({
+      brokers: opts.brokers,
+      topic,
+      tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024),
+      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      onRecord: (r) => {
+        try {
+          const rec = decodeSealedRecord(r.value);
+          if (rec.gatewayInstance === opts.instance && rec.sequence >= first) found.add(Buffer.from(recordHash(r.value)).toString("hex"));
+        } catch {
+          // not ours to judge here: verify reports malformed records
+        }
+      },
+    });
+    return found;
+  }
+
   let draining: Promise<void> | undefined;
   const startDrain = () => {
     if (draining || closed) return;
     draining = (async () => {
       while (spool.depth() > 0 && !closed) {
-        const chunk = spool.peek(500);
         try {
+          if (reconcileBeforeDrain) {
+            const present = await alreadyInKafka();
+            const skip = spool.peek(spool.depth()).findIndex((r) => !present.has(Buffer.from(recordHash(r)).toString("hex")));
+            const n = skip < 0 ? spool.depth() : skip;
+            await lock(async () => {
+              await spool.markDelivered(n);
+              reconciled += n;
+              reconcileBeforeDrain = false;
+              if (spool.depth() === 0) kafkaReachable = true;
+            });
+            continue;
+          }
+          const chunk = spool.peek(500);
           await produce(chunk);
+          await lock(async () => {
+            await spool.markDelivered(chunk.length);
+            drained += chunk.length;
+            if (spool.depth() === 0) kafkaReachable = true;
+          });
         } catch (err) {
           lastError = (err as Error).message;
           if (closing) return;
           await new Promise((r) => setTimeout(r, drainRetryMs));
-          continue;
         }
-        await lock(async () => {
-          await spool.markDelivered(chunk.length);
-          drained += chunk.length;
-          if (spool.depth() === 0) kafkaReachable = true;
-        });
       }
+      if (spool.depth() === 0) kafkaReachable = true;
     })().finally(() => {
       draining = undefined;
     });
   };
   if (spool.depth() > 0) {
+    // Left by an earlier run that may have died between a send and its acknowledgement.
     kafkaReachable = false;
+    reconcileBeforeDrain = true;
     startDrain();
   }
 
@@ -298,6 +359,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           await saving;
           lastError = (err as Error).message;
           kafkaReachable = false;
+          reconcileBeforeDrain = true;
           if (cp) checkpointsSkipped++;
           await toSpool(sealed);
           commits++;
@@ -346,6 +408,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       sent,
       spooled,
       drained,
+      reconciled,
       spoolDepth: spool.depth(),
       spoolMaxRecords: spoolMax,
       kafkaReachable,

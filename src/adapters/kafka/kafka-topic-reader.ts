@@ -18,6 +18,8 @@ export interface ReadKafkaTopicOptions {
   readonly topic: string;
   /** Start at the first record at or after this time (default: the beginning). */
   readonly from?: Date;
+  /** Read at most the last n records of each partition. */
+  readonly tailPerPartition?: number;
   readonly onRecord: (record: KafkaRecordRead) => void | Promise<void>;
   /** Called now and then with records read and the total to read. */
   readonly onProgress?: (read: number, total: number) => void;
@@ -52,6 +54,12 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
       }
     }
     const ends = new Map<number, bigint>(offsets.map((o) => [o.partition, BigInt(o.high)]));
+    if (opts.tailPerPartition !== undefined) {
+      for (const [p, high] of ends) {
+        const tailStart = high - BigInt(opts.tailPerPartition);
+        if (tailStart > (starts.get(p) as bigint)) starts.set(p, tailStart);
+      }
+    }
     const pending = new Set([...ends].filter(([p, high]) => (starts.get(p) ?? 0n) < high).map(([p]) => p));
     const total = [...pending].reduce((n, p) => n + Number((ends.get(p) as bigint) - (starts.get(p) as bigint)), 0);
     opts.onProgress?.(0, total);
