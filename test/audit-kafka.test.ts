@@ -166,6 +166,29 @@ describe("Kafka audit sink (real broker)", () => {
   });
 });
 
+describe("credex audit tail --follow (Kafka)", () => {
+  it("ok/prints events produced after it started, until SIGINT", async () => {
+    const brokers = kafkaBrokers();
+    const name = `w-${uniq()}`;
+    const sink = await createKafkaAuditSink(sinkOptions(brokers, name));
+    await sink.append(sampleAuditEvent(0));
+    let stdout = "";
+    const w = vi.spyOn(process.stdout, "write").mockImplementation((x: string | Uint8Array) => ((stdout += String(x)), true));
+    try {
+      const running = auditCommand.run(["tail", "--follow", "--jsonl", "--brokers", brokers, "--topic", `audit.${name}`, "--key-ring", join(dir, "keys.json")]);
+      const ids = () => stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).event.exchangeId);
+      await vi.waitFor(() => expect(ids()).toEqual(["ex-0"]), { timeout: 30_000, interval: 100 });
+      await Promise.all([1, 2].map((i) => sink.append(sampleAuditEvent(i))));
+      await vi.waitFor(() => expect(ids().sort()).toEqual(["ex-0", "ex-1", "ex-2"]), { timeout: 30_000, interval: 100 });
+      process.emit("SIGINT", "SIGINT");
+      expect(await running).toBe(0);
+    } finally {
+      w.mockRestore();
+      await sink.close();
+    }
+  });
+});
+
 describe("Kafka audit sink: spool reconciliation", () => {
   it("ok/spooled records that did reach Kafka (acknowledgement lost) are not sent twice", async () => {
     const brokers = kafkaBrokers();

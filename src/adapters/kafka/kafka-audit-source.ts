@@ -9,6 +9,8 @@ export interface ScanKafkaAuditOptions {
   /** Checkpoints are read too unless this is null. */
   readonly checkpointTopic?: string | null;
   readonly from?: Date;
+  /** Keep reading new audit records until this aborts (checkpoints are then not read). */
+  readonly follow?: AbortSignal;
   readonly onProgress?: (read: number, total: number, topic: string) => void;
   readonly logLevel?: KafkaLogLevel;
 }
@@ -26,6 +28,7 @@ export async function scanKafkaAudit(opts: ScanKafkaAuditOptions, onEntry: Audit
       brokers: opts.brokers,
       topic: t,
       ...(opts.from && { from: opts.from }),
+      ...(opts.follow && kind === "record" && { follow: opts.follow }),
       ...(opts.logLevel && { logLevel: opts.logLevel }),
       ...(opts.onProgress && { onProgress: (done: number, total: number) => opts.onProgress?.(done, total, t) }),
       onRecord: (rec) => {
@@ -36,6 +39,6 @@ export async function scanKafkaAudit(opts: ScanKafkaAuditOptions, onEntry: Audit
     n += r.records;
   };
   await read(topic, "record");
-  if (cpTopic) await read(cpTopic, "checkpoint");
+  if (cpTopic && !opts.follow) await read(cpTopic, "checkpoint");
   return n;
 }

@@ -18,6 +18,8 @@ export interface ReadKafkaTopicOptions {
   readonly topic: string;
   /** Start at the first record at or after this time (default: the beginning). */
   readonly from?: Date;
+  /** Keep reading new records until this signal aborts (tail -f), instead of stopping at the end. */
+  readonly follow?: AbortSignal;
   /** Read at most the last n records of each partition. */
   readonly tailPerPartition?: number;
   readonly onRecord: (record: KafkaRecordRead) => void | Promise<void>;
@@ -53,15 +55,17 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
         if (s >= 0n) starts.set(o.partition, s > (starts.get(o.partition) ?? 0n) ? s : (starts.get(o.partition) ?? 0n));
       }
     }
-    const ends = new Map<number, bigint>(offsets.map((o) => [o.partition, BigInt(o.high)]));
+    const FOREVER = 2n ** 63n;
+    const ends = new Map<number, bigint>(offsets.map((o) => [o.partition, opts.follow ? FOREVER : BigInt(o.high)]));
     if (opts.tailPerPartition !== undefined) {
       for (const [p, high] of ends) {
-        const tailStart = high - BigInt(opts.tailPerPartition);
+        const h = high === FOREVER ? BigInt(offsets.find((o) => o.partition === p)?.high ?? "0") : high;
+        const tailStart = h - BigInt(opts.tailPerPartition);
         if (tailStart > (starts.get(p) as bigint)) starts.set(p, tailStart);
       }
     }
     const pending = new Set([...ends].filter(([p, high]) => (starts.get(p) ?? 0n) < high).map(([p]) => p));
-    const total = [...pending].reduce((n, p) => n + Number((ends.get(p) as bigint) - (starts.get(p) as bigint)), 0);
+    const total = opts.follow ? 0 : [...pending].reduce((n, p) => n + Number((ends.get(p) as bigint) - (starts.get(p) as bigint)), 0);
     opts.onProgress?.(0, total);
     if (pending.size === 0) return { records: 0, partitions: offsets.length };
 
@@ -80,9 +84,14 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
         });
       }
       await new Promise<void>((resolve, reject) => {
-        let idle: NodeJS.Timeout;
+        let idle: NodeJS.Timeout | undefined;
+        if (opts.follow) {
+          if (opts.follow.aborted) resolve();
+          opts.follow.addEventListener("abort", () => resolve(), { once: true });
+        }
         const arm = () => {
           clearTimeout(idle);
+          if (opts.follow) return;
           idle = setTimeout(() => reject(new Error(`no record from ${opts.topic} for ${opts.idleTimeoutMs ?? 30_000} ms (${read}/${total} read)`)), opts.idleTimeoutMs ?? 30_000);
         };
         arm();

@@ -103,6 +103,26 @@ describe("credex audit (file source)", () => {
     await expect(cli(["frobnicate"])).rejects.toThrow('unknown subcommand "frobnicate"');
   });
 
+  it("ok/tail --follow prints events appended later, until SIGINT", async () => {
+    const path = join(dir, "follow.log");
+    const sink = await createFileAuditSink({ path, keyRing: ring, suite: "AES-256-GCM", instance: "gw-f" });
+    await sink.append(sampleAuditEvent(0));
+    let stdout = "";
+    const w = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+    try {
+      const running = command.run(["tail", "--file", path, "--key-ring", keys, "--follow", "--jsonl"]);
+      const ids = () => stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l).event.exchangeId);
+      await vi.waitFor(() => expect(ids()).toEqual(["ex-0"]), { timeout: 10_000 });
+      await sink.append(sampleAuditEvent(1));
+      await vi.waitFor(() => expect(ids()).toEqual(["ex-0", "ex-1"]), { timeout: 10_000 });
+      process.emit("SIGINT", "SIGINT");
+      expect(await running).toBe(0);
+    } finally {
+      w.mockRestore();
+      await sink.close();
+    }
+  });
+
   it("ok/keyring new and rotate keep old keys", async () => {
     const path = join(dir, "new-keys.json");
     expect((await cli(["keyring", "new", "--out", path])).code).toBe(0);

@@ -20,7 +20,8 @@ const HELP = `usage: credex audit <tail|verify|export|keyring> [options]
 The security officers' tools for the audit stream (sealed, hash-chained
 AuditEvents), read from a local audit file or from Kafka.
 
-  tail     decrypt and list events, filtered (table, or JSON lines with --jsonl)
+  tail     decrypt and list events, filtered (table, or JSON lines with --jsonl);
+           --follow keeps printing new ones
   verify   check every chain: gaps, reordering, duplicates, bad hashes, records
            that fail to decrypt, checkpoint signatures; prints a summary and the
            first break per chain with its position; exit 0 only if all verifies
@@ -45,6 +46,7 @@ options:
                         (the pseudonym is computed with the key ring; the raw id is never printed)
   --jsonl               (tail) JSON lines instead of a table
   --last <n>            (tail) only the last n matching events
+  --follow, -f          (tail) keep printing new events as they arrive (Ctrl-C ends)
   --format jsonl|csv    (export, default jsonl)
   --out <file>          (export, keyring new) write there instead of stdout
 
@@ -53,6 +55,7 @@ examples:
   credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json
   credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
   credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
+  credex audit tail -f --brokers 127.0.0.1:9092 --key-ring keys.json --decision deny
   credex audit export --file .credex/audit.log --key-ring keys.json --format csv --from 2026-11-01T00:00:00Z --out cases.csv
   credex audit keyring new --out keys.json && credex audit keyring rotate --key-ring keys.json --key-id k2
 `;
@@ -74,6 +77,7 @@ const OPTIONS = {
   subject: { type: "string" },
   "subject-type": { type: "string" },
   jsonl: { type: "boolean" },
+  follow: { type: "boolean", short: "f" },
   last: { type: "string" },
   format: { type: "string" },
   out: { type: "string" },
@@ -108,11 +112,13 @@ async function scanSource(
   withCheckpoints: boolean,
   onEntry: AuditEntryHandler,
   progress?: (read: number, total: number, what: string) => void,
+  follow?: AbortSignal,
 ): Promise<void> {
   const brokers = v.brokers ?? (v.file === undefined ? process.env["KAFKA_BROKERS"] : undefined);
   if (v.file !== undefined && v.brokers !== undefined) throw new UsageError("give either --file or --brokers, not both");
   if (v.file !== undefined) {
-    const { scanAuditFile } = await import("../../adapters/audit/audit-source.js");
+    const { followAuditFile, scanAuditFile } = await import("../../adapters/audit/audit-source.js");
+    if (follow) return followAuditFile(v.file, onEntry, follow);
     let n = 0;
     await scanAuditFile(v.file, async (e) => {
       n++;
@@ -129,6 +135,7 @@ async function scanSource(
       ...(v.topic !== undefined && { topic: v.topic }),
       checkpointTopic: withCheckpoints ? (v["checkpoint-topic"] ?? AUDIT_CHECKPOINT_TOPIC) : null,
       ...(from && { from }),
+      ...(follow && { follow }),
       ...(progress && { onProgress: progress }),
     },
     onEntry,
@@ -163,7 +170,7 @@ async function verify(v: Values): Promise<number> {
 }
 
 /** Decrypts and filters events; returns how many could not be opened. */
-async function openEvents(v: Values, ring: KeyRing, onEvent: (o: OpenedAuditEvent) => void): Promise<number> {
+async function openEvents(v: Values, ring: KeyRing, onEvent: (o: OpenedAuditEvent) => void, follow?: AbortSignal): Promise<number> {
   const filter = createAuditEventFilter(
     { agency: v.agency, decision: v.decision, purpose: v.purpose, category: v.category, subject: v.subject, subjectType: v["subject-type"], from: v.from, to: v.to },
     ring.pseudonymKey,
@@ -179,7 +186,7 @@ async function openEvents(v: Values, ring: KeyRing, onEvent: (o: OpenedAuditEven
       failed++;
       err(`credex audit: ${e.position}: cannot be opened: ${(x as Error).message}\n`);
     }
-  });
+  }, undefined, follow);
   return failed;
 }
 
@@ -193,6 +200,7 @@ async function tail(v: Values): Promise<number> {
   const ring = await loadKeyRing(requireOption(v["key-ring"], "key-ring"));
   const last = v.last === undefined ? undefined : Number(v.last);
   if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new UsageError("--last must be a positive integer");
+  if (v.follow) return followTail(v, ring);
   const events: OpenedAuditEvent[] = [];
   // Kafka partitions are read one after another: collect, then order by time.
   const failed = await openEvents(v, ring, (o) => {
@@ -205,6 +213,22 @@ async function tail(v: Values): Promise<number> {
   for (const o of shown) out(v.jsonl ? auditEventJsonLine(o) : auditEventTableRow(o));
   if (failed > 0) err(`credex audit: ${failed} records could not be opened (run credex audit verify)\n`);
   return failed > 0 ? 1 : 0;
+}
+
+/** tail --follow: prints matching events as they arrive, until Ctrl-C. */
+async function followTail(v: Values, ring: KeyRing): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    if (!v.jsonl) out(auditEventTableHeader());
+    const failed = await openEvents(v, ring, (o) => out(v.jsonl ? auditEventJsonLine(o) : auditEventTableRow(o)), stop.signal);
+    return failed > 0 ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 async function exportEvents(v: Values): Promise<number> {
