@@ -1,5 +1,5 @@
 import { Partitioners, type Message, type PartitionMetadata, type Producer } from "kafkajs";
-import { AuditEventType, type AuditEvent } from "../../gen/credex/v1/audit_pb.js";
+import { AuditEventType, type AuditEvent, type SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
 import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
@@ -147,14 +147,21 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   });
   let producer = newProducer();
   await producer.connect();
+  const startFailed = async (err: unknown): Promise<never> => {
+    await producer.disconnect().catch(() => undefined);
+    throw err;
+  };
   // After a failed send the broker may or may not hold the batch: a new producer (new id,
   // fresh sequence numbers) keeps the old id's sequences from rejecting or swallowing what
   // is sent next, and the drain first looks for the records that did arrive.
   let producerFailed = false;
   let reconcileBeforeDrain = false;
 
-  const spool = await openAuditSpool(opts.spoolPath);
-  const state = await openChainStateFile(opts.chainStatePath, opts.instance);
+  const spool = await openAuditSpool(opts.spoolPath).catch(startFailed);
+  const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(async (err: unknown) => {
+    await spool.close();
+    return startFailed(err);
+  });
   let head: ChainHead = state.head ?? genesisHead(opts.instance);
   const spoolLast = spool.lastRecord();
   if (spoolLast) {
@@ -178,8 +185,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   let closing = false;
   let closed = false;
 
-  const messageOf = (bytes: Uint8Array): Message => {
-    const r = decodeSealedRecord(bytes);
+  const messageOf = (bytes: Uint8Array, sealed?: SealedAuditRecord): Message => {
+    const r = sealed ?? decodeSealedRecord(bytes);
     const msg: Message = {
       key: r.requesterAgency,
       value: Buffer.from(bytes),
@@ -196,8 +203,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   };
 
   /** Produces records (and optionally a checkpoint); resolves to each record's "topic/partition/offset". */
-  async function produce(records: readonly Uint8Array[], checkpoint?: Uint8Array): Promise<string[]> {
-    const messages = records.map(messageOf);
+  async function produce(records: readonly Uint8Array[], checkpoint?: Uint8Array, sealedRecords?: readonly SealedAuditRecord[]): Promise<string[]> {
+    const messages = records.map((b, i) => messageOf(b, sealedRecords?.[i]));
     const topicMessages = messages.length > 0 ? [{ topic, messages }] : [];
     if (checkpoint) topicMessages.push({ topic: checkpointTopic, messages: [{ key: opts.instance, value: Buffer.from(checkpoint), headers: { [AUDIT_HEADERS.schemaVersion]: "1" } } as Message] });
     if (producerFailed) {
@@ -303,7 +310,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       const events = items.filter((i): i is Extract<Item, { kind: "event" }> => i.kind === "event");
       const wantCheckpoint = items.length > events.length;
       const results: Array<AuditReceipt | undefined | Error> = [];
-      const sealed: Array<{ bytes: Uint8Array; sequence: bigint; hash: Uint8Array; index: number }> = [];
+      const sealed: Array<{ bytes: Uint8Array; record: SealedAuditRecord; sequence: bigint; hash: Uint8Array; index: number }> = [];
       const direct = spool.depth() === 0;
       const room = direct ? Infinity : spoolMax - spool.depth();
       for (const item of items) {
@@ -317,7 +324,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         }
         try {
           const c = chain.append(item.event);
-          sealed.push({ bytes: c.bytes, sequence: c.record.sequence, hash: c.hash, index: results.length });
+          sealed.push({ bytes: c.bytes, record: c.record, sequence: c.record.sequence, hash: c.hash, index: results.length });
           results.push(undefined);
         } catch (err) {
           results.push(new CredexError("AUDIT_UNAVAILABLE", `the audit event could not be sealed: ${(err as Error).message}`, {}, { cause: err }));
@@ -354,7 +361,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         const saving = sealed.length > 0 ? state.save(chain.head()).then(() => undefined, (e: unknown) => e as Error) : Promise.resolve(undefined);
         let positions: string[];
         try {
-          positions = await produce(sealed.map((s) => s.bytes), cp);
+          positions = await produce(sealed.map((s) => s.bytes), cp, sealed.map((s) => s.record));
         } catch (err) {
           await saving;
           lastError = (err as Error).message;

@@ -37,7 +37,7 @@ describe("credex audit (file source)", () => {
     log = join(dir, "audit.log");
     keys = join(dir, "keys.json");
     cert = join(dir, "gw.pem");
-    writeFileSync(keys, serializeKeyRing(ring));
+    writeFileSync(keys, serializeKeyRing(ring), { mode: 0o600 });
     const id = makeSigningIdentity("ec");
     writeFileSync(cert, id.certificatePem);
     const sink = await createFileAuditSink({ path: log, keyRing: ring, suite: "SM4-CTR+HMAC-SM3", instance: "gw-1", checkpointSigner: createCheckpointSigner(id) });
