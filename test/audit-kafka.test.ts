@@ -293,5 +293,5 @@ describe("Kafka audit sink: broker outage", () => {
     const report = await verifyTopic(brokers, name);
     expect(report.chains[0]).toMatchObject({ records: 71, firstSequence: 1n, lastSequence: 71n, breaks: 0 });
     expect(report.ok).toBe(true);
-  });
+  }, 180_000);
 });
