@@ -5,6 +5,7 @@ async function loadCommands(): Promise<CliCommand[]> {
   // Loaded lazily so that `credex --help` and light commands do not pay for grpc-js, kafkajs or casbin.
   const modules = [
     import("./commands/kafka.js"),
+    import("./commands/policy.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -22,9 +22,13 @@ export interface PolicySource {
 }
 
 export class PolicyLoadError extends Error {
-  constructor(message: string) {
+  /** The model definition at fault ("m", "r", ...), when the model is. */
+  readonly definition: string | undefined;
+
+  constructor(message: string, definition?: string) {
     super(message);
     this.name = "PolicyLoadError";
+    this.definition = definition;
   }
 }
 
@@ -94,11 +98,11 @@ function assertCanonicalModel(model: Model): void {
   const got = describe(model);
   for (const [key, value] of want) {
     if (got.get(key) !== value) {
-      throw new PolicyLoadError(`model: definition ${key} differs from the credex model the evaluator compiles (see policies/model.conf)`);
+      throw new PolicyLoadError(`model: definition ${key} differs from the credex model the evaluator compiles`, key.split(".")[1]);
     }
   }
   for (const key of got.keys()) {
-    if (!want.has(key)) throw new PolicyLoadError(`model: unexpected definition ${key}`);
+    if (!want.has(key)) throw new PolicyLoadError(`model: unexpected definition ${key}`, key.split(".")[1]);
   }
 }
 
