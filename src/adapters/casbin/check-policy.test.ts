@@ -57,7 +57,8 @@ describe("checkPolicyDir", () => {
         `${csv}p, pbccrc, csrc, securities_violation, query, 2, LOAN_APPROVAL, allow\n` +
         `p, csrc, pbccrc, deposit, query, 3, SUPERVISION, allow\n` +
         `p, safe, nfra, insurance_claim, query, 3, SUPERVISION, allow\n` +
-        `p, safe, *, insurance_claim, query, 2, *, deny\n`,
+        `p, safe, *, insurance_claim, query, 2, *, deny\n` +
+        `p, *, *, deposit, query, 1, *, deny\n`,
     );
     const report = await checkPolicyDir(dir);
     const n = readFileSync(join(POLICIES, "policy.csv"), "utf8").split("\n").length;
@@ -69,6 +70,7 @@ describe("checkPolicyDir", () => {
       `warning policy.csv:${n} shadowed by line ${wider} (p, sector:BANKING, sector:SECURITIES, securities_violation, query, 3, LOAN_APPROVAL|POST_LOAN_MANAGEMENT|GUARANTEE, allow): removing this line changes no decision`,
       `error policy.csv:${n + 1} never takes effect: the deny at line ${depositDeny} refuses every level this allow grants`,
       `warning policy.csv:${n + 2} levels 2..3 of this allow are refused by the deny at line ${n + 3}; it grants at most level 1`,
+      `warning policy.csv:${n + 4} duplicate of line ${depositDeny}`,
       "error tests:0 test cases not run: fix the errors above first",
     ]);
   });

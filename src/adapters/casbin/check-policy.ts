@@ -196,10 +196,17 @@ class Coverage {
     this.up = [closures(agencyLinks), closures(groupLinks)];
   }
 
-  /** Values a p-field may hold and still match everything `value` matches. */
+  private readonly cache: [Map<string, string[]>, Map<string, string[]>] = [new Map(), new Map()];
+
+  /** Values a p-field may hold and still match everything `value` matches (memoised: 100k-line policies repeat values). */
   wider(kind: "agency" | "category", value: string): string[] {
-    if (value === WILDCARD) return [WILDCARD];
-    return [...(this.up[kind === "agency" ? 0 : 1].get(value) ?? [value]), WILDCARD];
+    const k = kind === "agency" ? 0 : 1;
+    let out = this.cache[k].get(value);
+    if (!out) {
+      out = value === WILDCARD ? [WILDCARD] : [...(this.up[k].get(value) ?? [value]), WILDCARD];
+      this.cache[k].set(value, out);
+    }
+    return out;
   }
 
   covers(b: PolicyRule, a: PolicyRule): boolean {
@@ -208,9 +215,14 @@ class Coverage {
       this.wider("agency", a.sub).includes(b.sub) &&
       this.wider("agency", a.dom).includes(b.dom) &&
       this.wider("category", a.obj).includes(b.obj) &&
-      (b.purposes[0] === WILDCARD || (a.purposes[0] !== WILDCARD && a.purposes.every((p) => b.purposes.includes(p))))
+      purposesCover(b, a)
     );
   }
+}
+
+/** Every purpose `a` matches, `b` matches too. */
+function purposesCover(b: PolicyRule, a: PolicyRule): boolean {
+  return b.purposes[0] === WILDCARD || (a.purposes[0] !== WILDCARD && a.purposes.every((p) => b.purposes.includes(p)));
 }
 
 function closures(links: ReadonlyArray<readonly [string, string]>): Map<string, Set<string>> {
@@ -228,6 +240,19 @@ function closures(links: ReadonlyArray<readonly [string, string]>): Map<string, 
   return out;
 }
 
+interface Bucket {
+  /** Allow lines by level, highest first, then by line. */
+  readonly allows: LocatedRule[];
+  /** Deny lines by level, lowest first, then by line. */
+  readonly denies: LocatedRule[];
+}
+
+/**
+ * Dead and shadowed rules without a pairwise scan: rules are filed by
+ * (sub, dom, obj, act, purpose); the only rules that can cover rule `a` sit under
+ * the keys a's values reach (its roles and "*") and under a's first purpose or
+ * "*". Sorted by level, each list is read only while the level can still cover.
+ */
 function findDeadAndShadowed(
   file: string,
   rules: readonly LocatedRule[],
@@ -236,37 +261,69 @@ function findDeadAndShadowed(
   findings: Finding[],
 ): void {
   const coverage = new Coverage(registry, groups);
-  // Rules filed by (sub, dom, obj, act): the candidates that can cover a rule are
-  // under the keys its wider values form, so no pairwise scan of all lines.
-  const byKey = new Map<string, LocatedRule[]>();
-  const keyOf = (sub: string, dom: string, obj: string, act: string) => `${sub}\u0000${dom}\u0000${obj}\u0000${act}`;
+  const keyOf = (sub: string, dom: string, obj: string, act: string, purpose: string) => `${sub}\u0000${dom}\u0000${obj}\u0000${act}\u0000${purpose}`;
+
+  // Exact repeats first: reported once, left out of the analysis (they would shadow each other).
+  const firstLine = new Map<string, number>();
+  const unique: LocatedRule[] = [];
   for (const r of rules) {
-    const key = keyOf(r.rule.sub, r.rule.dom, r.rule.obj, r.rule.act);
-    byKey.set(key, [...(byKey.get(key) ?? []), r]);
-  }
-  for (const group of groups.keys()) {
-    if (!hasCategory(group, groups, new Set())) {
-      for (const r of rules) if (r.rule.obj === group) findings.push({ file, line: r.line, severity: "error", message: `never matches: group ${group} contains no category` });
+    const seen = firstLine.get(r.rule.text);
+    if (seen !== undefined) findings.push({ file, line: r.line, severity: "warning", message: `duplicate of line ${seen}` });
+    else {
+      firstLine.set(r.rule.text, r.line);
+      unique.push(r);
     }
   }
-  for (const a of rules) {
+
+  const buckets = new Map<string, Bucket>();
+  for (const r of unique) {
+    for (const purpose of r.rule.purposes) {
+      const key = keyOf(r.rule.sub, r.rule.dom, r.rule.obj, r.rule.act, purpose);
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { allows: [], denies: [] }));
+      (r.rule.eft === "allow" ? b.allows : b.denies).push(r);
+    }
+  }
+  for (const b of buckets.values()) {
+    b.allows.sort((x, y) => y.rule.lvl - x.rule.lvl || x.line - y.line);
+    b.denies.sort((x, y) => x.rule.lvl - y.rule.lvl || x.line - y.line);
+  }
+
+  for (const group of groups.keys()) {
+    if (!hasCategory(group, groups, new Set())) {
+      for (const r of unique) if (r.rule.obj === group) findings.push({ file, line: r.line, severity: "error", message: `never matches: group ${group} contains no category` });
+    }
+  }
+
+  for (const a of unique) {
+    const purposeKeys = a.rule.purposes[0] === WILDCARD ? [WILDCARD] : [a.rule.purposes[0]!, WILDCARD];
+    const candidates: Bucket[] = [];
+    for (const sub of coverage.wider("agency", a.rule.sub))
+      for (const dom of coverage.wider("agency", a.rule.dom))
+        for (const obj of coverage.wider("category", a.rule.obj))
+          for (const purpose of purposeKeys) {
+            const b = buckets.get(keyOf(sub, dom, obj, a.rule.act, purpose));
+            if (b) candidates.push(b);
+          }
+    // Candidates' requester, owner, category and action cover a's by construction; purposes and levels remain.
+    const isAllow = a.rule.eft === "allow";
     let shadowedBy: LocatedRule | undefined;
     let deniedBy: LocatedRule | undefined;
-    for (const sub of coverage.wider("agency", a.rule.sub)) {
-      for (const dom of coverage.wider("agency", a.rule.dom)) {
-        for (const obj of coverage.wider("category", a.rule.obj)) {
-          for (const b of byKey.get(keyOf(sub, dom, obj, a.rule.act)) ?? []) {
-            if (b === a || !coverage.covers(b.rule, a.rule)) continue;
-            if (b.rule.eft === a.rule.eft) {
-              const atLeast = a.rule.eft === "allow" ? b.rule.lvl >= a.rule.lvl : b.rule.lvl <= a.rule.lvl;
-              const mutual = atLeast && b.rule.lvl === a.rule.lvl && coverage.covers(a.rule, b.rule);
-              // Of two equivalent lines the later one is reported.
-              if (atLeast && (!mutual || b.line < a.line) && (!shadowedBy || b.line < shadowedBy.line)) shadowedBy = b;
-            } else if (a.rule.eft === "allow" && b.rule.lvl <= a.rule.lvl && (!deniedBy || b.rule.lvl < deniedBy.rule.lvl)) {
-              deniedBy = b;
-            }
-          }
-        }
+    for (const bucket of candidates) {
+      for (const b of isAllow ? bucket.allows : bucket.denies) {
+        if (isAllow ? b.rule.lvl < a.rule.lvl : b.rule.lvl > a.rule.lvl) break;
+        if (b === a || !purposesCover(b.rule, a.rule)) continue;
+        // Of two equivalent lines the later one is reported.
+        if (b.rule.lvl === a.rule.lvl && b.line > a.line && coverage.covers(a.rule, b.rule)) continue;
+        if (!shadowedBy || b.line < shadowedBy.line) shadowedBy = b;
+        break;
+      }
+      if (!isAllow) continue;
+      for (const d of bucket.denies) {
+        if (d.rule.lvl > a.rule.lvl) break;
+        if (!purposesCover(d.rule, a.rule)) continue;
+        if (!deniedBy || d.rule.lvl < deniedBy.rule.lvl || (d.rule.lvl === deniedBy.rule.lvl && d.line < deniedBy.line)) deniedBy = d;
+        break;
       }
     }
     if (deniedBy && deniedBy.rule.lvl === 1) {

@@ -5,8 +5,9 @@
  * the index only changes how fast the answer comes.
  */
 import { createHash } from "node:crypto";
-import { newEnforcer, newModelFromString, StringAdapter, type Enforcer, type Model } from "casbin";
+import { newEnforcer, newModelFromString, type Enforcer, type Model } from "casbin";
 import { CANONICAL_MODEL, PURPOSE_NAME } from "./canonical-model.js";
+import { PolicyTextAdapter } from "./policy-text-adapter.js";
 import { PolicyIndex, WILDCARD, type PolicyRule, type RoleLinks } from "./policy-index.js";
 
 /** An agency as the registry knows it; its sector becomes the role "sector:<SECTOR>". */
@@ -67,7 +68,7 @@ export async function loadCasbinEnforcer(source: PolicySource): Promise<Enforcer
   }
   const text = `${source.policyText}\n${registryGroupingText(source.agencies)}\n`;
   try {
-    return await newEnforcer(model, new StringAdapter(text));
+    return await newEnforcer(model, new PolicyTextAdapter(text));
   } catch (err) {
     throw new PolicyLoadError(`policy: ${(err as Error).message}`);
   }

@@ -1,12 +1,12 @@
 /**
  * Reads a policy directory (policies/ layout) for `credex policy check` and
  * `diff`, keeping file and line of everything so findings can point at them.
- * Policy lines are tokenised with Casbin's own CSV parser, line by line, so
+ * Policy lines are tokenised as Casbin loads them (its PolicyLoader parser), line by line, so
  * what is reported per line is what Casbin loads.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BracketAwareCsvParser } from "casbin";
+import { FastPolicyLineParser } from "./policy-text-adapter.js";
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
 import type { AgencySector } from "./load-casbin-policy.js";
 
@@ -48,7 +48,7 @@ export interface PolicyLine {
 
 /** Casbin's per-line loading (persist/helper.js): same parser, same quote stripping and trimming. */
 export function tokenisePolicy(text: string, file: string, findings: Finding[]): PolicyLine[] {
-  const parser = new BracketAwareCsvParser();
+  const parser = new FastPolicyLineParser();
   const lines: PolicyLine[] = [];
   text.split("\n").forEach((raw, i) => {
     if (!raw) return;
