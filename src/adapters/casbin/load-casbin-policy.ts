@@ -5,7 +5,7 @@
  * the index only changes how fast the answer comes.
  */
 import { createHash } from "node:crypto";
-import { newEnforcer, newModelFromString, type Enforcer, type Model } from "casbin";
+import { newEnforcer, newModelFromString, StringAdapter, type Enforcer, type Model } from "casbin";
 import { CANONICAL_MODEL, PURPOSE_NAME } from "./canonical-model.js";
 import { PolicyTextAdapter } from "./policy-text-adapter.js";
 import { PolicyIndex, WILDCARD, type PolicyRule, type RoleLinks } from "./policy-index.js";
@@ -58,8 +58,12 @@ export function policyRevision(source: PolicySource): string {
     .digest("hex");
 }
 
-/** A fresh Casbin enforcer over model + policy + registry groupings (never a live one reloaded: TOOLCHAIN.md). */
-export async function loadCasbinEnforcer(source: PolicySource): Promise<Enforcer> {
+/**
+ * A fresh Casbin enforcer over model + policy + registry groupings (never a live
+ * one reloaded: TOOLCHAIN.md). `lineParser: "casbin"` loads through Casbin's
+ * StringAdapter unchanged (the reference), "fast" through PolicyTextAdapter.
+ */
+export async function loadCasbinEnforcer(source: PolicySource, lineParser: "fast" | "casbin" = "fast"): Promise<Enforcer> {
   let model: Model;
   try {
     model = newModelFromString(source.modelText);
@@ -68,7 +72,7 @@ export async function loadCasbinEnforcer(source: PolicySource): Promise<Enforcer
   }
   const text = `${source.policyText}\n${registryGroupingText(source.agencies)}\n`;
   try {
-    return await newEnforcer(model, new PolicyTextAdapter(text));
+    return await newEnforcer(model, lineParser === "fast" ? new PolicyTextAdapter(text) : new StringAdapter(text));
   } catch (err) {
     throw new PolicyLoadError(`policy: ${(err as Error).message}`);
   }
