@@ -233,6 +233,7 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   const spawnFailed = new Promise<never>((_, reject) =>
     child.once("error", (err) => reject(new Error(`cannot run java (is a Java 17+ runtime installed?): ${err.message}`, { cause: err }))),
   );
+  spawnFailed.catch(() => undefined); // awaited below; this only keeps a late 'error' from being an unhandled rejection
   child.once("exit", (code, signal) => exited.abort(`the broker exited (${signal ?? `exit ${code}`})`));
   const pid = child.pid;
   if (pid === undefined) {

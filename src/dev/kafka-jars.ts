@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The broker version fetched by deploy/kafka/pom.xml; keep both in step. */
-export const KAFKA_VERSION = "4.1.1";
+export const KAFKA_VERSION = "4.4.0";
 
 /** Repository root: src/dev/ (ts) and dist/dev/ (compiled) are both two levels down. */
 export const REPO_ROOT = resolve(__dirname, "..", "..");

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node" with { "resolution-mode": "import" };
+import { waitForKafka } from "../../src/adapters/kafka/kafka-admin.js";
 import { startKafkaBroker, stopKafkaBroker } from "../../src/dev/kafka-broker.js";
 import "../support/kafka.js";
 
@@ -13,6 +14,13 @@ import "../support/kafka.js";
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const given = process.env["KAFKA_BROKERS"];
   if (given !== undefined && given !== "") {
+    try {
+      await waitForKafka(given, 30_000);
+    } catch (err) {
+      throw new Error(`credex tests need a Kafka broker: KAFKA_BROKERS=${given} does not answer.\ncause: ${(err as Error).message}\nStart one (npm run kafka -- start) or unset KAFKA_BROKERS to let the tests start their own.`, {
+        cause: err,
+      });
+    }
     project.provide("kafkaBrokers", given);
     return undefined;
   }

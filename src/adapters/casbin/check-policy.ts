@@ -9,7 +9,7 @@
  *   same levels), allows partly cut by a deny, names not in the test registry.
  */
 import { readFileSync } from "node:fs";
-import { Purpose } from "../../gen/credex/v1/types_pb.js";
+import { PURPOSES } from "../../core/catalogue.js";
 import { highestGrantedLevel } from "../../core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource } from "./create-policy-authorizer.js";
 import { compileRule, loadCasbinEnforcer, compileEnforcer, PolicyLoadError, sectorRole, type AgencySector } from "./load-casbin-policy.js";
@@ -25,8 +25,8 @@ import {
   type TestSuite,
 } from "./policy-files.js";
 
-/** Purpose names as the proto enum defines them (without the PURPOSE_ prefix). */
-export const PURPOSE_NAMES: readonly string[] = Object.keys(Purpose).filter((k) => Number.isNaN(Number(k)) && k !== "UNSPECIFIED");
+/** Purpose names (the proto enum without its PURPOSE_ prefix). */
+export const PURPOSE_NAMES: readonly string[] = PURPOSES;
 
 export interface CheckReport {
   readonly findings: readonly Finding[];

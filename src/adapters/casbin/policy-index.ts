@@ -51,8 +51,9 @@ interface Cell {
   denyRule: number;
 }
 
-type Level4<T> = Map<string, T>;
-type Index = Level4<Level4<Level4<Level4<Level4<Cell>>>>>;
+type Keyed<T> = Map<string, T>;
+// sub → dom → obj → act → purpose → Cell
+type Index = Keyed<Keyed<Keyed<Keyed<Keyed<Cell>>>>>;
 
 /** A request stripped of its level: what the index can say about all four levels at once. */
 export type LevelFreeRequest = Omit<AccessRequest, "level">;

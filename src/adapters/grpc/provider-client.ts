@@ -1,0 +1,103 @@
+import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createSecureContext, type PeerCertificate } from "node:tls";
+import { CreditProvider, FetchRequestSchema, FetchResponseSchema } from "../../gen/credex/v1/provider_pb.js";
+import { ProviderCallError, type ProviderClient, type ProviderQuery, type ProviderReply } from "../../core/stages/fetch.js";
+import type { AgencyEntry } from "../../core/registry.js";
+import type { TlsMaterial } from "./server-credentials.js";
+
+export interface ProviderClientOptions {
+  readonly trustDomain: string;
+  /** The gateway's client identity towards providers, and the CA bundle providers chain to. */
+  readonly tls: () => TlsMaterial;
+  readonly maxResponseBytes: number;
+}
+
+const FETCH_PATH = `/${CreditProvider.typeName}/${CreditProvider.method.fetch.name}`;
+
+/**
+ * CreditProvider client over mTLS. One channel per provider, reused across
+ * exchanges (HTTP/2 multiplexing); recreated when the gateway's TLS material
+ * changes. The provider's certificate must name it:
+ * URI SAN spiffe://<trust-domain>/provider/<agency-id>.
+ */
+export function createGrpcProviderClient(options: ProviderClientOptions): ProviderClient & { close(): void } {
+  const clients = new Map<string, { client: Client; material: TlsMaterial }>();
+
+  function clientFor(agency: AgencyEntry): Client {
+    const material = options.tls();
+    const existing = clients.get(agency.id);
+    if (existing && existing.material === material) return existing.client;
+    existing?.client.close();
+    const client = new Client(agency.providerEndpoint!, channelCredentials(material, `spiffe://${options.trustDomain}/provider/${agency.id}`), {
+      "grpc.max_receive_message_length": options.maxResponseBytes,
+      "grpc.keepalive_time_ms": 60_000,
+      // Providers are on 127.0.0.1 with an IP SAN; the identity check is the spiffe URI below.
+      "grpc.ssl_target_name_override": "localhost",
+      "grpc.default_authority": "localhost",
+    });
+    clients.set(agency.id, { client, material });
+    return client;
+  }
+
+  return {
+    fetch(agency: AgencyEntry, query: ProviderQuery, deadline: Date): Promise<ProviderReply> {
+      const request = create(FetchRequestSchema, {
+        exchangeId: query.exchangeId,
+        subject: { type: query.subjectType, id: query.subjectId },
+        categories: [...query.categories],
+        purpose: query.purpose,
+        requesterAgency: query.requesterAgency,
+        maxLevel: query.maxLevel,
+      });
+      return new Promise((resolve, reject) => {
+        if (deadline.getTime() <= Date.now()) {
+          reject(new ProviderCallError("DEADLINE_EXCEEDED", "no time left before the caller's deadline"));
+          return;
+        }
+        let bytes = 0;
+        clientFor(agency).makeUnaryRequest(
+          FETCH_PATH,
+          (value: typeof request) => Buffer.from(toBinary(FetchRequestSchema, value)),
+          (buffer: Buffer) => {
+            bytes = buffer.length;
+            return fromBinary(FetchResponseSchema, buffer);
+          },
+          request,
+          new Metadata(),
+          { deadline },
+          (err: ServiceError | null, response?: { records: ProviderReply["records"] }) => {
+            if (err) reject(classify(err));
+            else resolve({ records: response?.records ?? [], bytes });
+          },
+        );
+      });
+    },
+    close() {
+      for (const { client } of clients.values()) client.close();
+      clients.clear();
+    },
+  };
+}
+
+function classify(err: ServiceError): ProviderCallError {
+  switch (err.code) {
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new ProviderCallError("DEADLINE_EXCEEDED", "the provider did not answer before the deadline");
+    case GrpcStatus.UNAVAILABLE:
+      return new ProviderCallError("UNAVAILABLE", "the provider is unreachable");
+    default:
+      return new ProviderCallError("ERROR", `the provider failed: ${GrpcStatus[err.code] ?? err.code}`);
+  }
+}
+
+/** mTLS channel credentials that also check the peer's spiffe identity (not only its chain). */
+export function channelCredentials(material: Pick<TlsMaterial, "ca" | "cert" | "key">, expected: string): ChannelCredentials {
+  const context = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: "TLSv1.2" });
+  return credentials.createFromSecureContext(context, {
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+      const uris = (cert.subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
+      return uris.includes(expected) ? undefined : new Error(`server certificate does not name ${expected}`);
+    },
+  });
+}

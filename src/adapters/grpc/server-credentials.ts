@@ -1,0 +1,79 @@
+import { ServerCredentials } from "@grpc/grpc-js";
+import type { SecureContextOptions } from "node:tls";
+
+export interface TlsMaterial {
+  /** PEM: the served certificate chain (leaf first). */
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** PEM bundle of trusted CAs; during a CA change it holds both the old and the new CA. */
+  readonly ca: Buffer;
+  /** PEM CRLs, when revocation lists are used at handshake. */
+  readonly crl?: Buffer;
+}
+
+export interface TlsPolicy {
+  /** "TLSv1.3" by default; "TLSv1.2" only when configured. */
+  readonly minVersion: "TLSv1.2" | "TLSv1.3";
+  /**
+   * TLS 1.2 cipher list when 1.2 is allowed: forward-secret AEAD suites only
+   * (RFC 9325 §4.2). TLS 1.3 suites are all AEAD and left at OpenSSL's default.
+   */
+  readonly ciphers: string;
+}
+
+export const DEFAULT_TLS12_CIPHERS = [
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
+
+/**
+ * Server credentials that ask every client for a certificate and whose
+ * certificate, key, CA bundle and CRL can be replaced while serving: grpc-js
+ * applies `updateSecureContextOptions` to new handshakes only, so calls in
+ * flight keep their connections (TOOLCHAIN.md, grpc-js 1.14).
+ *
+ * `rejectUnauthorized` is false on purpose: the handshake completes even for
+ * a missing or untrusted client certificate so that the authenticate stage can
+ * refuse the call with a specific reason and audit the attempt (detectors
+ * count repeated bad-certificate calls). No handler does any work for such a
+ * caller: authenticate is the first stage.
+ */
+export class ReloadableServerCredentials extends ServerCredentials {
+  private material: TlsMaterial;
+
+  constructor(material: TlsMaterial, policy: TlsPolicy) {
+    super(
+      {
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: policy.minVersion,
+        ciphers: policy.ciphers,
+        honorCipherOrder: true,
+      },
+      contextOptionsOf(material),
+    );
+    this.material = material;
+  }
+
+  /** Swaps the served certificate, trusted CAs and CRL for new handshakes. */
+  reload(material: TlsMaterial): void {
+    this.material = material;
+    this.updateSecureContextOptions(contextOptionsOf(material));
+  }
+
+  current(): TlsMaterial {
+    return this.material;
+  }
+
+  override _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+function contextOptionsOf(material: TlsMaterial): SecureContextOptions {
+  return { cert: material.cert, key: material.key, ca: material.ca, ...(material.crl ? { crl: material.crl } : {}) };
+}

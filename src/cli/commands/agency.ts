@@ -1,0 +1,55 @@
+import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { loadDataset } from "../../agency/dataset.js";
+import { startReferenceAgency } from "../../agency/reference-agency.js";
+
+export const command: CliCommand = {
+  name: "agency",
+  summary: "run a reference agency (a CreditProvider serving a dataset)",
+  help: `credex agency serve --agency <id> --data <file> --cert <pem> --key <pem> --ca <pem>
+                   [--listen 127.0.0.1:0] [--trust-domain credex.example]
+
+Serves CreditProvider over mTLS from a dataset file (protobuf JSON of
+credex.v1.FetchResponse: {"records": [...]}). Only the gateway may call it:
+its client certificate must carry spiffe://<trust-domain>/gateway.
+Prints the address it listens on.
+
+example (with the files of \`credex demo --keep --dir /tmp/fed\`):
+  credex agency serve --agency safe --data /tmp/fed/data/safe.json \\
+    --cert /tmp/fed/pki/agencies/safe-server.crt --key /tmp/fed/pki/agencies/safe-server.key \\
+    --ca /tmp/fed/pki/ca-bundle.pem --listen 127.0.0.1:7701
+`,
+  async run(argv) {
+    const args = parseCommandArgs(
+      this,
+      argv,
+      {
+        agency: { type: "string" },
+        data: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        ca: { type: "string" },
+        listen: { type: "string" },
+        "trust-domain": { type: "string" },
+      },
+      true,
+    );
+    if (!args) return 0;
+    if (args.positionals[0] !== "serve") throw new UsageError(`expected "serve", got ${args.positionals[0] ? `"${args.positionals[0]}"` : "nothing"}`);
+    const agencyId = requireOption(args.values.agency, "agency");
+    const records = loadDataset(requireOption(args.values.data, "data"));
+    const agency = await startReferenceAgency({
+      agencyId,
+      trustDomain: args.values["trust-domain"] ?? "credex.example",
+      listen: args.values.listen ?? "127.0.0.1:0",
+      tls: { cert: requireOption(args.values.cert, "cert"), key: requireOption(args.values.key, "key"), ca: requireOption(args.values.ca, "ca") },
+      records,
+    });
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), component: "agency", agency: agencyId, address: agency.address, records: records.length })}\n`);
+    await new Promise<void>((done) => {
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+    await agency.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ServiceError } from "@grpc/grpc-js";
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { toJson } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { AgencyStatus, QueryResponseSchema } from "../../gen/credex/v1/exchange_pb.js";
+import { Level, Purpose, SubjectType } from "../../gen/credex/v1/types_pb.js";
+import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { createExchangeClient } from "../../client/exchange-client.js";
+import { signConsent } from "../../client/consent.js";
+import { errorInfoOf } from "../../adapters/grpc/rich-status.js";
+import { PURPOSES } from "../../core/catalogue.js";
+import type { FederationManifest } from "../../demo/federation.js";
+
+const SUBJECT_TYPES: Record<string, SubjectType> = { legal: SubjectType.LEGAL_PERSON, natural: SubjectType.NATURAL_PERSON, org: SubjectType.OTHER_ORG };
+
+export const command: CliCommand = {
+  name: "query",
+  summary: "run one CreditExchange query as an agency of a federation",
+  help: `credex query --dir <dir> --as <agency> --subject <id> --categories <a,b,…> --purpose <PURPOSE>
+             [--subject-type legal|natural|org] [--consent [--names-sensitive]] [--json]
+
+Runs one query against the gateway of a federation started with
+\`credex demo --keep --dir <dir>\`, using <agency>'s certificate from
+<dir>/federation.json.
+
+  --subject-type   legal (USCC, default), natural (resident id) or org (USCC)
+  --purpose        one of ${PURPOSES.join(", ")}
+  --consent        attach a consent attestation signed with the agency's key,
+                   valid one day, covering the subject, purpose and categories
+                   (the agency attests it holds the subject's consent, Art. 13)
+  --names-sensitive  the consent names the sensitive categories (Art. 14.2)
+  --json           print the response (or the error) as JSON
+
+exit codes: 0 answered, 1 refused (the gRPC status and ErrorInfo reason are printed), 2 usage
+
+examples:
+  credex query --dir /tmp/fed --as pbccrc --subject 91310110666007217T \\
+      --categories administrative_penalty,securities_violation --purpose LOAN_APPROVAL
+  credex query --dir /tmp/fed --as pbccrc --subject 11010519491231002X --subject-type natural \\
+      --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --json
+`,
+  async run(argv) {
+    const args = parseCommandArgs(this, argv, {
+      dir: { type: "string" },
+      as: { type: "string" },
+      subject: { type: "string" },
+      "subject-type": { type: "string" },
+      categories: { type: "string" },
+      purpose: { type: "string" },
+      consent: { type: "boolean" },
+      "names-sensitive": { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    if (!args) return 0;
+    const dir = requireOption(args.values.dir, "dir");
+    const agencyId = requireOption(args.values.as, "as");
+    const subjectId = requireOption(args.values.subject, "subject");
+    const categories = requireOption(args.values.categories, "categories").split(",").map((c) => c.trim()).filter(Boolean);
+    const purposeName = requireOption(args.values.purpose, "purpose").toUpperCase();
+    if (!(PURPOSES as readonly string[]).includes(purposeName)) throw new UsageError(`unknown purpose "${purposeName}" (one of ${PURPOSES.join(", ")})`);
+    const purpose = Purpose[purposeName as keyof typeof Purpose];
+    const subjectType = SUBJECT_TYPES[args.values["subject-type"] ?? "legal"];
+    if (subjectType === undefined) throw new UsageError(`--subject-type must be legal, natural or org`);
+
+    let manifest: FederationManifest;
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, "federation.json"), "utf8")) as FederationManifest;
+    } catch (err) {
+      throw new UsageError(`cannot read ${join(dir, "federation.json")} (start one with: credex demo --keep --dir ${dir}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const agency = manifest.agencies.find((a) => a.id === agencyId);
+    if (!agency) throw new UsageError(`no agency "${agencyId}" in ${dir}/federation.json (agencies: ${manifest.agencies.map((a) => a.id).join(", ")})`);
+
+    const client = createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca });
+    const now = Date.now();
+    const consent = args.values.consent
+      ? signConsent(
+          {
+            consentId: `cli-${now}`,
+            subject: { type: subjectType, id: subjectId },
+            purpose,
+            categories,
+            grantedAt: timestampFromDate(new Date(now - 60_000)),
+            expiresAt: timestampFromDate(new Date(now + 86_400_000)),
+            namesSensitiveCategories: args.values["names-sensitive"] ?? false,
+            requesterAgency: agencyId,
+          },
+          readFileSync(agency.key),
+        )
+      : undefined;
+    try {
+      const response = await client.query({ subject: { type: subjectType, id: subjectId }, categories, purpose, consent });
+      if (args.values.json) {
+        process.stdout.write(`${JSON.stringify(toJson(QueryResponseSchema, response), null, 2)}\n`);
+        return 0;
+      }
+      process.stdout.write(`exchange ${response.exchangeId} (policy ${response.policyRevision.slice(0, 12)})\n`);
+      for (const result of response.results) {
+        const withheld = result.withheld.map((w) => `${w.reason}: ${w.records} records, ${w.fields} fields`).join("; ");
+        process.stdout.write(`\n${result.agencyId}: ${AgencyStatus[result.status]}${result.detail ? ` (${result.detail})` : ""}${withheld ? ` — withheld ${withheld}` : ""}\n`);
+        for (const record of result.records) {
+          process.stdout.write(`  ${record.recordId}  ${record.category}  level ${Level[record.level]}${record.disputed ? "  DISPUTED" : ""}\n`);
+          for (const field of record.fields) process.stdout.write(`      ${field.name}: ${field.value}\n`);
+        }
+      }
+      return 0;
+    } catch (err) {
+      const e = err as ServiceError;
+      const info = errorInfoOf(e);
+      const out = { code: GrpcStatus[e.code] ?? e.code, reason: info?.reason ?? "", message: e.details, metadata: info?.metadata ?? {} };
+      if (args.values.json) process.stdout.write(`${JSON.stringify({ error: out }, null, 2)}\n`);
+      else process.stderr.write(`refused: ${out.code} ${out.reason}: ${out.message}\n`);
+      return 1;
+    } finally {
+      client.close();
+    }
+  },
+};

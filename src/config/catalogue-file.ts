@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, ConfigReader } from "./config-reader.js";
+import { SECTORS, type Catalogue, type CategoryInfo } from "../core/catalogue.js";
+
+/**
+ * Loads the category catalogue (policies/categories.yaml): name, level,
+ * sensitive flag, negative flag, owning sectors, description.
+ */
+export function loadCatalogue(file: string): Catalogue {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ConfigError(file, "", `cannot read: ${(err as Error).message}`);
+  }
+  const categories = new Map<string, CategoryInfo>();
+  for (const [name, item] of new ConfigReader(file, document).object(["categories"]).field("categories").entries()) {
+    item.object(["level", "owners", "sensitive", "negative", "description"]);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("category names are lower_snake_case");
+    const level = item.field("level").integer({ min: 1, max: 4 });
+    const sensitive = item.field("sensitive").boolean(level === 4);
+    // Art. 14.2 categories are exactly the level-4 ones: a mismatch is a catalogue error, not a choice.
+    if (sensitive !== (level === 4)) item.field("sensitive").fail("must be true exactly for level-4 categories (Art. 14.2)");
+    categories.set(name, Object.freeze({
+      name,
+      level,
+      sensitive,
+      negative: item.field("negative").boolean(false),
+      sectors: Object.freeze(item.field("owners").stringList({ oneOf: SECTORS })),
+      description: item.field("description").string({ default: name }),
+    }));
+  }
+  return Object.freeze({ categories });
+}

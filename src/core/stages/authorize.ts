@@ -1,0 +1,116 @@
+import { CredexError } from "../errors.js";
+import { PURPOSES, type PurposeName } from "../catalogue.js";
+import { highestGrantedLevel, type AccessRequest, type Authorizer } from "../authorizer.js";
+import type { GrantUse } from "../special-access/special-access-registry.js";
+import type { AgencyRegistry } from "../registry.js";
+import type { Principal } from "../principal.js";
+
+/** What one owner's records of one category may be released at. */
+export interface Grant {
+  readonly owner: string;
+  readonly category: string;
+  /** Highest level released, 1..4. */
+  readonly maxLevel: number;
+  readonly matchedRule: string;
+}
+
+export type DenialReason = "EXPLICITLY_DENIED" | "PURPOSE_NOT_PERMITTED" | "CATEGORY_NOT_PERMITTED";
+
+export interface Denial {
+  readonly owner: string;
+  readonly category: string;
+  readonly reason: DenialReason;
+  readonly matchedRule: string;
+}
+
+export interface ExchangeDecision {
+  readonly grants: readonly Grant[];
+  readonly denials: readonly Denial[];
+  readonly policyRevision: string;
+  readonly decidedAt: Date;
+}
+
+export interface AuthorizeDeps {
+  readonly authorizer: () => Authorizer;
+  readonly registry: AgencyRegistry;
+  /** Highest level any exchange may release now: 1 in restricted mode, else 4. */
+  readonly levelCap: () => number;
+}
+
+export interface AuthorizeInput {
+  readonly principal: Principal;
+  readonly categories: readonly string[];
+  readonly purpose: PurposeName;
+  /** An approved special grant named by the query: its owner's categories pass up to level 4 unless explicitly denied. */
+  readonly specialGrant?: GrantUse | undefined;
+}
+
+const DENIAL_PRECEDENCE: readonly DenialReason[] = ["EXPLICITLY_DENIED", "PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED"];
+
+/** The policy's answer for one owner × category × purpose, for levels 1..ceiling. */
+interface Probe {
+  /** Highest level allowed (0: none). */
+  readonly allowLevel: number;
+  readonly allowRule: string;
+  /** Lowest level an explicit deny refuses (Infinity: none). */
+  readonly denyFloor: number;
+  readonly denyRule: string;
+}
+
+function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ceiling: number): Probe {
+  if (authorizer.grantLevels) {
+    // Fast path: all four levels in one probe (agrees with decide(): src/adapters/casbin tests).
+    const g = authorizer.grantLevels(request);
+    return { allowLevel: Math.min(highestGrantedLevel(g), ceiling), allowRule: g.allowRule, denyFloor: g.minDenied, denyRule: g.denyRule };
+  }
+  let allowLevel = 0;
+  let allowRule = "";
+  let denyFloor = Infinity;
+  let denyRule = "";
+  for (let level = 1; level <= ceiling; level++) {
+    const d = authorizer.decide({ ...request, level });
+    if (d.allowed) [allowLevel, allowRule] = [level, d.matchedRule];
+    else if (d.explicitDeny && denyFloor === Infinity) [denyFloor, denyRule] = [level, d.matchedRule];
+  }
+  return { allowLevel, allowRule, denyFloor, denyRule };
+}
+
+/**
+ * Stage 3: what may the caller see? Decides only (STYLE.md: authorize
+ * decides, release enforces). For every owner that serves a requested
+ * category, the highest level the policy grants for this purpose, capped by
+ * the requester's clearance and the gateway's mode. Deny by default: a pair
+ * with no allow rule is denied; explicit denies win, over special grants too.
+ * When nothing at all is granted the exchange is refused with the most
+ * specific reason.
+ */
+export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date): ExchangeDecision {
+  const authorizer = deps.authorizer(); // one policy revision for the whole exchange
+  const requester = deps.registry.get(input.principal.agencyId);
+  const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), 4);
+  const grants: Grant[] = [];
+  const denials: Denial[] = [];
+  for (const category of input.categories) {
+    for (const owner of deps.registry.providersOf(category)) {
+      const request = { requester: input.principal.agencyId, owner: owner.id, category, action: "query", purpose: input.purpose };
+      const p = probe(authorizer, request, ceiling);
+      const special = input.specialGrant && input.specialGrant.ownerAgency === owner.id && input.specialGrant.categories.has(category);
+      const level = special ? Math.min(ceiling, p.denyFloor - 1) : p.allowLevel;
+      if (level >= 1) {
+        grants.push({ owner: owner.id, category, maxLevel: level, matchedRule: special ? `special grant ${input.specialGrant!.grantId}` : p.allowRule });
+      } else if (p.denyFloor <= ceiling) {
+        denials.push({ owner: owner.id, category, reason: "EXPLICITLY_DENIED", matchedRule: p.denyRule });
+      } else {
+        // Explain the default deny: would another purpose have been allowed?
+        const otherPurposeAllowed = PURPOSES.some((other) => other !== input.purpose && authorizer.decide({ ...request, purpose: other, level: 1 }).allowed);
+        denials.push({ owner: owner.id, category, reason: otherPurposeAllowed ? "PURPOSE_NOT_PERMITTED" : "CATEGORY_NOT_PERMITTED", matchedRule: "" });
+      }
+    }
+  }
+  if (grants.length === 0 && denials.length > 0) {
+    const reason = DENIAL_PRECEDENCE.find((r) => denials.some((d) => d.reason === r))!;
+    const first = denials.find((d) => d.reason === reason)!;
+    throw new CredexError(reason, undefined, { purpose: input.purpose, category: first.category, owner: first.owner, policy_revision: authorizer.revision });
+  }
+  return { grants, denials, policyRevision: authorizer.revision, decidedAt: now };
+}

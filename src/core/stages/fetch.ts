@@ -1,0 +1,80 @@
+import type { CreditRecord } from "../../gen/credex/v1/types_pb.js";
+import type { AgencyEntry } from "../registry.js";
+import type { ProviderRoute } from "./route.js";
+
+export type ProviderStatus = "OK" | "UNAVAILABLE" | "DEADLINE_EXCEEDED" | "ERROR";
+
+/** What the gateway asks one provider (mirrors credex.v1.FetchRequest). */
+export interface ProviderQuery {
+  readonly exchangeId: string;
+  readonly subjectType: number;
+  readonly subjectId: string;
+  readonly categories: readonly string[];
+  readonly purpose: number;
+  readonly requesterAgency: string;
+  readonly maxLevel: number;
+}
+
+export interface ProviderReply {
+  readonly records: CreditRecord[];
+  readonly bytes: number;
+}
+
+/** A provider call that failed, classified by the adapter. */
+export class ProviderCallError extends Error {
+  constructor(
+    readonly status: Exclude<ProviderStatus, "OK">,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProviderCallError";
+  }
+}
+
+/** The CreditProvider client (adapter: src/adapters/grpc/provider-client.ts). */
+export interface ProviderClient {
+  fetch(agency: AgencyEntry, query: ProviderQuery, deadline: Date): Promise<ProviderReply>;
+}
+
+export interface ProviderOutcome {
+  readonly agencyId: string;
+  readonly status: ProviderStatus;
+  readonly detail: string;
+  readonly records: CreditRecord[];
+  readonly bytes: number;
+  readonly requestedAt: Date;
+  readonly respondedAt: Date;
+}
+
+export interface FetchInput {
+  readonly exchangeId: string;
+  readonly subjectType: number;
+  readonly subjectId: string;
+  readonly purpose: number;
+  readonly requesterAgency: string;
+}
+
+/**
+ * Stage 5: ask the owners, all at once. Each provider gets the same deadline
+ * (derived from the caller's); one that is down, slow or broken yields its own
+ * status and never fails the exchange (a partial answer).
+ */
+export async function fetchFromProviders(client: ProviderClient, routes: readonly ProviderRoute[], input: FetchInput, deadline: Date): Promise<ProviderOutcome[]> {
+  return Promise.all(
+    routes.map(async (r): Promise<ProviderOutcome> => {
+      const requestedAt = new Date();
+      try {
+        const reply = await client.fetch(
+          r.agency,
+          { ...input, categories: r.categories, maxLevel: r.maxLevel },
+          deadline,
+        );
+        return { agencyId: r.agency.id, status: "OK", detail: "", records: reply.records, bytes: reply.bytes, requestedAt, respondedAt: new Date() };
+      } catch (err) {
+        const status = err instanceof ProviderCallError ? err.status : "ERROR";
+        const detail = err instanceof Error ? err.message : String(err);
+        return { agencyId: r.agency.id, status, detail, records: [], bytes: 0, requestedAt, respondedAt: new Date() };
+      }
+    }),
+  );
+}

@@ -1,0 +1,169 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
+import { createDevPki, type DevPki } from "../adapters/pki/dev-pki.js";
+import { generateKeyRing, serializeKeyRing } from "../core/audit/key-ring.js";
+import { writePrivateFile } from "../adapters/pki/pem-files.js";
+import { loadGatewayConfig, type GatewayConfig, type GatewayLimits } from "../config/gateway-config.js";
+import { packageRoot } from "../config/package-root.js";
+import { startGateway, type GatewayParts, type RunningGateway } from "../gateway/gateway.js";
+import { buildGatewayParts } from "../gateway/gateway-parts.js";
+import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
+import { datasetJson } from "../agency/dataset.js";
+import { createExchangeClient, type ExchangeClient } from "../client/exchange-client.js";
+import { DEMO_AGENCIES, type DemoAgency } from "./demo-agencies.js";
+import { demoDatasets } from "./synthetic-data.js";
+
+export const DEMO_TRUST_DOMAIN = "credex.example";
+
+export interface FederationOptions {
+  readonly dir: string;
+  readonly agencies?: readonly DemoAgency[];
+  readonly datasets?: Record<string, CreditRecord[]>;
+  /** RSA key size of the dev PKI (3072 by default; tests may use 2048 to save time). */
+  readonly keyBits?: number;
+  readonly limits?: Partial<GatewayLimits>;
+  readonly auditSuite?: GatewayConfig["audit"]["suite"];
+  /** Extra gateway config keys (merged over the generated ones), e.g. an audit.kafka section. */
+  readonly gatewayConfig?: Record<string, unknown>;
+  /** Parts to use instead of those built from config (tests). */
+  readonly parts?: Partial<GatewayParts>;
+  /** Per-agency provider delay in ms (slow-provider demos and tests). */
+  readonly providerDelayMs?: Record<string, number>;
+}
+
+/** What `credex demo --keep` writes to <dir>/federation.json for users' own tools. */
+export interface FederationManifest {
+  readonly gateway: string;
+  readonly trustDomain: string;
+  readonly ca: string;
+  readonly gatewayConfig: string;
+  readonly auditLog: string;
+  readonly keyRing: string;
+  readonly agencies: Array<{ id: string; name: string; sector: string; uscc: string; cert: string; key: string; provider: string }>;
+}
+
+export interface Federation {
+  readonly dir: string;
+  readonly pki: DevPki;
+  readonly configFile: string;
+  readonly gateway: RunningGateway;
+  readonly agencies: ReadonlyMap<string, RunningAgency>;
+  readonly manifest: FederationManifest;
+  /** A CreditExchange client holding `agencyId`'s certificate. */
+  client(agencyId: string): ExchangeClient;
+  stopAgency(agencyId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole exchange on 127.0.0.1: dev PKI, audit key ring, the reference
+ * agencies with their datasets, and the gateway. Used by `credex demo`, the
+ * integration tests and the benchmarks.
+ */
+export async function startFederation(options: FederationOptions): Promise<Federation> {
+  const dir = options.dir;
+  const members = options.agencies ?? DEMO_AGENCIES;
+  const datasets = options.datasets ?? demoDatasets();
+  await mkdir(join(dir, "data"), { recursive: true });
+  await mkdir(join(dir, "audit"), { recursive: true });
+
+  const pki = await createDevPki(join(dir, "pki"), {
+    trustDomain: DEMO_TRUST_DOMAIN,
+    agencies: members.map((a) => ({ id: a.id, sector: a.sector, uscc: a.uscc, name: a.name })),
+    ...(options.keyBits ? { keyBits: options.keyBits } : {}),
+  });
+  const keyRingFile = join(dir, "audit", "key-ring.json");
+  await writePrivateFile(keyRingFile, serializeKeyRing(generateKeyRing("k1")));
+
+  const agencies = new Map<string, RunningAgency>();
+  const clients: ExchangeClient[] = [];
+  try {
+    for (const member of members) {
+      const records = datasets[member.id] ?? [];
+      await writeFile(join(dir, "data", `${member.id}.json`), datasetJson(records));
+      const agency = await startReferenceAgency({
+        agencyId: member.id,
+        trustDomain: DEMO_TRUST_DOMAIN,
+        listen: "127.0.0.1:0",
+        tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle },
+        records,
+        ...(options.providerDelayMs?.[member.id] ? { delayMs: options.providerDelayMs[member.id] } : {}),
+      });
+      agencies.set(member.id, agency);
+    }
+
+    const policies = join(packageRoot(), "policies");
+    const configFile = join(dir, "gateway.yaml");
+    const document = {
+      instance: "gw-demo-1",
+      trustDomain: DEMO_TRUST_DOMAIN,
+      listen: "127.0.0.1:0",
+      tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
+      policy: { model: join(policies, "model.conf"), policy: join(policies, "policy.csv"), categories: join(policies, "categories.yaml") },
+      agencies: members.map((m) => ({
+        id: m.id,
+        name: m.name,
+        sector: m.sector,
+        uscc: m.uscc,
+        provider: agencies.get(m.id)!.address,
+        categories: [...m.categories],
+        clearance: m.clearance,
+        protectionLevel: 3,
+      })),
+      audit: { sink: "file", file: "audit/audit.log", keyRing: "audit/key-ring.json", suite: options.auditSuite ?? "AES-256-GCM", chainState: "audit/chain-state.json" },
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.gatewayConfig ?? {}),
+    };
+    await writeFile(configFile, `# Generated by credex demo: the gateway of the demo federation.\n${toYaml(document)}`);
+    const config = loadGatewayConfig(configFile);
+    const gateway = await startGateway(config, await buildGatewayParts(config, options.parts));
+
+    const manifest: FederationManifest = {
+      gateway: gateway.address,
+      trustDomain: DEMO_TRUST_DOMAIN,
+      ca: pki.caBundle,
+      gatewayConfig: configFile,
+      auditLog: config.audit.file,
+      keyRing: keyRingFile,
+      agencies: members.map((m) => ({
+        id: m.id,
+        name: m.name,
+        sector: m.sector,
+        uscc: m.uscc,
+        cert: pki.agencies[m.id]!.client.cert,
+        key: pki.agencies[m.id]!.client.key,
+        provider: agencies.get(m.id)!.address,
+      })),
+    };
+    await writeFile(join(dir, "federation.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    return {
+      dir,
+      pki,
+      configFile,
+      gateway,
+      agencies,
+      manifest,
+      client(agencyId) {
+        const member = pki.agencies[agencyId];
+        if (!member) throw new Error(`no agency "${agencyId}" in this federation`);
+        const client = createExchangeClient({ address: gateway.address, trustDomain: DEMO_TRUST_DOMAIN, certFile: member.client.cert, keyFile: member.client.key, caFile: pki.caBundle });
+        clients.push(client);
+        return client;
+      },
+      async stopAgency(agencyId) {
+        await agencies.get(agencyId)?.stop();
+      },
+      async stop() {
+        clients.forEach((c) => c.close());
+        await gateway.stop(5_000);
+        await Promise.all([...agencies.values()].map((a) => a.stop()));
+      },
+    };
+  } catch (err) {
+    await Promise.all([...agencies.values()].map((a) => a.stop()));
+    throw err;
+  }
+}

@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import type { GatewayConfig } from "../config/gateway-config.js";
+import type { GatewayParts } from "./gateway.js";
+import { loadKeyRing } from "../core/audit/key-ring.js";
+import { subjectPseudonym } from "../core/audit/pseudonym.js";
+import { createCheckpointSigner } from "../core/audit/checkpoint.js";
+import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
+import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
+import type { AuditSink } from "../core/audit-sink.js";
+
+/** The authorizer, audit sink and pseudonymizer a gateway builds from its validated config. */
+export async function buildGatewayParts(config: GatewayConfig, extra: Partial<GatewayParts> = {}): Promise<GatewayParts> {
+  const keyRing = await loadKeyRing(config.audit.keyRing);
+  const authorizer = extra.authorizer ?? (await createPolicyAuthorizer({ modelPath: config.policy.model, policyPath: config.policy.policy, agencies: config.agencies }));
+  const auditSink = extra.auditSink ?? (await buildAuditSink(config, keyRing));
+  return {
+    ...extra,
+    authorizer,
+    auditSink,
+    pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+  };
+}
+
+async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType<typeof loadKeyRing>>): Promise<AuditSink> {
+  // Checkpoints are signed with the gateway's own TLS key, so officers verify them with its certificate.
+  const checkpointSigner = createCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") });
+  if (config.audit.sink === "kafka") throw new Error(`${config.file}: audit.sink "kafka" is not available in this build`);
+  return createFileAuditSink({
+    path: config.audit.file,
+    keyRing,
+    suite: config.audit.suite,
+    instance: config.instance,
+    chainStatePath: config.audit.chainState,
+    checkpointSigner,
+  });
+}

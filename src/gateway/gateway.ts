@@ -1,0 +1,207 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { create } from "@bufbuild/protobuf";
+import { CreditExchange, QueryStreamResponseSchema, type QueryRequest, type QueryStreamRequest } from "../gen/credex/v1/exchange_pb.js";
+import { CredexError, toCredexError } from "../core/errors.js";
+import { runQuery, type PipelineDeps } from "../core/pipeline.js";
+import { AgencyRegistry } from "../core/registry.js";
+import type { Authorizer } from "../core/authorizer.js";
+import type { AuditSink } from "../core/audit-sink.js";
+import type { Catalogue } from "../core/catalogue.js";
+import type { ExchangeContext } from "../core/exchange-context.js";
+import type { ProviderClient } from "../core/stages/fetch.js";
+import type { Pseudonymize } from "../core/stages/audit.js";
+import type { GatewayConfig } from "../config/gateway-config.js";
+import { loadCatalogue } from "../config/catalogue-file.js";
+import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
+import { statusFromError } from "../adapters/grpc/rich-status.js";
+import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
+import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
+import { addReflection } from "../adapters/grpc/reflection.js";
+import { readTlsMaterial } from "./tls-files.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
+import { RevocationSet } from "./revocation-set.js";
+
+/** Parts a test or an embedding program may supply instead of the ones built from config. */
+export interface GatewayParts {
+  readonly authorizer: Authorizer;
+  readonly auditSink: AuditSink;
+  readonly pseudonymize: Pseudonymize;
+  readonly providers?: ProviderClient;
+  readonly onExchange?: (ctx: ExchangeContext) => void;
+}
+
+export interface RunningGateway {
+  readonly config: GatewayConfig;
+  readonly port: number;
+  /** host:port the gateway listens on. */
+  readonly address: string;
+  readonly registry: AgencyRegistry;
+  readonly revocations: RevocationSet;
+  readonly catalogue: Catalogue;
+  /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
+  reloadTls(): void;
+  /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
+  setAuthorizer(next: Authorizer): void;
+  authorizer(): Authorizer;
+  /** Restricted mode: only level-1 data flows (incident containment). */
+  setRestrictedMode(on: boolean): void;
+  auditSink(): AuditSink;
+  /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The credex gateway: CreditExchange over mTLS, with health and reflection.
+ * Wires the pipeline of src/core/pipeline.ts to grpc-js.
+ */
+export async function startGateway(config: GatewayConfig, parts: GatewayParts): Promise<RunningGateway> {
+  const registry = new AgencyRegistry(config.agencies);
+  const catalogue = loadCatalogue(config.policy.categories);
+  const revocations = new RevocationSet();
+  let material: TlsMaterial = readTlsMaterial(config.tls);
+  let authorizer = parts.authorizer;
+  let restricted = false;
+  let acceptingCalls = true;
+
+  const credentials = new ReloadableServerCredentials(material, { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
+  const providers =
+    parts.providers ??
+    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+
+  const deps: PipelineDeps = {
+    authenticate: { trustDomain: config.trustDomain, registry, revocations },
+    authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
+    catalogue,
+    maxCategories: config.limits.maxCategories,
+    providers,
+    providerTimeoutMs: config.limits.providerTimeoutMs,
+    deadlineReserveMs: config.limits.deadlineReserveMs,
+    auditSink: () => parts.auditSink,
+    pseudonymize: parts.pseudonymize,
+    onExchange: parts.onExchange,
+  };
+
+  const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
+    exchangeId: randomUUID(),
+    traceId: traceIdOf(call.metadata.get("traceparent")[0]),
+    gatewayInstance: config.instance,
+    method,
+    receivedAt: new Date(),
+    peerAddress: call.getPeer(),
+    requestBytes: requestSizeOf(request as object),
+  });
+
+  const requestOrError = (request: QueryRequest | UndecodableRequest | undefined): QueryRequest | CredexError => {
+    if (!acceptingCalls) return new CredexError("SHUTTING_DOWN");
+    if (request === undefined) return new CredexError("REQUEST_MALFORMED", "the request has no query");
+    if (isUndecodable(request)) return new CredexError(request.$undecodable, `the request could not be accepted: ${request.detail}`, { size: String(request.size) });
+    return request;
+  };
+
+  const handlers = {
+    query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
+      const ctx = newContext("Query", call, call.request);
+      runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
+        (outcome) => callback(null, outcome.responseBytes),
+        (err) => callback(statusFromError(toCredexError(err))),
+      );
+    },
+    queryStream(call: ServerWritableStream<QueryStreamRequest | UndecodableRequest, unknown>) {
+      const ctx = newContext("QueryStream", call, call.request);
+      const raw = call.request;
+      const request = isUndecodable(raw) ? raw : raw.query;
+      const batchSize = !isUndecodable(raw) && raw.batchSize > 0 ? Math.min(raw.batchSize, config.limits.queryStreamBatchSize) : config.limits.queryStreamBatchSize;
+      runQuery(deps, ctx, peerTlsOf(call), requestOrError(request), deadlineOf(call.getDeadline())).then(
+        (outcome) => {
+          // Released only now that the whole answer is audited; batches keep each message small.
+          const results = outcome.response.results;
+          for (const result of results) {
+            const records = result.records;
+            for (let i = 0; i === 0 || i < records.length; i += batchSize) {
+              const batch = { ...result, records: records.slice(i, i + batchSize), withheld: i === 0 ? result.withheld : [] };
+              call.write(create(QueryStreamResponseSchema, { exchangeId: ctx.exchangeId, batch, last: false }));
+            }
+          }
+          call.write(create(QueryStreamResponseSchema, { exchangeId: ctx.exchangeId, last: true }));
+          call.end();
+        },
+        (err) => call.emit("error", statusFromError(toCredexError(err))),
+      );
+    },
+  };
+
+  const server = new Server({
+    "grpc.max_receive_message_length": config.limits.maxTransportMessageBytes,
+    "grpc.max_send_message_length": config.limits.maxProviderResponseBytes,
+    "grpc.max_concurrent_streams": config.limits.maxConcurrentStreamsPerConnection,
+    "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": 30_000,
+  });
+  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
+  const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
+  health.addToServer(server);
+  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
+  );
+  const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
+
+  return {
+    config,
+    port,
+    address: `${host}:${port}`,
+    registry,
+    revocations,
+    catalogue,
+    reloadTls() {
+      material = readTlsMaterial(config.tls);
+      credentials.reload(material);
+    },
+    setAuthorizer(next) {
+      authorizer = next;
+    },
+    authorizer: () => authorizer,
+    setRestrictedMode(on) {
+      restricted = on;
+    },
+    auditSink: () => parts.auditSink,
+    async stop(graceMs = 10_000) {
+      acceptingCalls = false;
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus(CreditExchange.typeName, "NOT_SERVING");
+      // Drain: no new calls, in-flight calls finish (each waits for its own audit record).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if ("close" in providers && typeof providers.close === "function") providers.close();
+      await parts.auditSink.flush();
+      await parts.auditSink.close();
+    },
+  };
+}
+
+function deadlineOf(deadline: Date | number): Date | undefined {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** The trace id of a W3C traceparent header (https://www.w3.org/TR/trace-context/), or a fresh one. */
+function traceIdOf(traceparent: unknown): string {
+  if (typeof traceparent === "string") {
+    const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
+    if (m && m[1] !== "0".repeat(32)) return m[1]!;
+  }
+  return randomBytes(16).toString("hex");
+}
