@@ -44,7 +44,7 @@ describe("checkPolicyDir", () => {
       `error policy.csv:${n + 1} unknown category "loan_recrod" (not in categories.yaml, not a group)`,
       expect.stringMatching(new RegExp(`^error policy.csv:${n + 2} unknown purpose "SUPERVISON"`)),
       `error policy.csv:${n + 3} expected 7 fields (sub, dom, obj, act, lvl, pur, eft), got 5`,
-      `error policy.csv:${n + 4} requester sector:TELECOM never matches: no agency or category owner is in sector TELECOM`,
+      `error policy.csv:${n + 4} requester sector:TELECOM never matches: TELECOM is not a sector (known: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL)`,
       `error policy.csv:${n + 5} g lines come from the agency registry at run time; remove this line`,
       `error policy.csv:${n + 6} unknown line type "x" (expected p or g3)`,
       "error tests:0 test cases not run: fix the errors above first",

@@ -9,7 +9,7 @@
  *   same levels), allows partly cut by a deny, names not in the test registry.
  */
 import { readFileSync } from "node:fs";
-import { PURPOSES } from "../../core/catalogue.js";
+import { PURPOSES, SECTORS } from "../../core/catalogue.js";
 import { highestGrantedLevel } from "../../core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource } from "./create-policy-authorizer.js";
 import { compileRule, loadCasbinEnforcer, compileEnforcer, PolicyLoadError, sectorRole, type AgencySector } from "./load-casbin-policy.js";
@@ -133,7 +133,7 @@ function analyseLines(
     if (!categories.has(member) && !groups.has(member)) error(line, `unknown category "${member}" (not in categories.yaml, not a group)`);
   }
 
-  const knownSectors = new Set<string>([...registry.values()]);
+  const knownSectors = new Set<string>([...SECTORS, ...registry.values()]);
   for (const c of categories.values()) for (const s of c.owners) knownSectors.add(s);
   const purposes = new Set(PURPOSE_NAMES);
   const rules: LocatedRule[] = [];
@@ -160,7 +160,7 @@ function analyseLines(
       if (value.startsWith("sector:")) {
         const sector = value.slice("sector:".length);
         if (!knownSectors.has(sector)) {
-          error(l.line, `${field} ${value} never matches: no agency or category owner is in sector ${sector}`);
+          error(l.line, `${field} ${value} never matches: ${sector} is not a sector (known: ${[...knownSectors].join(", ")})`);
           ok = false;
         }
       } else if (registry.size > 0 && !registry.has(value)) {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FastPolicyLineParser } from "./policy-text-adapter.js";
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
+import { SECTORS } from "../../core/catalogue.js";
 import type { AgencySector } from "./load-casbin-policy.js";
 
 export type Severity = "error" | "warning";
@@ -99,6 +100,8 @@ export function readCategories(file: string, findings: Finding[]): Map<string, C
       findings.push({ file, line, severity: "error", message: `category ${name}: owners must be a non-empty list of sectors` });
       continue;
     }
+    const unknown = (owners as string[]).filter((o) => !(SECTORS as readonly string[]).includes(o));
+    if (unknown.length > 0) findings.push({ file, line, severity: "error", message: `category ${name}: unknown sector(s) ${unknown.join(", ")} (known: ${SECTORS.join(", ")})` });
     if (value?.["sensitive"] !== undefined && value["sensitive"] !== (level === 4)) {
       findings.push({ file, line, severity: "error", message: `category ${name}: sensitive must be true exactly for level-4 categories (Art. 14.2)` });
     }
