@@ -59,7 +59,7 @@ type Index = Keyed<Keyed<Keyed<Keyed<Keyed<Cell>>>>>;
 export type LevelFreeRequest = Omit<AccessRequest, "level">;
 
 /** The summary of every matching line for a level-free request. */
-export interface LevelGrant {
+export interface IndexGrant {
   /** Highest allowed level (0 when nothing is allowed). */
   readonly maxAllow: number;
   /** Lowest explicitly denied level (Infinity when no deny matches). */
@@ -128,7 +128,7 @@ export class PolicyIndex {
    * exactly when L <= maxAllow and L < minDeny, so the authorize stage learns the
    * highest granted level from one probe instead of four.
    */
-  grant(request: LevelFreeRequest): LevelGrant {
+  grant(request: LevelFreeRequest): IndexGrant {
     let maxAllow = 0;
     let minDeny = Infinity;
     let allowRule = -1;
