@@ -24,6 +24,8 @@ import { readTlsMaterial } from "./tls-files.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
+import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -32,6 +34,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Special applications and grants (in memory when absent). */
+  readonly specialAccess?: SpecialAccessRegistry;
 }
 
 export interface RunningGateway {
@@ -42,6 +46,7 @@ export interface RunningGateway {
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
   readonly catalogue: Catalogue;
+  readonly specialAccess: SpecialAccessRegistry;
   /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
   reloadTls(): void;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
@@ -72,6 +77,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts.providers ??
     createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
+  const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -83,6 +89,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     onExchange: parts.onExchange,
+    specialAccess,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
@@ -103,6 +110,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const handlers = {
+    ...createSpecialAccessHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      registry,
+      catalogue,
+      specialAccess,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      acceptingCalls: () => acceptingCalls,
+    }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
       runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
@@ -158,6 +175,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     registry,
     revocations,
     catalogue,
+    specialAccess,
     reloadTls() {
       material = readTlsMaterial(config.tls);
       credentials.reload(material);
