@@ -41,6 +41,8 @@ export interface FederationManifest {
   readonly gatewayConfig: string;
   readonly auditLog: string;
   readonly keyRing: string;
+  /** The gateway's Prometheus endpoint (GET), when it serves one. */
+  readonly metrics?: string | undefined;
   readonly agencies: Array<{ id: string; name: string; sector: string; uscc: string; cert: string; key: string; provider: string }>;
 }
 
@@ -113,6 +115,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         protectionLevel: 3,
       })),
       audit: { sink: "file", file: "audit/audit.log", keyRing: "audit/key-ring.json", suite: options.auditSuite ?? "AES-256-GCM", chainState: "audit/chain-state.json" },
+      observability: { metricsListen: "127.0.0.1:0", postureLevel: 3 },
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.gatewayConfig ?? {}),
     };
@@ -127,6 +130,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       gatewayConfig: configFile,
       auditLog: config.audit.file,
       keyRing: keyRingFile,
+      metrics: gateway.observability?.metricsUrl,
       agencies: members.map((m) => ({
         id: m.id,
         name: m.name,

@@ -7,7 +7,7 @@ import type { CertificateFact, CrlFact, PostureEvidence, TelemetryEvidence } fro
 import { DEFAULT_TLS12_CIPHERS } from "../grpc/server-credentials.js";
 import { auditVerificationOf } from "../audit/verify-result-file.js";
 import { describeAuditTopics } from "../kafka/audit-topic-facts.js";
-import { certificateFactsOf, findAdminCertificates } from "./certificate-facts.js";
+import { certificateFactsOf, certificatesOfPem, findAdminCertificates } from "./certificate-facts.js";
 import { crlValidityOf } from "./crl-validity.js";
 import { probeTls } from "./tls-probe.js";
 
@@ -61,7 +61,7 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
   const [live, crl, verification, kafka, telemetry, policy] = await Promise.all([
     sources.address ? probeTls(sources.address) : Promise.resolve(undefined),
     config.tls.crl ? crlFactOf(config.tls.crl) : Promise.resolve(undefined),
-    auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, certificates: [config.tls.cert].filter(Boolean), now }).catch(
+    auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, certificates: await checkpointSigners(config), now }).catch(
       (err: Error) => ({ source: "none" as const, detail: err.message }),
     ),
     config.audit.sink === "kafka" && config.audit.kafka ? describeAuditTopics(config.audit.kafka.brokers, [config.audit.kafka.topic, config.audit.kafka.checkpointTopic]) : Promise.resolve(undefined),
@@ -88,6 +88,17 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
     policy,
     telemetry,
   };
+}
+
+/** Checkpoints are signed with the gateway's TLS key (gateway-parts.ts): its leaf certificate checks them. */
+async function checkpointSigners(config: GatewayConfig): Promise<string[]> {
+  try {
+    return certificatesOfPem(await readFile(config.tls.cert, "utf8"))
+      .slice(0, 1)
+      .map((c) => c.toString());
+  } catch {
+    return [];
+  }
 }
 
 async function crlFactOf(file: string): Promise<CrlFact> {

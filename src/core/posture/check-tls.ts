@@ -17,6 +17,7 @@ export function checkTlsVersions(e: PostureEvidence): ControlResult {
   const configured = `configured minimum ${e.tls.minVersion}`;
   const live = e.tls.live;
   if (!live) return { ...base, status: "pass", evidence: `${configured}; no live address probed` };
+  if (live.tls13.inconclusive && live.tls12.inconclusive) return { ...base, status: "pass", evidence: `${configured}; ${live.address} not probed (${live.tls13.detail})` };
   const seen = `${live.address}: TLS 1.3 ${describe(live.tls13)}; TLS 1.2 ${describe(live.tls12)}; TLS 1.1 ${describe(live.tls11)}`;
   if (live.tls11.accepted) return { ...base, status: "fail", evidence: `${configured}, but ${seen}` };
   if (live.tls12.accepted && e.tls.minVersion === "TLSv1.3") return { ...base, status: "fail", evidence: `${configured}, but ${seen}` };

@@ -34,7 +34,8 @@ export function clauseOf(level: number, area: ControlArea, item?: string): strin
   return `GB/T 22239-2019 level ${level}: ${a.name}`;
 }
 
-/** Several clauses a control serves, joined. */
+/** Several clauses a control serves, joined under one "GB/T 22239-2019" prefix. */
 export function clausesOf(level: number, ...parts: Array<[ControlArea, string?]>): string {
-  return parts.map(([area, item]) => clauseOf(level, area, item)).join("; ");
+  const prefix = level === 3 || level === 4 ? "GB/T 22239-2019 " : `GB/T 22239-2019 level ${level}: `;
+  return prefix + parts.map(([area, item]) => clauseOf(level, area, item).slice(prefix.length)).join("; ");
 }
