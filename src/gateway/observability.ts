@@ -30,6 +30,8 @@ export interface RunningObservability {
   /** Starts the periodic posture check of the running gateway (config observability.postureIntervalMs). */
   startPostureMonitor(address: string, onRegression?: (control: ControlResult) => void): PostureMonitor;
   lastPosture(): PostureReport | undefined;
+  /** Runs the posture check now (admin API, tests); undefined before the monitor started or when the check could not run. */
+  checkPosture(): Promise<PostureReport | undefined>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startObservability(options: ObservabilityOptions): Promise
       return monitor;
     },
     lastPosture: () => monitor?.last(),
+    checkPosture: async () => monitor?.check(),
     async stop() {
       if (timer) clearInterval(timer);
       server.closeAllConnections();
