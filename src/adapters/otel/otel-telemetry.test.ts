@@ -130,3 +130,29 @@ describe("createOtelTelemetry metrics", () => {
     expect(value(/^credex_posture_control_status\{control="key-sizes",[^}]*\} (\d+)$/m)).toBe(1);
   });
 });
+
+describe("createOtelTelemetry OTLP export", () => {
+  it("posts the exchange's spans to the configured OTLP/HTTP endpoint (flushed at shutdown)", async () => {
+    const posts: Array<{ url: string; type: string; bytes: number }> = [];
+    const receiver = createServer((req, res) => {
+      let bytes = 0;
+      req.on("data", (d: Buffer) => (bytes += d.length));
+      req.on("end", () => {
+        posts.push({ url: req.url ?? "", type: String(req.headers["content-type"]), bytes });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    try {
+      const o = createOtelTelemetry({ instance: "gw-1", otlpEndpoint: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces` });
+      expect(o.tracesExported).toBe(true);
+      await exchange(o.telemetry, context({ outcomes: [] }), []);
+      await o.shutdown();
+      expect(posts.length).toBeGreaterThanOrEqual(1);
+      expect(posts[0]!.url).toBe("/v1/traces");
+      expect(posts[0]!.bytes).toBeGreaterThan(0);
+    } finally {
+      receiver.close();
+    }
+  });
+});
