@@ -21,6 +21,8 @@ export interface PostureSources {
   readonly agencyCertificates?: ReadonlyArray<{ readonly id: string; readonly cert: string }>;
   /** Folder searched for administrator certificates (default: the folder of tls.cert). */
   readonly adminCertificateDir?: string;
+  /** Why no address is given (shown as evidence), e.g. "gateway at … not reachable: configuration only". */
+  readonly liveNote?: string | undefined;
   /** The running gateway's metrics URL, to check that it answers. */
   readonly metricsUrl?: string | undefined;
   /** Whether spans leave the process (default: an otlpEndpoint is configured). */
@@ -80,6 +82,7 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
         `every handshake asks for a client certificate and the first stage (authenticate) refuses any call without one chaining to ${config.tls.ca}` +
         " (CLIENT_CERT_MISSING, CLIENT_CERT_UNTRUSTED, CLIENT_CERT_REVOKED, CLIENT_IDENTITY_MISMATCH)",
       live,
+      liveNote: sources.liveNote,
     },
     certificates,
     crl,

@@ -28,6 +28,7 @@ export async function postureOf(target: PostureTarget): Promise<PostureReport> {
     config,
     level: target.level ?? config.observability?.postureLevel ?? 3,
     address,
+    liveNote: target.address && !address ? `the gateway at ${target.address} did not answer: configuration only` : undefined,
     metricsUrl: address ? target.metricsUrl : undefined,
     ...(target.agencyCertificates ? { agencyCertificates: target.agencyCertificates } : {}),
     ...(target.adminCertificateDir ? { adminCertificateDir: target.adminCertificateDir } : {}),

@@ -16,7 +16,7 @@ export function checkTlsVersions(e: PostureEvidence): ControlResult {
   const base = { id: "tls-versions", title: "TLS protocol versions", clause: clauseOf(e.level, "transmission") };
   const configured = `configured minimum ${e.tls.minVersion}`;
   const live = e.tls.live;
-  if (!live) return { ...base, status: "pass", evidence: `${configured}; no live address probed` };
+  if (!live) return { ...base, status: "pass", evidence: `${configured}; ${e.tls.liveNote ?? "no live address probed"}` };
   if (live.tls13.inconclusive && live.tls12.inconclusive) return { ...base, status: "pass", evidence: `${configured}; ${live.address} not probed (${live.tls13.detail})` };
   const seen = `${live.address}: TLS 1.3 ${describe(live.tls13)}; TLS 1.2 ${describe(live.tls12)}; TLS 1.1 ${describe(live.tls11)}`;
   if (live.tls11.accepted) return { ...base, status: "fail", evidence: `${configured}, but ${seen}` };

@@ -26,6 +26,8 @@ export interface TlsEvidence {
   readonly clientCertificateDetail: string;
   /** Handshakes tried against the running gateway; undefined when no live address was given. */
   readonly live?: LiveTlsProbe | undefined;
+  /** Why there is no live evidence, e.g. the gateway did not answer. */
+  readonly liveNote?: string | undefined;
 }
 
 /** One handshake attempt: accepted (with what was negotiated) or refused / not tried. */
