@@ -103,7 +103,11 @@ describe("createOtelTelemetry metrics", () => {
   it("exposes exchanges, stage and provider latencies, provider errors, audit backlog, policy revision, incidents and posture in Prometheus format", async () => {
     otel = createOtelTelemetry({ instance: "gw-1", auditStats: () => ({ queued: 4, spoolDepth: 2, kafkaReachable: false }), policyRevision: () => "rev-abc" });
     expect(otel.tracesExported).toBe(false);
-    await exchange(otel.telemetry, context({ outcomes: [] }), []);
+    const sent: string[] = [];
+    await exchange(otel.telemetry, context({ outcomes: [] }), sent);
+    // No spans are built without an exporter, but providers still get the exchange's trace id.
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`));
     await exchange(otel.telemetry, context({ exchangeId: "ex-2", error: new CredexError("PURPOSE_NOT_PERMITTED") }), []);
     otel.gauges.setIncidentsOpen({ II: 1, IV: 3 });
     otel.gauges.setPostureControls([
