@@ -1,4 +1,10 @@
 import { readFileSync } from "node:fs";
+import { Server, type ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { CreditProvider, FetchResponseSchema } from "../src/gen/credex/v1/provider_pb.js";
+import { serviceDefinitionOf } from "../src/adapters/grpc/service-definition.js";
+import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS } from "../src/adapters/grpc/server-credentials.js";
+import { readTlsMaterial } from "../src/gateway/tls-files.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
@@ -190,5 +196,33 @@ describe("audit topic retention and replication (Kafka)", () => {
     expect(byId.get("audit-retention")!.evidence).toBe(`${topic} retention 7 days; ${checkpoints} retention forever — below 180 days (Cybersecurity Law Art. 21)`);
     expect(byId.get("audit-replication")!.status).toBe("warn");
     expect(byId.get("audit-replication")!.evidence).toMatch(new RegExp(`^${topic} replication factor 1`));
+  });
+});
+
+describe("trace context to providers", () => {
+  it("sends each provider call a traceparent in gRPC metadata, in the caller's trace", async () => {
+    // Replace csrc's provider by one that records the metadata it receives, on the same address.
+    const address = fed.agencies.get("csrc")!.address;
+    await fed.stopAgency("csrc");
+    const seen: string[] = [];
+    const server = new Server();
+    server.addService(serviceDefinitionOf(CreditProvider), {
+      fetch(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) {
+        seen.push(String(call.metadata.get("traceparent")[0] ?? ""));
+        callback(null, create(FetchResponseSchema, { records: [] }));
+      },
+    } as never);
+    const csrcTls = fed.pki.agencies["csrc"]!.server;
+    const credentials = new ReloadableServerCredentials(readTlsMaterial({ cert: csrcTls.cert, key: csrcTls.key, ca: fed.pki.caBundle }), { minVersion: "TLSv1.3", ciphers: DEFAULT_TLS12_CIPHERS });
+    await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials as ServerCredentials, (err, port) => (err ? reject(err) : resolve(port))));
+    try {
+      const caller = "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01";
+      await fed.client("pbccrc").query({ subject: company, categories: ["securities_violation"], purpose: Purpose.LOAN_APPROVAL, requestId: "obs-tp" }, { metadata: { traceparent: caller } });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatch(/^00-1af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+      expect(seen[0]).not.toBe(caller);
+    } finally {
+      server.forceShutdown();
+    }
   });
 });
