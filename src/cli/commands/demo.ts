@@ -56,7 +56,7 @@ examples:
     process.stdout.write(`audit log (sealed, hash-chained): ${federation.manifest.auditLog}\n`);
     process.stdout.write(`verify it:  credex audit verify --file ${federation.manifest.auditLog} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
-    if (federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
+    if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
     process.stdout.write(`\n${posture}`);
 
     if (args.values.keep) {
