@@ -11,6 +11,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/pki.js"),
     import("./commands/audit.js"),
     import("./commands/policy.js"),
+    import("./commands/posture.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

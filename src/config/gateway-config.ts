@@ -41,6 +41,21 @@ export interface AuditConfig {
   };
 }
 
+/** Metrics, traces, logs and the periodic posture check (docs/observability.md). */
+export interface ObservabilityConfig {
+  /** host:port of the HTTP listener serving GET /metrics (Prometheus text format). */
+  readonly metricsListen: string;
+  /** OTLP/HTTP traces endpoint; spans are exported only when set. */
+  readonly otlpEndpoint?: string | undefined;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Level of the per-exchange log line for exchanges that succeeded (refusals always log at info). */
+  readonly exchangeLogLevel: "debug" | "info";
+  /** Security protection level declared for this system (GB/T 22239-2019, 1..5). */
+  readonly postureLevel: number;
+  /** Interval of the in-gateway posture check; 0 turns it off. */
+  readonly postureIntervalMs: number;
+}
+
 export interface GatewayConfig {
   readonly file: string;
   readonly mode: "development" | "production";
@@ -58,6 +73,8 @@ export interface GatewayConfig {
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
+  /** Present when the config has an `observability` section. */
+  readonly observability?: ObservabilityConfig | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -91,7 +108,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion"]);
   const policy = root.field("policy").object(["model", "policy", "categories"]);
@@ -122,6 +139,20 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   const limits = root.has("limits") ? root.field("limits").object(Object.keys(DEFAULT_LIMITS)) : undefined;
   const limit = (key: keyof GatewayLimits, min: number, max: number) =>
     limits ? limits.field(key).integer({ default: DEFAULT_LIMITS[key], min, max }) : DEFAULT_LIMITS[key];
+
+  let observability: ObservabilityConfig | undefined;
+  if (root.has("observability")) {
+    const o = root.field("observability").object(["metricsListen", "otlpEndpoint", "logLevel", "exchangeLogLevel", "postureLevel", "postureIntervalMs"]);
+    observability = {
+      metricsListen: o.field("metricsListen").string({ default: "127.0.0.1:0", pattern: HOST_PORT }),
+      otlpEndpoint: o.has("otlpEndpoint") ? o.field("otlpEndpoint").string({ pattern: /^https?:\/\/[^\s]+$/ }) : undefined,
+      logLevel: o.field("logLevel").string({ default: "info", oneOf: ["debug", "info", "warn", "error"] }) as ObservabilityConfig["logLevel"],
+      exchangeLogLevel: o.field("exchangeLogLevel").string({ default: "info", oneOf: ["debug", "info"] }) as ObservabilityConfig["exchangeLogLevel"],
+      postureLevel: o.field("postureLevel").integer({ default: 3, min: 1, max: 5 }),
+      postureIntervalMs: o.field("postureIntervalMs").integer({ default: 300_000, min: 0, max: 24 * 3_600_000 }),
+    };
+    if (observability.postureIntervalMs > 0 && observability.postureIntervalMs < 1_000) o.field("postureIntervalMs").fail("must be 0 (off) or at least 1000");
+  }
 
   const config: GatewayConfig = {
     file,
@@ -163,6 +194,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       maxConnectionAgeMs: limit("maxConnectionAgeMs", 1_000, 7 * 24 * 3_600_000),
       queryStreamBatchSize: limit("queryStreamBatchSize", 1, 100_000),
     },
+    observability,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");

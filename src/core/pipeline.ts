@@ -14,6 +14,7 @@ import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
 import { release, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
 import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
+import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
 
 /** What the pipeline needs; built once at start from validated config (src/gateway). */
 export interface PipelineDeps {
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Spans and timings per stage and per provider call (src/adapters/otel); none by default. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface QueryOutcome {
@@ -55,33 +58,43 @@ export async function runQuery(
   request: QueryRequest | CredexError,
   callerDeadline: Date | undefined,
 ): Promise<QueryOutcome> {
+  const t = deps.telemetry ?? NO_TELEMETRY;
+  t.exchangeStart(ctx);
   let outcome: QueryOutcome | undefined;
   try {
-    ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;
     ctx.rawCategories = request.categories.slice(0, deps.maxCategories);
     const now = new Date();
-    ctx.query = validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, ctx.principal, now);
+    const principal = ctx.principal;
+    ctx.query = t.stage(ctx, "validate", () => validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, principal, now));
     const q = ctx.query;
     const specialGrant = q.specialGrantId === "" ? undefined : useSpecialGrant(deps, ctx, now);
-    ctx.decision = authorize(deps.authorize, { principal: ctx.principal, categories: q.categories, purpose: q.purpose, specialGrant }, now);
-    const routes = route(deps.authorize.registry, ctx.decision);
-    ctx.outcomes = await fetchFromProviders(
-      deps.providers,
-      routes,
-      { exchangeId: ctx.exchangeId, subjectType: q.subjectType, subjectId: q.subjectId, purpose: request.purpose, requesterAgency: ctx.principal.agencyId },
-      providerDeadline(deps, callerDeadline),
+    ctx.decision = t.stage(ctx, "authorize", () => authorize(deps.authorize, { principal, categories: q.categories, purpose: q.purpose, specialGrant }, now));
+    const decision = ctx.decision;
+    const routes = t.stage(ctx, "route", () => route(deps.authorize.registry, decision));
+    ctx.outcomes = await t.stage(ctx, "fetch", () =>
+      fetchFromProviders(
+        deps.providers,
+        routes,
+        { exchangeId: ctx.exchangeId, subjectType: q.subjectType, subjectId: q.subjectId, purpose: request.purpose, requesterAgency: principal.agencyId },
+        providerDeadline(deps, callerDeadline),
+        (agencyId, call) => t.providerCall(ctx, agencyId, call),
+      ),
     );
-    ctx.release = release(ctx.decision, ctx.outcomes, {
-      subjectType: q.subjectType,
-      subjectId: q.subjectId,
-      sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
-      now: new Date(),
-      isDisputed: deps.isDisputed,
-      onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
-    });
+    const outcomes = ctx.outcomes;
+    ctx.release = t.stage(ctx, "release", () =>
+      release(decision, outcomes, {
+        subjectType: q.subjectType,
+        subjectId: q.subjectId,
+        sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
+        now: new Date(),
+        isDisputed: deps.isDisputed,
+        onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
+      }),
+    );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });
     const bytes = Buffer.from(toBinary(QueryResponseSchema, response));
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
@@ -92,13 +105,14 @@ export async function runQuery(
   }
   ctx.repliedAt = new Date();
   try {
-    await audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize));
+    await t.stage(ctx, "audit", () => audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize)));
   } catch (err) {
     // Fail closed: whatever the exchange produced is dropped.
     ctx.error = toCredexError(err);
     outcome = undefined;
   }
   deps.onExchange?.(ctx);
+  t.exchangeEnd(ctx);
   if (ctx.error || !outcome) throw ctx.error ?? new CredexError("INTERNAL");
   return outcome;
 }

@@ -47,6 +47,8 @@ export interface FederationManifest {
   /** The audit log file (file sink), or "kafka://<brokers>/<topic>" when auditing to Kafka. */
   readonly auditLog: string;
   readonly keyRing: string;
+  /** The gateway's Prometheus endpoint (GET), when it serves one. */
+  readonly metrics?: string | undefined;
   readonly agencies: Array<{ id: string; name: string; sector: string; uscc: string; cert: string; key: string; provider: string }>;
 }
 
@@ -126,6 +128,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         chainState: "audit/chain-state.json",
         ...(options.kafkaBrokers ? { kafka: { brokers: options.kafkaBrokers.split(","), spoolFile: "audit/spool.log" } } : {}),
       },
+      observability: { metricsListen: "127.0.0.1:0", postureLevel: 3 },
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.gatewayConfig ?? {}),
     };
@@ -140,6 +143,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       gatewayConfig: configFile,
       auditLog: config.audit.sink === "kafka" ? `kafka://${config.audit.kafka!.brokers.join(",")}/${config.audit.kafka!.topic}` : config.audit.file,
       keyRing: keyRingFile,
+      metrics: gateway.observability?.metricsUrl,
       agencies: members.map((m) => ({
         id: m.id,
         name: m.name,

@@ -26,6 +26,10 @@ import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
+import { NO_LOGGER, type Logger } from "../core/logger.js";
+import { createExchangeLog } from "../core/exchange-log.js";
+import type { ControlResult } from "../core/posture/posture-evidence.js";
+import { startObservability, type RunningObservability } from "./observability.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -36,6 +40,10 @@ export interface GatewayParts {
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Special applications and grants (in memory when absent). */
   readonly specialAccess?: SpecialAccessRegistry;
+  /** Structured logs (one line per exchange, posture, metrics); none by default. */
+  readonly logger?: Logger;
+  /** A posture control went from pass/warn to fail at the periodic check: raise an incident. */
+  readonly onPostureRegression?: (control: ControlResult) => void;
 }
 
 export interface RunningGateway {
@@ -55,6 +63,8 @@ export interface RunningGateway {
   /** Restricted mode: only level-1 data flows (incident containment). */
   setRestrictedMode(on: boolean): void;
   auditSink(): AuditSink;
+  /** Metrics endpoint, telemetry gauges and posture monitor; present when the config has an observability section. */
+  readonly observability?: RunningObservability | undefined;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -78,6 +88,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
   const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
+  const logger = parts.logger ?? NO_LOGGER;
+  const observability = config.observability
+    ? await startObservability({ config, observability: config.observability, logger, auditSink: () => parts.auditSink, policyRevision: () => authorizer.revision })
+    : undefined;
+  const exchangeLog = createExchangeLog({ logger: logger.child("exchange"), pseudonymize: parts.pseudonymize, successLevel: config.observability?.exchangeLogLevel });
+
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -88,13 +104,18 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    onExchange: parts.onExchange,
+    onExchange: (ctx) => {
+      parts.onExchange?.(ctx);
+      exchangeLog(ctx);
+    },
+    telemetry: observability?.telemetry,
     specialAccess,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
     traceId: traceIdOf(call.metadata.get("traceparent")[0]),
+    traceparent: validTraceparent(call.metadata.get("traceparent")[0]),
     gatewayInstance: config.instance,
     method,
     receivedAt: new Date(),
@@ -165,8 +186,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
-  );
+  ).catch(async (err: unknown) => {
+    await observability?.stop();
+    throw err;
+  });
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
+  observability?.startPostureMonitor(`${host}:${port}`, parts.onPostureRegression);
 
   return {
     config,
@@ -188,6 +213,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       restricted = on;
     },
     auditSink: () => parts.auditSink,
+    observability,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
@@ -206,6 +232,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       if ("close" in providers && typeof providers.close === "function") providers.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
+      await observability?.stop();
     },
   };
 }
@@ -213,6 +240,13 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 function deadlineOf(deadline: Date | number): Date | undefined {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** The header itself when it is a valid W3C traceparent (version 00), so the exchange's trace continues the caller's. */
+function validTraceparent(traceparent: unknown): string | undefined {
+  if (typeof traceparent !== "string") return undefined;
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent.trim());
+  return m && !/^0+$/.test(m[1]!) && !/^0+$/.test(m[2]!) ? traceparent.trim() : undefined;
 }
 
 /** The trace id of a W3C traceparent header (https://www.w3.org/TR/trace-context/), or a fresh one. */

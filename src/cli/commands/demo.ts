@@ -3,6 +3,8 @@ import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
 import { SPECIAL_ACCESS_STEPS } from "../../demo/special-access-steps.js";
+import { postureOfFederationDir } from "./posture.js";
+import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
@@ -46,8 +48,11 @@ examples:
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
 
     const rows: DemoExchange[] = [];
+    let posture = "";
     try {
       for (const step of DEMO_STEPS) rows.push(...(await step.run(federation)));
+      // Checked while the gateway still runs, so the TLS versions it offers are probed too.
+      posture = formatPostureMarkdown(await postureOfFederationDir(dir));
     } finally {
       if (!args.values.keep) await federation.stop();
     }
@@ -57,6 +62,8 @@ examples:
     const source = kafkaBrokers ? `--brokers ${kafkaBrokers}` : `--file ${federation.manifest.auditLog}`;
     process.stdout.write(`verify it:  credex audit verify ${source} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
+    if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
+    process.stdout.write(`\n${posture}`);
 
     if (args.values.keep) {
       process.stdout.write(`\nfederation kept running; ${join(dir, "federation.json")} lists the gateway, CA and agency certificates. Ctrl-C stops it.\n`);
