@@ -28,15 +28,35 @@ function read(path: string, what: string): Buffer {
   }
 }
 
-/** Reads the served certificate, key, CA bundle and CRLs; a missing or unreadable file is an error naming it. */
-export function readTlsMaterial(files: TlsFiles): TlsMaterial {
-  const crls = crlFilesOf(files).map((f) => read(f, "CRL"));
-  return {
+const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----\s*/g;
+
+/**
+ * Every CRL of the CRL files, one buffer per CRL with the file it came from.
+ * A file may hold several CRLs (during a CA change: the old and the new CA's);
+ * OpenSSL reads only the first CRL of a buffer, so they are split here.
+ */
+function readCrls(files: TlsFiles): Array<{ path: string; pem: Buffer }> {
+  return crlFilesOf(files).flatMap((path) => {
+    const data = read(path, "CRL");
+    const blocks = data.toString("utf8").match(CRL_BLOCK);
+    return blocks ? blocks.map((b) => ({ path, pem: Buffer.from(b, "utf8") })) : [{ path, pem: data }];
+  });
+}
+
+function readAll(files: TlsFiles): { material: TlsMaterial; crlSources: string[] } {
+  const crls = readCrls(files);
+  const material = {
     cert: read(files.cert, "certificate"),
     key: read(files.key, "private key"),
     ca: read(files.ca, "CA bundle"),
-    ...(crls.length > 0 ? { crl: crls } : {}),
+    ...(crls.length > 0 ? { crl: crls.map((c) => c.pem) } : {}),
   };
+  return { material, crlSources: crls.map((c) => c.path) };
+}
+
+/** Reads the served certificate, key, CA bundle and CRLs; a missing or unreadable file is an error naming it. */
+export function readTlsMaterial(files: TlsFiles): TlsMaterial {
+  return readAll(files).material;
 }
 
 /** TLS material that was read whole and checked, with what the gateway needs from it. */
@@ -80,8 +100,9 @@ function certificatesOf(pem: Buffer, path: string, what: string): X509Certificat
  */
 export function loadCheckedTlsMaterial(files: TlsFiles, now = new Date()): CheckedTlsMaterial {
   let material: TlsMaterial;
+  let crlSources: string[];
   try {
-    material = readTlsMaterial(files);
+    ({ material, crlSources } = readAll(files));
   } catch (err) {
     throw new TlsMaterialError((err as Error).message);
   }
@@ -99,9 +120,8 @@ export function loadCheckedTlsMaterial(files: TlsFiles, now = new Date()): Check
   const notCa = trusted.find((c) => !c.ca);
   if (notCa) throw new TlsMaterialError(`the CA bundle ${files.ca} holds a certificate that is not a CA (${notCa.subject.replace(/\n/g, ", ")})`);
   const revoked: CrlEntry[] = [];
-  const crlFiles = crlFilesOf(files);
   for (const [i, buffer] of crlBuffersOf(material).entries()) {
-    const path = crlFiles[i]!;
+    const path = crlSources[i] ?? "CRL";
     try {
       for (const der of crlDersFromPem(buffer.toString("utf8"), path)) {
         const crl = parseCrl(der);
