@@ -29,12 +29,15 @@ let fed: TestFederation;
 let pkiDir: string;
 const topic = `credex.control.v1.test-${Date.now().toString(36)}`;
 const extraGateways: RunningGateway[] = [];
+/** Loads still running when a test failed half-way: stopped before the federation goes. */
+const stopOnFailure: Array<{ stop(): Promise<unknown> }> = [];
 
 beforeAll(async () => {
   fed = await startTestFederation({ gatewayConfig: { control: { kafka: { brokers: [kafkaBrokers()], topic } } } });
   pkiDir = fed.pki.dir;
 }, 120_000);
 afterAll(async () => {
+  await Promise.all(stopOnFailure.map((l) => l.stop()));
   await Promise.all(extraGateways.map((g) => g.stop(2_000)));
   await fed?.cleanup();
 });
@@ -55,9 +58,22 @@ async function startReplica(instance: string, tls: Record<string, unknown> = {})
   return gateway;
 }
 
+describe("the demo's PKI directory is a CA directory", () => {
+  it("credex pki list shows the gateway and every agency certificate of the demo federation", async () => {
+    const r = await credex("pki", "list", "--dir", pkiDir, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ name: string; kind: string; state: string; serial: string }>;
+    expect(rows.map((x) => `${x.kind}:${x.name}:${x.state}`).sort()).toEqual(
+      ["gateway:gateway:valid", ...DEMO_AGENCIES.map((a) => `agency:${a.id}:valid`)].sort(),
+    );
+    expect(rows.find((x) => x.name === "nfra")!.serial).toBe(fed.pki.agencies["nfra"]!.client.serial);
+  });
+});
+
 describe("rotation under load", () => {
   it("the server certificate, then the CA bundle (old + new CA), are rotated: zero failed calls for valid clients", async () => {
     const load = startLoad(fed, { persistent: ["pbccrc", "csrc", "sh-credit"], fresh: ["nfra"] });
+    stopOnFailure.push(load);
     await pause(300);
 
     // 1. Renew the gateway certificate in the CA directory and put it in place (key first, then certificate).
@@ -81,29 +97,43 @@ describe("rotation under load", () => {
     const issued = await credex("pki", "issue", "--dir", newCa, "--agency", "csrc", "--sector", csrc.sector, "--uscc", csrc.uscc, "--key-bits", "2048");
     expect(issued.code, issued.stderr).toBe(0);
     // An agency holding a certificate of the new CA is accepted once the gateway trusts both CAs.
-    const newCaClient = createExchangeClient({
-      address: fed.gateway.address,
-      trustDomain: fed.pki.trustDomain,
-      certFile: join(newCa, "issued", "csrc.crt"),
-      keyFile: join(newCa, "issued", "csrc.key"),
-      caFile: fed.pki.caBundle,
+    // A new connection per attempt: TLS verifies a client once, at the handshake.
+    await until("a new-CA client to be accepted", async () => {
+      const newCaClient = createExchangeClient({
+        address: fed.gateway.address,
+        trustDomain: fed.pki.trustDomain,
+        certFile: join(newCa, "issued", "csrc.crt"),
+        keyFile: join(newCa, "issued", "csrc.key"),
+        caFile: fed.pki.caBundle,
+      });
+      try {
+        return (await newCaClient.query(PUBLIC_QUERY)).results.length > 0 ? true : undefined;
+      } finally {
+        newCaClient.close();
+      }
     });
-    try {
-      await until("a new-CA client to be accepted", async () => ((await newCaClient.query(PUBLIC_QUERY)).results.length > 0 ? true : undefined));
-    } finally {
-      newCaClient.close();
-    }
+    await pause(300);
+
+    // 3. The gateway moves to a certificate of the new CA (clients trust both CAs by now).
+    const gwNew = await credex("pki", "issue", "--dir", newCa, "--gateway", "--key-bits", "2048");
+    expect(gwNew.code, gwNew.stderr).toBe(0);
+    const gwNewSerial = /serial ([0-9a-f]+)/.exec(gwNew.stdout)![1]!.toUpperCase().replace(/^0+/, "");
+    replaceFile(fed.pki.gateway.key, readFileSync(join(newCa, "issued", "gateway.key")));
+    replaceFile(fed.pki.gateway.cert, readFileSync(join(newCa, "issued", "gateway.crt")));
+    await until("the new CA's gateway certificate to be served", async () => ((await servedSerial(fed.gateway.address, fed.pki.caBundle, client)) === gwNewSerial ? true : undefined));
     await pause(300);
 
     const { ok, failures } = await load.stop();
     console.info(`rotation under load: ${JSON.stringify(ok)} calls succeeded, ${failures.length} failed`);
     expect(failures).toEqual([]);
     for (const a of ["pbccrc", "csrc", "sh-credit", "nfra"]) expect(ok[a], a).toBeGreaterThan(3);
-    expect(fed.gateway.certificateExpiry().find((e) => e.subject === "gateway")?.serial.toUpperCase().replace(/^0+/, "")).toBe(newSerial.replace(/^0+/, ""));
+    expect(fed.gateway.certificateExpiry().find((e) => e.subject === "gateway")?.serial.toUpperCase().replace(/^0+/, "")).toBe(gwNewSerial);
+    void newSerial;
   }, 60_000);
 
   it("a reference agency reloads its server certificate when its files change; the gateway's calls to it continue", async () => {
     const load = startLoad(fed, { persistent: ["pbccrc", "csrc"] });
+    stopOnFailure.push(load);
     await pause(200);
     const issuer = loadCa(readFileSync(fed.pki.issuingCaCert, "utf8"), readFileSync(fed.pki.issuingCaKey, "utf8"));
     const issued = await issueCertificate({ issuer, trustDomain: fed.pki.trustDomain, kind: "provider", name: "safe", keyBits: 2048, days: 30 });
@@ -117,6 +147,24 @@ describe("rotation under load", () => {
     expect(failures).toEqual([]);
     expect(ok["pbccrc"]).toBeGreaterThan(1);
   }, 30_000);
+
+  it("credex pki renew <agency>: the agency's renewed certificate is accepted, and so is the previous one until it is revoked or expires", async () => {
+    const r = await credex("pki", "renew", "sh-credit", "--dir", pkiDir);
+    expect(r.code, r.stderr).toBe(0);
+    const renewed = createExchangeClient({
+      address: fed.gateway.address,
+      trustDomain: fed.pki.trustDomain,
+      certFile: join(pkiDir, "issued", "sh-credit.crt"),
+      keyFile: join(pkiDir, "issued", "sh-credit.key"),
+      caFile: fed.pki.caBundle,
+    });
+    try {
+      expect((await renewed.query(PUBLIC_QUERY)).results.length).toBeGreaterThan(0);
+      expect((await fed.client("sh-credit").query(PUBLIC_QUERY)).results.length).toBeGreaterThan(0);
+    } finally {
+      renewed.close();
+    }
+  });
 
   it("the expiry watch lists the gateway's certificate and those agencies presented", () => {
     const subjects = fed.gateway.certificateExpiry().map((e) => e.subject);
@@ -188,6 +236,7 @@ describe("bad input is refused with its reason", () => {
 describe("revocation under load", () => {
   it("credex pki revoke rewrites crl.pem; the gateway reloads it and the revoked agency's next call fails with the reason, on its open connection; others see no failure", async () => {
     const load = startLoad(fed, { persistent: ["pbccrc", "csrc", "sh-credit", "nfra"] });
+    stopOnFailure.push(load);
     await pause(300);
     const serial = fed.pki.agencies["nfra"]!.client.serial;
     const revokedAt = Date.now();
@@ -235,6 +284,21 @@ describe("revocation over the control topic", () => {
       expect(gw2.control?.applied()).toBeGreaterThanOrEqual(1);
       const failure = await failureOf(onGw2.query(PUBLIC_QUERY));
       expect(failure).toMatchObject({ reason: "CLIENT_CERT_REVOKED", metadata: { revocation_reason: "affiliationChanged" } });
+
+      // Latency of the topic alone: a pre-connected publisher, from send to applied on both replicas.
+      const issuing = loadCa(readFileSync(fed.pki.issuingCaCert, "utf8"), readFileSync(fed.pki.issuingCaKey, "utf8"));
+      const publisher = createKafkaControlChannel({ brokers: kafkaBrokers(), topic });
+      try {
+        await publisher.publish({ key: "warm-up", value: Buffer.from("{}") });
+        const probe = signControlItem(revocationItem({ serial: "0A0B0C0D", reason: "superseded", revokedAt: new Date() }), new X509Certificate(issuing.certPem), createPrivateKey(issuing.keyPem));
+        const sent = Date.now();
+        await publisher.publish({ key: controlItemKey(probe), value: encodeControlItem(probe) });
+        const latency = await Promise.all([fed.gateway, gw2].map((g) => until("the probe revocation", () => (g.revocations.lookup("0A0B0C0D") ? Date.now() - sent : undefined), 3_000)));
+        console.info(`control topic: a revocation sent at t0 is enforced on gateway 1 at t0+${latency[0]} ms, gateway 2 at t0+${latency[1]} ms`);
+        for (const ms of latency) expect(ms).toBeLessThan(1_000);
+      } finally {
+        await publisher.close();
+      }
 
       // Replica 3 starts after the fact without any CRL: it learns the revocation from the compacted topic.
       const gw3 = await startReplica("gw-demo-3", { watch: false, crl: [] });
