@@ -9,6 +9,8 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/query.js"),
     import("./commands/kafka.js"),
     import("./commands/pki.js"),
+    import("./commands/audit.js"),
+    import("./commands/policy.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -28,7 +28,17 @@ export interface AuditConfig {
   readonly keyRing: string;
   readonly suite: "AES-256-GCM" | "SM4-CTR+HMAC-SM3";
   readonly chainState: string;
-  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly checkpointTopic: string; readonly spoolDir: string; readonly spoolMaxBytes: number };
+  readonly kafka?: {
+    readonly brokers: readonly string[];
+    readonly topic: string;
+    readonly checkpointTopic: string;
+    /** Append-only fsync'd spool used while Kafka is unreachable. */
+    readonly spoolFile: string;
+    /** Beyond this many spooled records the gateway fails closed (AUDIT_SPOOL_FULL). */
+    readonly spoolMaxRecords: number;
+    /** Create missing audit topics at start (retention ≥ 180 days). */
+    readonly createTopics: boolean;
+  };
 }
 
 export type ControlConfig =
@@ -131,15 +141,16 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   const auditFile = at(audit.field("file").string({ default: "audit/audit.log" }));
   let kafka: AuditConfig["kafka"];
   if (sink === "kafka" || audit.has("kafka")) {
-    const k = audit.field("kafka").object(["brokers", "topic", "checkpointTopic", "spoolDir", "spoolMaxBytes"]);
+    const k = audit.field("kafka").object(["brokers", "topic", "checkpointTopic", "spoolFile", "spoolMaxRecords", "createTopics"]);
     const brokers = k.field("brokers").stringList();
     if (brokers.length === 0) k.field("brokers").fail("needs at least one broker");
     kafka = {
       brokers,
       topic: k.field("topic").string({ default: "credex.audit.v1" }),
       checkpointTopic: k.field("checkpointTopic").string({ default: "credex.audit-checkpoints.v1" }),
-      spoolDir: at(k.field("spoolDir").string({ default: "audit/spool" })),
-      spoolMaxBytes: k.field("spoolMaxBytes").integer({ default: 256 * 1024 * 1024, min: 1024 }),
+      spoolFile: at(k.field("spoolFile").string({ default: "audit/spool.log" })),
+      spoolMaxRecords: k.field("spoolMaxRecords").integer({ default: 100_000, min: 1 }),
+      createTopics: k.field("createTopics").boolean(true),
     };
   }
 

@@ -13,6 +13,7 @@ import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
 import { release, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
+import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
 
 /** What the pipeline needs; built once at start from validated config (src/gateway). */
 export interface PipelineDeps {
@@ -27,6 +28,8 @@ export interface PipelineDeps {
   readonly deadlineReserveMs: number;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Special applications; absent: queries naming a grant are refused (SPECIAL_GRANT_UNKNOWN). */
+  readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
@@ -62,7 +65,8 @@ export async function runQuery(
     const now = new Date();
     ctx.query = validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, ctx.principal, now);
     const q = ctx.query;
-    ctx.decision = authorize(deps.authorize, { principal: ctx.principal, categories: q.categories, purpose: q.purpose }, now);
+    const specialGrant = q.specialGrantId === "" ? undefined : useSpecialGrant(deps, ctx, now);
+    ctx.decision = authorize(deps.authorize, { principal: ctx.principal, categories: q.categories, purpose: q.purpose, specialGrant }, now);
     const routes = route(deps.authorize.registry, ctx.decision);
     ctx.outcomes = await fetchFromProviders(
       deps.providers,
@@ -73,7 +77,7 @@ export async function runQuery(
     ctx.release = release(ctx.decision, ctx.outcomes, {
       subjectType: q.subjectType,
       subjectId: q.subjectId,
-      sensitiveCategories: sensitiveCategoriesOf(q, deps.catalogue),
+      sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
       now: new Date(),
       isDisputed: deps.isDisputed,
       onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
@@ -105,11 +109,14 @@ function providerDeadline(deps: PipelineDeps, callerDeadline: Date | undefined):
   return new Date(Math.min(own, callerDeadline.getTime() - deps.deadlineReserveMs));
 }
 
-/** Level-4 categories whose content may pass: those the written consent names (Art. 14.2). */
-function sensitiveCategoriesOf(q: NonNullable<ExchangeContext["query"]>, catalogue: Catalogue): Set<string> {
-  const out = new Set<string>();
-  if (q.consent?.namesSensitiveCategories) {
-    for (const c of q.categories) if (q.consent.categories.has(c) && catalogue.categories.get(c)) out.add(c);
-  }
-  return out;
+/** Level-4 content may pass when the written consent names its category (Art. 14.2), or a special grant of its owner covers it. */
+function sensitiveAllowedBy(q: NonNullable<ExchangeContext["query"]>, grant: GrantUse | undefined): (owner: string, category: string) => boolean {
+  return (owner, category) =>
+    (q.consent?.namesSensitiveCategories === true && q.consent.categories.has(category)) || (grant !== undefined && grant.ownerAgency === owner && grant.categories.has(category));
+}
+
+function useSpecialGrant(deps: PipelineDeps, ctx: ExchangeContext, now: Date): GrantUse {
+  const q = ctx.query!;
+  if (!deps.specialAccess) throw new CredexError("SPECIAL_GRANT_UNKNOWN");
+  return deps.specialAccess.use(q.specialGrantId, { requesterAgency: ctx.principal!.agencyId, subjectPseudonym: deps.pseudonymize(q.subjectType, q.subjectId), purpose: q.purpose, categories: q.categories }, now);
 }

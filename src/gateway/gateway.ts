@@ -20,7 +20,11 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
+import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 import { startGatewayCertificates } from "./gateway-certificates.js";
 import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
@@ -34,6 +38,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Special applications and grants (in memory when absent). */
+  readonly specialAccess?: SpecialAccessRegistry;
   /** A certificate of the gateway or of an agency has crossed 30, 7 or 1 days left (incident handling). */
   readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
   /** The control channel to use instead of the one config.control describes (tests). */
@@ -48,6 +54,7 @@ export interface RunningGateway {
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
   readonly catalogue: Catalogue;
+  readonly specialAccess: SpecialAccessRegistry;
   /**
    * Re-reads certificate, key, CA bundle and CRLs from their files; new
    * handshakes use them, open calls continue. Throws with the reason when the
@@ -95,6 +102,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts.providers ??
     createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
+  const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -109,6 +117,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       certificates.observeExchange(ctx);
       parts.onExchange?.(ctx);
     },
+    specialAccess,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
@@ -129,6 +138,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const handlers = {
+    ...createSpecialAccessHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      registry,
+      catalogue,
+      specialAccess,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      acceptingCalls: () => acceptingCalls,
+    }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
       runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
@@ -170,7 +189,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
-  addReflection(server, [CreditExchange]);
+  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
@@ -187,6 +206,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     registry,
     revocations,
     catalogue,
+    specialAccess,
     reloadTls: () => certificates.reload("admin"),
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
