@@ -20,7 +20,6 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
-import { readTlsMaterial } from "./tls-files.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
@@ -30,6 +29,11 @@ import { NO_LOGGER, type Logger } from "../core/logger.js";
 import { createExchangeLog } from "../core/exchange-log.js";
 import type { ControlResult } from "../core/posture/posture-evidence.js";
 import { startObservability, type RunningObservability } from "./observability.js";
+import { startGatewayCertificates } from "./gateway-certificates.js";
+import type { ReloadOutcome } from "./tls-reloader.js";
+import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
+import type { ControlChannel } from "../core/control/control-channel.js";
+import type { ControlConsumer } from "../core/control/control-consumer.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -44,6 +48,10 @@ export interface GatewayParts {
   readonly logger?: Logger;
   /** A posture control went from pass/warn to fail at the periodic check: raise an incident. */
   readonly onPostureRegression?: (control: ControlResult) => void;
+  /** A certificate of the gateway or of an agency has crossed 30, 7 or 1 days left (incident handling). */
+  readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
+  /** The control channel to use instead of the one config.control describes (tests). */
+  readonly controlChannel?: ControlChannel;
 }
 
 export interface RunningGateway {
@@ -55,8 +63,16 @@ export interface RunningGateway {
   readonly revocations: RevocationSet;
   readonly catalogue: Catalogue;
   readonly specialAccess: SpecialAccessRegistry;
-  /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
-  reloadTls(): void;
+  /**
+   * Re-reads certificate, key, CA bundle and CRLs from their files; new
+   * handshakes use them, open calls continue. Throws with the reason when the
+   * set is refused (unparsable, key not matching, stale CRL): the old set stays.
+   */
+  reloadTls(): ReloadOutcome;
+  /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
+  certificateExpiry(): CertificateExpiryEntry[];
+  /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
+  readonly control: ControlConsumer | undefined;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
@@ -77,15 +93,24 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const registry = new AgencyRegistry(config.agencies);
   const catalogue = loadCatalogue(config.policy.categories);
   const revocations = new RevocationSet();
-  let material: TlsMaterial = readTlsMaterial(config.tls);
+  // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
+  let credentials: ReloadableServerCredentials;
+  const certificates = await startGatewayCertificates({
+    config,
+    apply: (m) => credentials.reload(m),
+    revocations,
+    onCertificateExpiring: parts.onCertificateExpiring,
+    controlChannel: parts.controlChannel,
+  });
+  const material = (): TlsMaterial => certificates.material();
   let authorizer = parts.authorizer;
   let restricted = false;
   let acceptingCalls = true;
 
-  const credentials = new ReloadableServerCredentials(material, { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
+  credentials = new ReloadableServerCredentials(material(), { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
   const providers =
     parts.providers ??
-    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
   const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
   const logger = parts.logger ?? NO_LOGGER;
@@ -105,6 +130,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     onExchange: (ctx) => {
+      certificates.observeExchange(ctx);
       parts.onExchange?.(ctx);
       exchangeLog(ctx);
     },
@@ -188,6 +214,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
   ).catch(async (err: unknown) => {
     await observability?.stop();
+    await certificates.close();
     throw err;
   });
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
@@ -201,10 +228,9 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     revocations,
     catalogue,
     specialAccess,
-    reloadTls() {
-      material = readTlsMaterial(config.tls);
-      credentials.reload(material);
-    },
+    reloadTls: () => certificates.reload("admin"),
+    certificateExpiry: () => certificates.certificateExpiry(),
+    control: certificates.control,
     setAuthorizer(next) {
       authorizer = next;
     },
@@ -230,6 +256,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
         });
       });
       if ("close" in providers && typeof providers.close === "function") providers.close();
+      await certificates.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
       await observability?.stop();

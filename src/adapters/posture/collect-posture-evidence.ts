@@ -62,7 +62,7 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
 
   const [live, crl, verification, kafka, telemetry, policy] = await Promise.all([
     sources.address ? probeTls(sources.address) : Promise.resolve(undefined),
-    config.tls.crl ? crlFactOf(config.tls.crl) : Promise.resolve(undefined),
+    config.tls.crl.length > 0 ? stalestCrlOf(config.tls.crl) : Promise.resolve(undefined),
     auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, certificates: await checkpointSigners(config), now }).catch(
       (err: Error) => ({ source: "none" as const, detail: err.message }),
     ),
@@ -102,6 +102,14 @@ async function checkpointSigners(config: GatewayConfig): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** Of several CRLs (root and issuing CA), the one that needs attention first: unreadable, else the earliest nextUpdate. */
+async function stalestCrlOf(files: readonly string[]): Promise<CrlFact> {
+  const facts = await Promise.all(files.map(crlFactOf));
+  const broken = facts.find((f) => "error" in f && f.error !== undefined);
+  if (broken) return broken;
+  return facts.reduce((a, b) => ((a as { nextUpdate?: Date }).nextUpdate! <= (b as { nextUpdate?: Date }).nextUpdate! ? a : b));
 }
 
 async function crlFactOf(file: string): Promise<CrlFact> {
