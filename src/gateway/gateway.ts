@@ -30,6 +30,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  readonly onProhibited?: PipelineDeps["onProhibited"];
+  readonly admit?: PipelineDeps["admit"];
 }
 
 export interface RunningGateway {
@@ -81,6 +83,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     onExchange: parts.onExchange,
+    onProhibited: parts.onProhibited,
+    admit: parts.admit,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({

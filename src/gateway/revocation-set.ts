@@ -17,6 +17,11 @@ export class RevocationSet implements RevocationList {
     this.bySerial.set(normalizeSerial(serial), { reason, revokedAt });
   }
 
+  /** Lifts a revocation made at run time (an officer reversing a playbook). */
+  remove(serial: string): boolean {
+    return this.bySerial.delete(normalizeSerial(serial));
+  }
+
   replaceAll(entries: Iterable<[string, Revocation]>): void {
     this.bySerial.clear();
     for (const [serial, r] of entries) this.bySerial.set(normalizeSerial(serial), r);
