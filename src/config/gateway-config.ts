@@ -5,6 +5,7 @@ import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
 import type { AgencyEntry } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
+import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
 
 export interface GatewayLimits {
   /** Requests larger than this are refused with REQUEST_TOO_LARGE (and audited). */
@@ -48,6 +49,9 @@ export interface GatewayConfig {
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
+  readonly incidents: IncidentsConfig;
+  /** The GatewayAdmin listener; absent: no admin API. */
+  readonly admin?: AdminConfig | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -81,7 +85,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "incidents", "admin"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion"]);
   const policy = root.field("policy").object(["model", "policy", "categories"]);
@@ -152,6 +156,8 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       maxConnectionAgeMs: limit("maxConnectionAgeMs", 1_000, 7 * 24 * 3_600_000),
       queryStreamBatchSize: limit("queryStreamBatchSize", 1, 100_000),
     },
+    incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),
+    admin: root.has("admin") ? parseAdminConfig(root.field("admin")) : undefined,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");

@@ -2,10 +2,14 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
+import { HARVESTING_STEP } from "../../demo/harvesting-step.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS];
+const DEMO_STEPS: readonly DemoStep[] = [
+  ...FOUNDATION_STEPS,
+  HARVESTING_STEP,
+];
 
 export const command: CliCommand = {
   name: "demo",

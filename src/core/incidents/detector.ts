@@ -24,4 +24,6 @@ export interface Detector {
   readonly name: string;
   observeExchange?(obs: ExchangeObservation): Finding[];
   observeEvent?(event: SecurityEvent): Finding[];
+  /** Forgets what was counted for `key` (an officer resolved its incident: counting starts afresh). */
+  reset?(key: string): void;
 }

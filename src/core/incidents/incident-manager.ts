@@ -144,7 +144,10 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
       const from = incident.state;
       incident.state = to;
       append(incident, { kind: "state", actor, text: note ? `${from} → ${to}: ${note}` : `${from} → ${to}`, details: { from, to } }, clock());
-      if (to === "resolved") openByKey.delete(`${incident.detector}\u0000${incident.key}`);
+      if (to === "resolved") {
+        openByKey.delete(`${incident.detector}\u0000${incident.key}`);
+        for (const d of options.detectors) if (d.name === incident.detector) d.reset?.(incident.key);
+      }
       store.save(incident);
       notify(incident, "state");
       return incident;

@@ -23,6 +23,11 @@ export class ThresholdWindow {
     this.window = new SlidingWindow<string>(windowMs);
   }
 
+  reset(key: string): void {
+    this.window.clear(key);
+    this.firing.delete(key);
+  }
+
   add(key: string, at: Date, exchangeId: string): ThresholdResult {
     const entries = this.window.add(key, at, exchangeId);
     if (entries.length < this.threshold) {

@@ -22,6 +22,7 @@ export function createCertificateAbuseDetector(settings: DetectorSettings["certi
   const window = new ThresholdWindow(settings.windowMs, settings.threshold);
   return {
     name: "certificate-abuse",
+    reset: (key) => window.reset(key),
     observeExchange(obs) {
       if (obs.reason === undefined || !isCertificateRefusal(obs.reason)) return [];
       const key = obs.certFingerprint ? `cert:${obs.certFingerprint}` : `peer:${peerHostOf(obs.peerAddress ?? "unknown")}`;

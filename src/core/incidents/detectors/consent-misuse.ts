@@ -12,6 +12,7 @@ export function createConsentMisuseDetector(settings: DetectorSettings["consentM
   const window = new ThresholdWindow(settings.windowMs, settings.threshold);
   return {
     name: "consent-misuse",
+    reset: (key) => window.reset(key),
     observeExchange(obs) {
       if (!obs.authenticated || obs.agencyId === undefined || !obs.reason?.startsWith("CONSENT_")) return [];
       const r = window.add(obs.agencyId, obs.at, obs.exchangeId);

@@ -10,6 +10,7 @@ export function createDenialBurstDetector(settings: DetectorSettings["denialBurs
   const window = new ThresholdWindow(settings.windowMs, settings.threshold);
   return {
     name: "denial-burst",
+    reset: (key) => window.reset(key),
     observeExchange(obs) {
       if (!obs.authenticated || obs.agencyId === undefined || obs.reason === undefined || !DENIALS.has(obs.reason)) return [];
       const r = window.add(obs.agencyId, obs.at, obs.exchangeId);

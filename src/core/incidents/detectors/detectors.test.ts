@@ -155,3 +155,18 @@ describe("event detectors", () => {
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r8", problem: "unknown category" })[0]).toMatchObject({ level: "IV", category: "other" });
   });
 });
+
+describe("reset after an officer resolves", () => {
+  it("subject-enumeration counts afresh for the key", () => {
+    const d = createSubjectEnumerationDetector({ windowMs: 600_000, distinctSubjects: 3 });
+    for (let i = 0; i < 3; i++) d.observeExchange!(obs(i, { subjectPseudonym: `p${i}` }));
+    d.reset!("bank-a");
+    expect(d.observeExchange!(obs(10, { subjectPseudonym: "p9" }))).toEqual([]);
+  });
+  it("denial-burst counts afresh for the key", () => {
+    const d = createDenialBurstDetector({ windowMs: 60_000, threshold: 2 });
+    d.observeExchange!(obs(0, { reason: "EXPLICITLY_DENIED" }));
+    d.reset!("bank-a");
+    expect(d.observeExchange!(obs(1, { reason: "EXPLICITLY_DENIED" }))).toEqual([]);
+  });
+});

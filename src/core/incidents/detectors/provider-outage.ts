@@ -7,6 +7,7 @@ export function createProviderOutageDetector(settings: DetectorSettings["provide
   const window = new ThresholdWindow(settings.windowMs, settings.threshold);
   return {
     name: "provider-outage",
+    reset: (key) => window.reset(key),
     observeExchange(obs) {
       const findings: Finding[] = [];
       for (const p of obs.providers) {

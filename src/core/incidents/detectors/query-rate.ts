@@ -19,6 +19,12 @@ export function createQueryRateDetector(settings: DetectorSettings["queryRate"])
   const byAgency = new Map<string, Baseline>();
   return {
     name: "query-rate",
+    reset(key) {
+      const b = byAgency.get(key);
+      if (b) b.fired = false;
+      // The baseline stays: it describes the agency's normal traffic, not the incident.
+      if (b) b.count = 0;
+    },
     observeExchange(obs) {
       if (!obs.authenticated || obs.agencyId === undefined) return [];
       const bucket = Math.floor(obs.at.getTime() / settings.bucketMs);

@@ -13,6 +13,10 @@ export function createSubjectEnumerationDetector(settings: DetectorSettings["sub
   const firing = new Set<string>();
   return {
     name: "subject-enumeration",
+    reset(key) {
+      window.clear(key);
+      firing.delete(key);
+    },
     observeExchange(obs) {
       if (!obs.authenticated || obs.agencyId === undefined || obs.subjectPseudonym === undefined) return [];
       const entries = window.add(obs.agencyId, obs.at, { pseudonym: obs.subjectPseudonym, exchangeId: obs.exchangeId });
