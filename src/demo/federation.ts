@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
@@ -73,6 +73,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const datasets = options.datasets ?? demoDatasets();
   await mkdir(join(dir, "data"), { recursive: true });
   await mkdir(join(dir, "audit"), { recursive: true });
+  // A new federation (fresh PKI) starts without the incidents of an earlier one in the same dir.
+  await rm(join(dir, "incidents"), { recursive: true, force: true });
 
   const pki = await createDevPki(join(dir, "pki"), {
     trustDomain: DEMO_TRUST_DOMAIN,

@@ -28,6 +28,7 @@ export const HARVESTING_STEP: DemoStep = {
   title: "incident: bulk harvesting detected and contained",
   async run(f: Federation): Promise<DemoExchange[]> {
     if (!f.incidents) throw new Error("the harvesting step needs the gateway's incident system (incidents.enabled)");
+    const before = new Set(f.incidents.manager.list().map((i) => i.id));
     const random = createSeededRandom(20260105);
     const started = performance.now();
     let answered = 0;
@@ -43,7 +44,7 @@ export const HARVESTING_STEP: DemoStep = {
       }
     }
     await f.incidents.settle();
-    const incident = f.incidents.manager.list({ detector: "subject-enumeration" }).find((i) => i.key === HARVESTER);
+    const incident = f.incidents.manager.list({ detector: "subject-enumeration" }).find((i) => i.key === HARVESTER && !before.has(i.id));
     const rows: DemoExchange[] = [
       {
         title: `${HARVESTER} harvests: ${answered} distinct companies queried in a burst, then ${refusal || "no refusal"}`,
