@@ -10,6 +10,8 @@ import { packageRoot } from "../config/package-root.js";
 import { startGateway, type GatewayParts, type RunningGateway } from "../gateway/gateway.js";
 import { buildGatewayParts } from "../gateway/gateway-parts.js";
 import { startIncidentSystem, withIncidentHooks, type IncidentSystem } from "../gateway/incident-system.js";
+import { startAdminServer, type RunningAdminServer } from "../gateway/admin-server.js";
+import { issueAdminCertificate, type AdminCertificate } from "./admin-certificates.js";
 import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
 import { datasetJson } from "../agency/dataset.js";
 import { createExchangeClient, type ExchangeClient } from "../client/exchange-client.js";
@@ -44,6 +46,9 @@ export interface FederationManifest {
   readonly keyRing: string;
   /** The gateway's incidents file (JSON Lines), read by `credex incidents list --dir`. */
   readonly incidents?: string;
+  /** host:port of the GatewayAdmin listener, and the administrator certificates issued for the demo. */
+  readonly admin?: string;
+  readonly admins?: AdminCertificate[];
   readonly agencies: Array<{ id: string; name: string; sector: string; uscc: string; cert: string; key: string; provider: string }>;
 }
 
@@ -54,6 +59,8 @@ export interface Federation {
   readonly gateway: RunningGateway;
   /** Detectors, incidents and playbooks of the gateway (config `incidents.enabled`, on by default). */
   readonly incidents?: IncidentSystem | undefined;
+  /** The GatewayAdmin listener (config `admin.listen`; on by default in the demo federation). */
+  readonly admin?: RunningAdminServer | undefined;
   readonly agencies: ReadonlyMap<string, RunningAgency>;
   readonly manifest: FederationManifest;
   /** A CreditExchange client holding `agencyId`'s certificate. */
@@ -119,6 +126,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         clearance: m.clearance,
         protectionLevel: 3,
       })),
+      admin: { listen: "127.0.0.1:0" },
       audit: { sink: "file", file: "audit/audit.log", keyRing: "audit/key-ring.json", suite: options.auditSuite ?? "AES-256-GCM", chainState: "audit/chain-state.json" },
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.gatewayConfig ?? {}),
@@ -129,6 +137,9 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const parts = await buildGatewayParts(config, incidents ? withIncidentHooks(options.parts, incidents) : options.parts);
     const gateway = await startGateway(config, parts);
     incidents?.attach(gateway, parts.pseudonymize);
+    const adminServer = incidents && config.admin ? await startAdminServer(config, gateway, incidents) : undefined;
+    // One security officer for the demo; tests issue the other roles themselves.
+    const admins = adminServer ? [await issueAdminCertificate(pki, "security", "demo-officer", options.keyBits)] : [];
 
     const manifest: FederationManifest = {
       gateway: gateway.address,
@@ -138,6 +149,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       auditLog: config.audit.file,
       keyRing: keyRingFile,
       ...(incidents ? { incidents: config.incidents.file } : {}),
+      ...(adminServer ? { admin: adminServer.address, admins } : {}),
       agencies: members.map((m) => ({
         id: m.id,
         name: m.name,
@@ -156,6 +168,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       configFile,
       gateway,
       incidents,
+      admin: adminServer,
       agencies,
       manifest,
       client(agencyId) {
@@ -171,6 +184,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       async stop() {
         clients.forEach((c) => c.close());
         await incidents?.settle();
+        await adminServer?.stop();
         await gateway.stop(5_000);
         await incidents?.stop();
         await Promise.all([...agencies.values()].map((a) => a.stop()));

@@ -1,4 +1,5 @@
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { createAdminClient } from "../client/admin-client.js";
 import { errorInfoOf } from "../adapters/grpc/rich-status.js";
 import { Purpose, SubjectType } from "../gen/credex/v1/types_pb.js";
 import { generateUscc } from "../core/identifiers/uscc.js";
@@ -58,11 +59,23 @@ export const HARVESTING_STEP: DemoStep = {
       },
       await demoQuery(f, "its next call is refused", HARVESTER, { subject: { type: SubjectType.LEGAL_PERSON, id: "91310110666007217T" }, categories: CATEGORIES, purpose: Purpose.SUPERVISION }, "AGENCY_SUSPENDED"),
     ];
-    // The officer reviews, resumes the agency and resolves the incident (both audited as ADMIN events).
-    const officer = { id: "admin/security/demo-officer" };
-    await f.incidents.officer.resumeAgency(officer, HARVESTER);
-    if (incident) await f.incidents.officer.transition(officer, incident.id, "resolved", "demo: harvesting reviewed, agency resumed");
-    rows.push(await demoQuery(f, "after a security officer resumes it (audited)", HARVESTER, { subject: { type: SubjectType.LEGAL_PERSON, id: "91310110666007217T" }, categories: CATEGORIES, purpose: Purpose.SUPERVISION }, "OK"));
+    // The security officer reviews, resumes the agency and resolves the incident over the
+    // admin API (mTLS, admin certificate, role-checked; both calls audited as ADMIN events).
+    const officer = f.manifest.admins?.find((a) => a.role === "security");
+    if (f.manifest.admin && officer) {
+      const adminClient = createAdminClient({ address: f.manifest.admin, trustDomain: f.manifest.trustDomain, certFile: officer.cert, keyFile: officer.key, caFile: f.manifest.ca });
+      try {
+        await adminClient.call("resumeAgency", { agencyId: HARVESTER });
+        if (incident) await adminClient.call("resolveIncident", { id: incident.id, note: "demo: harvesting reviewed, agency resumed" });
+      } finally {
+        adminClient.close();
+      }
+    } else {
+      const actor = { id: "admin/security/demo-officer" };
+      await f.incidents.officer.resumeAgency(actor, HARVESTER);
+      if (incident) await f.incidents.officer.transition(actor, incident.id, "resolved", "demo: harvesting reviewed, agency resumed");
+    }
+    rows.push(await demoQuery(f, "after a security officer resumes it over the admin API (audited)", HARVESTER, { subject: { type: SubjectType.LEGAL_PERSON, id: "91310110666007217T" }, categories: CATEGORIES, purpose: Purpose.SUPERVISION }, "OK"));
     return rows;
   },
 };
