@@ -5,6 +5,13 @@ import { canMove, EVIDENCE_LIMITS, levelRank, maxLevel, reportingDeadline, type 
 import type { IncidentFilter, IncidentStore } from "./incident-store.js";
 import type { ExchangeObservation, SecurityEvent } from "./security-event.js";
 
+/** Who the observation behind a finding was about: names the incident's agency and certificate. */
+interface ObservationContext {
+  readonly agencyId?: string | undefined;
+  readonly certSerial?: string | undefined;
+  readonly certFingerprint?: string | undefined;
+}
+
 /** What happened to an incident, for listeners (playbooks, publishers, metrics). */
 export type IncidentChange = "opened" | "evidence" | "escalated" | "state" | "timeline";
 
@@ -72,7 +79,7 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
     incident.updatedAt = at.toISOString();
   };
 
-  const accept = (finding: Finding, context: { agencyId?: string | undefined; certSerial?: string | undefined }) => {
+  const accept = (finding: Finding, context: ObservationContext) => {
     const now = clock();
     const dedupKey = `${finding.detector}\u0000${finding.key}`;
     const openId = openByKey.get(dedupKey);
@@ -108,7 +115,10 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
       timeline: [],
       ...(context.agencyId !== undefined && context.agencyId === finding.key ? { agency: context.agencyId } : {}),
     };
-    if (context.certSerial !== undefined) incident.evidence.attributes["cert_serial"] = context.certSerial;
+    // The certificate belongs to the incident only when the incident is about its holder.
+    if (context.certSerial !== undefined && (context.agencyId === finding.key || finding.key === `cert:${context.certFingerprint}`)) {
+      incident.evidence.attributes["cert_serial"] = context.certSerial;
+    }
     addEvidence(incident, finding);
     append(incident, { kind: "opened", actor: `detector:${finding.detector}`, text: finding.summary, details: { level: finding.level, category: finding.category } }, now);
     openByKey.set(dedupKey, incident.id);
@@ -116,7 +126,7 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
     notify(incident, "opened");
   };
 
-  const run = (fn: () => Finding[], context: { agencyId?: string | undefined; certSerial?: string | undefined }) => {
+  const run = (fn: () => Finding[], context: ObservationContext) => {
     try {
       for (const f of fn()) accept(f, context);
     } catch (err) {
@@ -127,7 +137,7 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
   return {
     errors,
     observe(obs) {
-      const context = { agencyId: obs.agencyId, certSerial: obs.certSerial };
+      const context = { agencyId: obs.agencyId, certSerial: obs.certSerial, certFingerprint: obs.certFingerprint };
       for (const d of options.detectors) if (d.observeExchange) run(() => d.observeExchange!(obs), context);
     },
     report(event) {
