@@ -1,8 +1,7 @@
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { loadGatewayConfig } from "../../config/gateway-config.js";
 import { ConfigError } from "../../config/config-reader.js";
-import { startGateway } from "../../gateway/gateway.js";
-import { buildGatewayParts } from "../../gateway/gateway-parts.js";
+import { startMonitoredGateway } from "../../gateway/start-monitored-gateway.js";
 
 export const command: CliCommand = {
   name: "gateway",
@@ -33,8 +32,9 @@ example:
       }
       throw err;
     }
-    const gateway = await startGateway(config, await buildGatewayParts(config));
-    log({ msg: "gateway listening", address: gateway.address, instance: config.instance, audit: gateway.auditSink().describe() });
+    const monitored = await startMonitoredGateway(config);
+    const gateway = monitored.gateway;
+    log({ msg: "gateway listening", address: gateway.address, instance: config.instance, audit: gateway.auditSink().describe(), admin: monitored.admin?.address, incidents: config.incidents.enabled ? config.incidents.file : undefined });
     process.on("SIGHUP", () => {
       try {
         gateway.reloadTls();
@@ -48,7 +48,7 @@ example:
       process.once("SIGTERM", done);
     });
     log({ msg: "draining" });
-    await gateway.stop();
+    await monitored.stop();
     log({ msg: "stopped" });
     return 0;
   },
