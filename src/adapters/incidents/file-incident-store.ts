@@ -14,14 +14,25 @@ export function createFileIncidentStore(path: string): IncidentStore {
   const memory = createMemoryIncidentStore(readIncidentsFile(path));
   let queue: Promise<void> = mkdir(dirname(path), { recursive: true }).then(() => undefined);
   let failure: unknown;
+  // Snapshots not yet written, by id: a burst of evidence updates to one incident becomes one line.
+  const pending = new Map<string, string>();
+  const writePending = async () => {
+    const lines = [...pending.values()].join("");
+    pending.clear();
+    if (lines !== "") await appendFile(path, lines, { mode: 0o600 });
+  };
   return {
     ...memory,
     save(incident) {
       memory.save(incident);
-      const line = `${JSON.stringify(incident)}\n`;
-      queue = queue.then(() => appendFile(path, line, { mode: 0o600 })).catch((err: unknown) => {
-        failure ??= err;
-      });
+      const scheduled = pending.size > 0;
+      pending.delete(incident.id); // re-inserted last: lines keep the order of the latest changes
+      pending.set(incident.id, `${JSON.stringify(incident)}\n`);
+      if (!scheduled) {
+        queue = queue.then(writePending).catch((err: unknown) => {
+          failure ??= err;
+        });
+      }
     },
     async flush() {
       await queue;

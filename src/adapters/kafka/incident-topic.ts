@@ -33,17 +33,29 @@ export async function createKafkaIncidentPublisher(options: { brokers: string; t
   let queue: Promise<void> = Promise.resolve();
   let failed = 0;
   let firstError: unknown;
+  // Snapshots waiting for the send in flight, by id: only the latest of each is sent (a compacted topic keeps no more).
+  const pending = new Map<string, Incident>();
+  const sendPending = async () => {
+    const batch = [...pending.values()];
+    pending.clear();
+    if (batch.length === 0) return;
+    try {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i), headers: { [INCIDENT_SCHEMA_HEADER]: INCIDENT_SCHEMA } })),
+      });
+    } catch (err) {
+      failed += batch.length;
+      firstError ??= err;
+    }
+  };
   return {
     publish(incident) {
-      const message = { key: incident.id, value: JSON.stringify(incident), headers: { [INCIDENT_SCHEMA_HEADER]: INCIDENT_SCHEMA } };
-      queue = queue
-        .then(async () => {
-          await producer.send({ topic, acks: -1, messages: [message] });
-        })
-        .catch((err: unknown) => {
-          failed += 1;
-          firstError ??= err;
-        });
+      const scheduled = pending.size > 0;
+      pending.delete(incident.id);
+      pending.set(incident.id, incident);
+      if (!scheduled) queue = queue.then(sendPending);
     },
     async flush() {
       await queue;
