@@ -205,3 +205,34 @@ describe("webhook delivery failure", () => {
     expect(incident!.timeline.at(-1)!.details!["error"]).toMatch(/ECONNREFUSED/);
   });
 });
+
+describe("credex incidents (CLI)", () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
+    const { command } = await import("../src/cli/commands/incidents.js");
+    const chunks: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (chunks.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      return { code: await command.run(argv), out: chunks.join("") };
+    } finally {
+      process.stdout.write = write;
+    }
+  }
+
+  it("lists and shows from the federation's incidents file, acknowledges over the admin API", async () => {
+    await fed.incidents!.settle();
+    const list = await cli("list", "--dir", fed.dir);
+    expect(list.code).toBe(0);
+    expect(list.out.split("\n")[0]).toMatch(/^ID\s+STATE\s+LEVEL\s+CATEGORY\s+DETECTOR\s+KEY\s+EVIDENCE\s+OPENED\s+REPORT BY$/);
+    expect(list.out).toMatch(/resolved\s+III\s+information-destruction\s+subject-enumeration\s+sh-credit\s+2\d\s/);
+    const [probe] = fed.incidents!.manager.list({ detector: "denial-burst" });
+    const ack = await cli("ack", probe!.id, "--dir", fed.dir, "--note", "csrc contacted");
+    expect(ack).toEqual({ code: 0, out: `${probe!.id} is now acknowledged\n` });
+    await fed.incidents!.settle();
+    const show = await cli("show", probe!.id, "--dir", fed.dir);
+    expect(show.out).toContain("state acknowledged · level IV · category network-attack · detector denial-burst · key csrc");
+    expect(show.out).toContain("admin/security/demo-officer: open → acknowledged: csrc contacted");
+    const json = JSON.parse((await cli("list", "--dir", fed.dir, "--state", "acknowledged", "--json")).out) as Array<{ id: string }>;
+    expect(json.map((i) => i.id)).toEqual([probe!.id]);
+  });
+});
