@@ -125,7 +125,9 @@ export const command: CliCommand = {
         process.stderr.write(`credex incidents: ${GrpcStatus[e.code] ?? e.code} ${errorInfoOf(e)?.reason ?? ""}: ${e.details}\n`);
         return 1;
       }
-      throw err;
+      // An unreadable file, an unknown topic, an unreachable broker: a message, not a stack trace.
+      process.stderr.write(`credex incidents: ${(err as Error).message}\n`);
+      return 1;
     }
   },
 };
