@@ -10,6 +10,7 @@ import { createProhibitedDataDetector } from "./detectors/prohibited-data.js";
 import { createAuditDegradedDetector } from "./detectors/audit-degraded.js";
 import { createCertificateExpiryDetector } from "./detectors/certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./detectors/policy-rejected.js";
+import { createPostureRegressionDetector } from "./detectors/posture-regression.js";
 
 /** Every detector credex runs, configured. */
 export function createDetectors(settings: DetectorSettings): Detector[] {
@@ -24,6 +25,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createAuditDegradedDetector(settings.auditDegraded),
     createCertificateExpiryDetector(settings.certificateExpiry),
     createPolicyRejectedDetector(),
+    createPostureRegressionDetector(),
   ];
 }
 
@@ -38,4 +40,5 @@ export const DETECTOR_NAMES = [
   "audit-degraded",
   "certificate-expiry",
   "policy-rejected",
+  "posture-regression",
 ] as const;

@@ -46,4 +46,6 @@ export type SecurityEvent =
   | { readonly kind: "prohibited-data"; readonly at: Date; readonly provider: string; readonly exchangeId: string; readonly recordId: string; readonly fieldName: string }
   | { readonly kind: "audit-degraded"; readonly at: Date; readonly detail: string; readonly spoolBytes?: number; readonly spoolMaxBytes?: number }
   | { readonly kind: "certificate-expiry"; readonly at: Date; readonly fingerprint: string; readonly owner: string; readonly notAfter: Date }
-  | { readonly kind: "policy-rejected"; readonly at: Date; readonly revision: string; readonly problem: string };
+  | { readonly kind: "policy-rejected"; readonly at: Date; readonly revision: string; readonly problem: string }
+  /** A posture control (等级保护 check) that passed before now fails. */
+  | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean };

@@ -12,6 +12,9 @@ import { createProhibitedDataDetector } from "./prohibited-data.js";
 import { createAuditDegradedDetector } from "./audit-degraded.js";
 import { createCertificateExpiryDetector } from "./certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./policy-rejected.js";
+import { createPostureRegressionDetector } from "./posture-regression.js";
+import { createDetectors, DETECTOR_NAMES } from "../create-detectors.js";
+import { DEFAULT_DETECTOR_SETTINGS } from "../detector-settings.js";
 
 const T0 = Date.parse("2026-01-05T09:00:00Z");
 let seq = 0;
@@ -153,6 +156,18 @@ describe("event detectors", () => {
     const d = createPolicyRejectedDetector();
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r7", problem: "signature does not verify" })[0]).toMatchObject({ level: "III", category: "network-attack" });
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r8", problem: "unknown category" })[0]).toMatchObject({ level: "IV", category: "other" });
+  });
+});
+
+describe("posture-regression and the detector list", () => {
+  it("a critical control is level III, others IV", () => {
+    const d = createPostureRegressionDetector();
+    const at = new Date(T0);
+    expect(d.observeEvent!({ kind: "posture-regression", at, control: "audit-sealing", clause: "8.1.4.3", detail: "off", critical: true })[0]).toMatchObject({ key: "audit-sealing", level: "III" });
+    expect(d.observeEvent!({ kind: "posture-regression", at, control: "kafka-rf", clause: "8.1.4.3", detail: "rf 1", critical: false })[0]!.level).toBe("IV");
+  });
+  it("DETECTOR_NAMES names every detector createDetectors builds", () => {
+    expect(createDetectors(DEFAULT_DETECTOR_SETTINGS).map((d) => d.name)).toEqual([...DETECTOR_NAMES]);
   });
 });
 
