@@ -189,6 +189,24 @@ describe("admin API", () => {
   });
 });
 
+describe("certificate revocation", () => {
+  it("an officer revokes a certificate for open connections; repeated calls with it open a certificate-abuse incident; unrevoking restores it", async () => {
+    const serial = fed.pki.agencies["nfra"]!.client.serial;
+    const nfra = fed.client("nfra");
+    await nfra.query(publicQuery(company.id));
+    await security.call("revokeCertificate", { serial, reason: "key compromise drill" });
+    for (let i = 0; i < 5; i++) expect(await failureOf(nfra.query(publicQuery(company.id)))).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CLIENT_CERT_REVOKED" });
+    await fed.incidents!.settle();
+    const [incident] = fed.incidents!.manager.list({ detector: "certificate-abuse" });
+    expect(incident).toMatchObject({ level: "III", category: "network-attack", state: "open" });
+    expect(incident!.key).toMatch(/^cert:[0-9a-f]{64}$/);
+    expect(incident!.evidence.count).toBe(5);
+    expect(incident!.evidence.attributes["cert_serial"]).toBe(serial.toUpperCase().replace(/^0+/, ""));
+    await security.call("unrevokeCertificate", { serial });
+    await nfra.query(publicQuery(company.id));
+  });
+});
+
 describe("webhook delivery failure", () => {
   it("an unreachable receiver is retried with backoff and the failure recorded on the timeline", async () => {
     const csrc = fed.client("csrc");
