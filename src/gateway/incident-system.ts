@@ -59,6 +59,9 @@ export interface IncidentSystem {
   stop(): Promise<void>;
 }
 
+/** The GatewayAdmin method each move corresponds to, as the audit names it. */
+const TRANSITION_METHODS: Record<IncidentState, string> = { open: "ReopenIncident", acknowledged: "AcknowledgeIncident", contained: "ContainIncident", resolved: "ResolveIncident" };
+
 export interface IncidentSystemOptions {
   /** Days before expiry from which the gateway certificate raises an incident (checked at attach and hourly). */
   readonly certificateWarningDays?: number;
@@ -183,7 +186,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
       // Checked before the audit so that a refused move is audited as refused.
       const current = manager.get(incidentId);
       if (!current) throw new CredexError("INCIDENT_NOT_FOUND", `no incident "${incidentId}"`, { incident: incidentId });
-      await officerAudit(actor, `Incident:${to}`, { incident: incidentId, from: current.state, to });
+      await officerAudit(actor, TRANSITION_METHODS[to], { incident: incidentId, from: current.state, to });
       return manager.transition(incidentId, to, actor.id, note || undefined);
     },
     async reloadTls(actor) {

@@ -23,7 +23,8 @@ export interface ExchangeObservation {
 }
 
 export function observationOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): ExchangeObservation {
-  const subject = ctx.query ? { type: ctx.query.subjectType, id: ctx.query.subjectId } : ctx.rawSubject;
+  // The same pseudonym as the exchange's audit record, so evidence leads to it.
+  const subject = ctx.rawSubject;
   return {
     exchangeId: ctx.exchangeId,
     at: ctx.repliedAt ?? ctx.receivedAt,
