@@ -5,7 +5,7 @@ import { CredexError, toCredexError } from "./errors.js";
 import type { AuditSink } from "./audit-sink.js";
 import type { Catalogue } from "./catalogue.js";
 import type { ExchangeContext } from "./exchange-context.js";
-import type { PeerTls } from "./principal.js";
+import type { PeerTls, Principal } from "./principal.js";
 import { authenticate, type AuthenticateDeps } from "./stages/authenticate.js";
 import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
@@ -33,6 +33,8 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
+  /** Admission after authenticate (per-agency rate limits): throws RATE_LIMITED to refuse. */
+  readonly admit?: (principal: Principal) => void;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Spans and timings per stage and per provider call (src/adapters/otel); none by default. */
@@ -63,6 +65,7 @@ export async function runQuery(
   let outcome: QueryOutcome | undefined;
   try {
     ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
+    deps.admit?.(ctx.principal);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;

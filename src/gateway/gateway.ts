@@ -52,6 +52,8 @@ export interface GatewayParts {
   readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
   /** The control channel to use instead of the one config.control describes (tests). */
   readonly controlChannel?: ControlChannel;
+  readonly onProhibited?: PipelineDeps["onProhibited"];
+  readonly admit?: PipelineDeps["admit"];
 }
 
 export interface RunningGateway {
@@ -136,6 +138,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
     telemetry: observability?.telemetry,
     specialAccess,
+    onProhibited: parts.onProhibited,
+    admit: parts.admit,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
