@@ -41,6 +41,10 @@ export interface AuditConfig {
   };
 }
 
+export type ControlConfig =
+  | { readonly kind: "kafka"; readonly brokers: readonly string[]; readonly topic: string }
+  | { readonly kind: "file"; readonly file: string };
+
 export interface GatewayConfig {
   readonly file: string;
   readonly mode: "development" | "production";
@@ -51,9 +55,16 @@ export interface GatewayConfig {
     readonly cert: string;
     readonly key: string;
     readonly ca: string;
-    readonly crl?: string | undefined;
+    /** CRL files (the root's and the issuing CA's: Node checks the whole chain); empty: no CRL. */
+    readonly crl: readonly string[];
     readonly minVersion: "TLSv1.2" | "TLSv1.3";
+    /** Reload when the certificate, key, CA bundle or CRL files change (default true). */
+    readonly watch: boolean;
+    /** Automatic renewal of the gateway's own certificate from a CA directory (smallstep: at ⅓ of validity left). */
+    readonly renew?: { readonly caDir: string; readonly passphraseFile?: string | undefined; readonly name: string } | undefined;
   };
+  /** The signed control topic (revocations now; policy bundles and suspensions later). */
+  readonly control?: ControlConfig | undefined;
   readonly policy: { readonly model: string; readonly policy: string; readonly categories: string };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
@@ -91,9 +102,33 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "control"]);
 
-  const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion"]);
+  const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
+  // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
+  const crl = !tls.has("crl") ? [] : typeof tls.field("crl").value === "string" ? [tls.field("crl").string()] : tls.field("crl").stringList();
+  let renew: GatewayConfig["tls"]["renew"];
+  if (tls.has("renew")) {
+    const r = tls.field("renew").object(["caDir", "passphraseFile", "name"]);
+    renew = {
+      caDir: at(r.field("caDir").string()),
+      passphraseFile: r.has("passphraseFile") ? at(r.field("passphraseFile").string()) : undefined,
+      name: r.field("name").string({ default: "gateway", pattern: /^[A-Za-z0-9._-]{1,64}$/ }),
+    };
+  }
+  let control: ControlConfig | undefined;
+  if (root.has("control")) {
+    const c = root.field("control").object(["kafka", "file"]);
+    if (c.has("kafka") === c.has("file")) c.fail("give exactly one of kafka or file");
+    if (c.has("kafka")) {
+      const k = c.field("kafka").object(["brokers", "topic"]);
+      const brokers = k.field("brokers").stringList();
+      if (brokers.length === 0) k.field("brokers").fail("needs at least one broker");
+      control = { kind: "kafka", brokers, topic: k.field("topic").string({ default: "credex.control.v1" }) };
+    } else {
+      control = { kind: "file", file: at(c.field("file").string()) };
+    }
+  }
   const policy = root.field("policy").object(["model", "policy", "categories"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
@@ -133,9 +168,12 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       cert: at(tls.field("cert").string()),
       key: at(tls.field("key").string()),
       ca: at(tls.field("ca").string()),
-      crl: tls.has("crl") ? at(tls.field("crl").string()) : undefined,
+      crl: crl.map(at),
       minVersion: tls.field("minVersion").string({ default: "TLSv1.3", oneOf: ["TLSv1.2", "TLSv1.3"] }) as "TLSv1.2" | "TLSv1.3",
+      watch: tls.has("watch") ? tls.field("watch").boolean() : true,
+      renew,
     },
+    control,
     policy: {
       model: at(policy.field("model").string()),
       policy: at(policy.field("policy").string()),

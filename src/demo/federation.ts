@@ -106,7 +106,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       instance: options.instance ?? `gw-demo-${randomBytes(3).toString("hex")}`,
       trustDomain: DEMO_TRUST_DOMAIN,
       listen: "127.0.0.1:0",
-      tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
+      // Both CRLs: Node checks revocation for every certificate of the chain (dev-pki.ts).
+      tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
       policy: { model: join(policies, "model.conf"), policy: join(policies, "policy.csv"), categories: join(policies, "categories.yaml") },
       agencies: members.map((m) => ({
         id: m.id,

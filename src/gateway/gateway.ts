@@ -20,10 +20,14 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
-import { readTlsMaterial } from "./tls-files.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
+import { startGatewayCertificates } from "./gateway-certificates.js";
+import type { ReloadOutcome } from "./tls-reloader.js";
+import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
+import type { ControlChannel } from "../core/control/control-channel.js";
+import type { ControlConsumer } from "../core/control/control-consumer.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -32,6 +36,10 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** A certificate of the gateway or of an agency has crossed 30, 7 or 1 days left (incident handling). */
+  readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
+  /** The control channel to use instead of the one config.control describes (tests). */
+  readonly controlChannel?: ControlChannel;
 }
 
 export interface RunningGateway {
@@ -42,8 +50,16 @@ export interface RunningGateway {
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
   readonly catalogue: Catalogue;
-  /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
-  reloadTls(): void;
+  /**
+   * Re-reads certificate, key, CA bundle and CRLs from their files; new
+   * handshakes use them, open calls continue. Throws with the reason when the
+   * set is refused (unparsable, key not matching, stale CRL): the old set stays.
+   */
+  reloadTls(): ReloadOutcome;
+  /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
+  certificateExpiry(): CertificateExpiryEntry[];
+  /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
+  readonly control: ControlConsumer | undefined;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
@@ -62,15 +78,24 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const registry = new AgencyRegistry(config.agencies);
   const catalogue = loadCatalogue(config.policy.categories);
   const revocations = new RevocationSet();
-  let material: TlsMaterial = readTlsMaterial(config.tls);
+  // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
+  let credentials: ReloadableServerCredentials;
+  const certificates = await startGatewayCertificates({
+    config,
+    apply: (m) => credentials.reload(m),
+    revocations,
+    onCertificateExpiring: parts.onCertificateExpiring,
+    controlChannel: parts.controlChannel,
+  });
+  const material = (): TlsMaterial => certificates.material();
   let authorizer = parts.authorizer;
   let restricted = false;
   let acceptingCalls = true;
 
-  const credentials = new ReloadableServerCredentials(material, { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
+  credentials = new ReloadableServerCredentials(material(), { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
   const providers =
     parts.providers ??
-    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
@@ -82,7 +107,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    onExchange: parts.onExchange,
+    onExchange: (ctx) => {
+      certificates.observeExchange(ctx);
+      parts.onExchange?.(ctx);
+    },
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
@@ -148,7 +176,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
-  );
+  ).catch(async (err: unknown) => {
+    await certificates.close();
+    throw err;
+  });
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
 
   return {
@@ -158,10 +189,9 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     registry,
     revocations,
     catalogue,
-    reloadTls() {
-      material = readTlsMaterial(config.tls);
-      credentials.reload(material);
-    },
+    reloadTls: () => certificates.reload("admin"),
+    certificateExpiry: () => certificates.certificateExpiry(),
+    control: certificates.control,
     setAuthorizer(next) {
       authorizer = next;
     },
@@ -186,6 +216,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
         });
       });
       if ("close" in providers && typeof providers.close === "function") providers.close();
+      await certificates.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
     },
