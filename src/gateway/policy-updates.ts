@@ -142,7 +142,8 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
     handle(item) {
       if (next) log({ msg: "policy bundle superseded before it was compiled", revision: claimedPolicyRevision(next.payload) });
       next = item;
-      running ??= drain();
+      // Started on the next turn: a replay delivers its records together, and only the latest is compiled.
+      running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
     },
     refused(error, key) {
       if (!key.startsWith(`${POLICY_BUNDLE_ITEM}/`)) return;

@@ -61,6 +61,9 @@ export class PolicyBundleRejection extends Error {
   }
 }
 
+/** Lines per slice: ≈10 ms of work on the build machine, so an exchange waits at most that long for the compile. */
+const COMPILE_SLICE = 1000;
+
 export interface CompiledBundle {
   /** The new evaluator; its revision is the bundle's. */
   readonly authorizer: Authorizer;
@@ -86,7 +89,7 @@ export async function compilePolicyBundle(bundle: PolicyBundle, agencies: readon
 
   let compiled: PolicyAuthorizer;
   try {
-    compiled = await createPolicyAuthorizerFromSource({ modelText: bundle.model, policyText: bundle.policy, agencies });
+    compiled = await createPolicyAuthorizerFromSource({ modelText: bundle.model, policyText: bundle.policy, agencies }, { slice: COMPILE_SLICE, pause: () => yieldToEventLoop() });
   } catch (err) {
     throw new PolicyBundleRejection(`the policy does not compile: ${(err as Error).message}`);
   }
