@@ -108,7 +108,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     onControlRejected: (err, key) => policyUpdates.refused(err, key),
   });
   // A replica starts serving with the latest bundle of the topic, not the policy files of its config.
-  await policyUpdates.settled();
+  await policyUpdates.start();
   const material = (): TlsMaterial => certificates.material();
   let restricted = false;
   let acceptingCalls = true;

@@ -47,6 +47,12 @@ export interface PolicyUpdates {
   handle(item: ControlItem): void;
   /** The consumer refused a record (bad signature, unknown signer, malformed): reported when it is a bundle's. */
   refused(error: ControlItemError, key: string): void;
+  /**
+   * Bundles are held until this is called (the control replay is over), so a
+   * starting replica compiles only the latest bundle of the topic. Resolves
+   * when that one is applied or rejected.
+   */
+  start(): Promise<void>;
   /** Resolves when every bundle received so far is applied or rejected. */
   settled(): Promise<void>;
   readonly applied: () => number;
@@ -69,6 +75,7 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
   let running: Promise<void> | undefined;
   let applied = 0;
   let rejected = 0;
+  let held = true;
 
   const audit = (fields: { outcome: "applied" | "rejected"; revisionInForce: string; reason: string; attributes: Record<string, string> }) => {
     const now = new Date();
@@ -129,6 +136,10 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
     }
   };
 
+  const settled = async () => {
+    while (running) await running;
+  };
+
   const drain = async () => {
     while (next) {
       const item = next;
@@ -142,17 +153,19 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
     handle(item) {
       if (next) log({ msg: "policy bundle superseded before it was compiled", revision: claimedPolicyRevision(next.payload) });
       next = item;
-      // Started on the next turn: a replay delivers its records together, and only the latest is compiled.
-      running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
+      if (!held) running ??= drain();
     },
     refused(error, key) {
       if (!key.startsWith(`${POLICY_BUNDLE_ITEM}/`)) return;
       // The item could not be verified: what it claims is reported, never used.
       reject("", `${error.reason}: ${error.message}`, { key });
     },
-    async settled() {
-      while (running) await running;
+    async start() {
+      held = false;
+      if (next) running ??= drain();
+      await settled();
     },
+    settled,
     applied: () => applied,
     rejected: () => rejected,
   };
