@@ -239,9 +239,11 @@ describe("revocation under load", () => {
     stopOnFailure.push(load);
     await pause(300);
     const serial = fed.pki.agencies["nfra"]!.client.serial;
-    const revokedAt = Date.now();
     const r = await credex("pki", "revoke", "--dir", pkiDir, "--serial", serial, "--reason", "keyCompromise");
     expect(r.code, r.stderr).toBe(0);
+    // From the new crl.pem on disk to the serial in the per-call revocation set: debounce (200 ms) + checked reload.
+    const crlWritten = Date.now();
+    const appliedMs = await until("the CRL to be reloaded", () => (fed.gateway.revocations.lookup(serial) ? Date.now() - crlWritten : undefined), 3_000);
     await until("nfra to be refused", () => (load.failuresOf("nfra").length > 0 ? true : undefined));
     await pause(300);
     const { ok, failures } = await load.stop();
@@ -251,9 +253,8 @@ describe("revocation under load", () => {
     // The open connection's next call is refused by the per-call check, with the reason from the CRL.
     expect(nfra[0]).toMatchObject({ reason: "CLIENT_CERT_REVOKED", metadata: { revocation_reason: "keyCompromise" } });
     expect(nfra.every((f) => f.reason === "CLIENT_CERT_REVOKED")).toBe(true);
-    // File watch debounce (200 ms) + reload: well within a second of the CRL being written.
-    console.info(`revocation under load: first refusal ${nfra[0]!.at - revokedAt} ms after credex pki revoke began; others ${JSON.stringify(ok)} calls, 0 failed`);
-    expect(nfra[0]!.at - revokedAt).toBeLessThan(2_000);
+    console.info(`revocation under load: CRL applied ${appliedMs} ms after crl.pem was written, nfra's first refusal after ${nfra[0]!.at - crlWritten} ms; others ${JSON.stringify(ok)} calls, 0 failed`);
+    expect(appliedMs).toBeLessThan(1_000);
     // A new connection is refused at the handshake too (Node checks the CRL), still as CLIENT_CERT_REVOKED.
     const fresh = createExchangeClient({ address: fed.gateway.address, trustDomain: fed.pki.trustDomain, certFile: fed.pki.agencies["nfra"]!.client.cert, keyFile: fed.pki.agencies["nfra"]!.client.key, caFile: fed.pki.caBundle });
     try {
@@ -289,8 +290,11 @@ describe("revocation over the control topic", () => {
       const issuing = loadCa(readFileSync(fed.pki.issuingCaCert, "utf8"), readFileSync(fed.pki.issuingCaKey, "utf8"));
       const publisher = createKafkaControlChannel({ brokers: kafkaBrokers(), topic });
       try {
-        await publisher.publish({ key: "warm-up", value: Buffer.from("{}") });
-        const probe = signControlItem(revocationItem({ serial: "0A0B0C0D", reason: "superseded", revokedAt: new Date() }), new X509Certificate(issuing.certPem), createPrivateKey(issuing.keyPem));
+        const signed = (serial: string) =>
+          signControlItem(revocationItem({ serial, reason: "superseded", revokedAt: new Date() }), new X509Certificate(issuing.certPem), createPrivateKey(issuing.keyPem));
+        const warmUp = signed("0E0E"); // connects the producer, so that the timing below is the topic's alone
+        await publisher.publish({ key: controlItemKey(warmUp), value: encodeControlItem(warmUp) });
+        const probe = signed("0A0B0C0D");
         const sent = Date.now();
         await publisher.publish({ key: controlItemKey(probe), value: encodeControlItem(probe) });
         const latency = await Promise.all([fed.gateway, gw2].map((g) => until("the probe revocation", () => (g.revocations.lookup("0A0B0C0D") ? Date.now() - sent : undefined), 3_000)));

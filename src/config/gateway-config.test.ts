@@ -37,7 +37,7 @@ describe("gateway config", () => {
 
   it.each([
     ["fail/bad USCC names the agency and the check", (d: Doc) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
-    ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion)"],
+    ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion, watch, renew)"],
     ["fail/unknown sector", (d: Doc) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL'],
     ["fail/duplicate agency", (d: Doc) => (d.agencies[1].id = "pbccrc"), 'gw.yaml: agencies[1].id: duplicate agency id "pbccrc"'],
     ["fail/clearance out of range", (d: Doc) => (d.agencies[0].clearance = 5), "gw.yaml: agencies[0].clearance: must be ≤ 4 (got 5)"],

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { openSpecialAccessFile } from "../adapters/special-access/special-access-file.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
@@ -19,6 +21,8 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    // Kept beside the audit chain state: both are the gateway's durable local state.
+    specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };
 }
 

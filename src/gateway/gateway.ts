@@ -23,6 +23,8 @@ import { addReflection } from "../adapters/grpc/reflection.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
+import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 import { startGatewayCertificates } from "./gateway-certificates.js";
 import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
@@ -38,6 +40,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Special applications and grants (in memory when absent). */
+  readonly specialAccess?: SpecialAccessRegistry;
   /** A certificate of the gateway or of an agency has crossed 30, 7 or 1 days left (incident handling). */
   readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
   /** The control channel to use instead of the one config.control describes (tests). */
@@ -56,6 +60,7 @@ export interface RunningGateway {
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
   readonly catalogue: Catalogue;
+  readonly specialAccess: SpecialAccessRegistry;
   /**
    * Re-reads certificate, key, CA bundle and CRLs from their files; new
    * handshakes use them, open calls continue. Throws with the reason when the
@@ -118,6 +123,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts.providers ??
     createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
+  const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -132,6 +138,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       certificates.observeExchange(ctx);
       parts.onExchange?.(ctx);
     },
+    specialAccess,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
@@ -152,6 +159,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const handlers = {
+    ...createSpecialAccessHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      registry,
+      catalogue,
+      specialAccess,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      acceptingCalls: () => acceptingCalls,
+    }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
       runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
@@ -210,6 +227,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     registry,
     revocations,
     catalogue,
+    specialAccess,
     reloadTls: () => certificates.reload("admin"),
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,

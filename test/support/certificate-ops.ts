@@ -46,14 +46,14 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-/** The serial of the certificate a fresh TLS handshake with the gateway is served (upper-case hex). */
+/** The serial of the certificate a fresh TLS handshake is served (upper-case hex, no leading zeros). */
 export function servedSerial(address: string, caFile: string, client: { cert: string; key: string }): Promise<string> {
   const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))];
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ca: readFileSync(caFile), cert: readFileSync(client.cert), key: readFileSync(client.key), ALPNProtocols: ["h2"] }, () => {
       const serial = socket.getPeerCertificate().serialNumber;
       socket.destroy();
-      resolve(serial.toUpperCase());
+      resolve(serial.toUpperCase().replace(/^0+(?=.)/, ""));
     });
     socket.on("error", reject);
   });

@@ -9,6 +9,8 @@ export interface KafkaControlChannelOptions {
   readonly brokers: string;
   readonly topic: string;
   readonly clientId?: string;
+  /** Bound on the replay at subscribe (default 30 s). */
+  readonly replayTimeoutMs?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
   let producer: Producer | undefined;
   let topicReady: Promise<unknown> | undefined;
   const consumers = new Set<Consumer>();
+  const replayTimeoutMs = options.replayTimeoutMs ?? 30_000;
   const ensureTopic = () => (topicReady ??= createKafkaTopics(options.brokers, [{ topic: options.topic, partitions: 1, configs: CONTROL_TOPIC_CONFIGS }]));
 
   return {
@@ -77,7 +80,22 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
           }
         },
       });
-      await replayed;
+      // A replica must not serve on a partial revocation state: give up (and fail the start) rather than wait for ever.
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          replayed,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the control topic ${options.topic} was not replayed within ${replayTimeoutMs} ms`)), replayTimeoutMs);
+          }),
+        ]);
+      } catch (err) {
+        consumers.delete(consumer);
+        await consumer.disconnect().catch(() => undefined);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
       return {
         async close() {
           consumers.delete(consumer);

@@ -2,10 +2,11 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
+import { SPECIAL_ACCESS_STEPS } from "../../demo/special-access-steps.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS];
 
 export const command: CliCommand = {
   name: "demo",
