@@ -5,7 +5,7 @@ import { AuditEventSchema, AuditEventType, DecisionEffect } from "../gen/credex/
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import type { ControlItem, ControlItemError } from "../core/control/control-item.js";
-import { claimedPolicyRevision, policyBundleOf, POLICY_BUNDLE_ITEM, type PolicyBundle } from "../core/control/policy-bundle-item.js";
+import { claimedPolicyRevision, unpackPolicyBundle, POLICY_BUNDLE_ITEM, type PolicyBundle } from "../core/control/policy-bundle-item.js";
 import { compilePolicyBundle, PolicyBundleRejection } from "../adapters/casbin/policy-bundle-check.js";
 import type { AgencySector } from "../adapters/casbin/load-casbin-policy.js";
 
@@ -111,7 +111,7 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
     const started = performance.now();
     let bundle: PolicyBundle;
     try {
-      bundle = policyBundleOf(item);
+      bundle = await unpackPolicyBundle(item);
     } catch (err) {
       reject(claimedPolicyRevision(item.payload), (err as Error).message, { signer: item.signer });
       return;
@@ -151,7 +151,7 @@ export function createPolicyUpdates(options: PolicyUpdatesOptions): PolicyUpdate
 
   return {
     handle(item) {
-      if (next) log({ msg: "policy bundle superseded before it was compiled", revision: claimedPolicyRevision(next.payload) });
+      if (next) log({ msg: "policy bundle superseded before it was compiled", issuedAt: next.issuedAt.toISOString() });
       next = item;
       if (!held) running ??= drain();
     },

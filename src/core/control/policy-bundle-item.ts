@@ -10,7 +10,8 @@
  *    "model", "policy", "categories", "tests": {"<file name>": "<yaml>"}}
  * gzip keeps a 100k-line policy (≈8.5 MB of text) near 1 MB on the topic.
  */
-import { gunzipSync, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip, gunzipSync, gzipSync } from "node:zlib";
 import { ControlItemError, type ControlItem, type UnsignedControlItem } from "./control-item.js";
 
 export const POLICY_BUNDLE_ITEM = "policy-bundle";
@@ -48,12 +49,36 @@ export function policyBundleItem(bundle: PolicyBundle, issuedAt = new Date()): U
   return { type: POLICY_BUNDLE_ITEM, id: POLICY_BUNDLE_ID, issuedAt, payload: gzipSync(Buffer.from(JSON.stringify(doc), "utf8"), { level: 9 }) };
 }
 
+const gunzipAsync = promisify(gunzip);
+
 /** The bundle of a verified item; throws ControlItemError("BAD_PAYLOAD") when it is not one. */
 export function policyBundleOf(item: ControlItem): PolicyBundle {
   if (item.type !== POLICY_BUNDLE_ITEM) throw new ControlItemError("BAD_PAYLOAD", `not a policy bundle: type "${item.type}"`);
+  let text: string;
+  try {
+    text = gunzipSync(item.payload, { maxOutputLength: MAX_UNPACKED_BYTES }).toString("utf8");
+  } catch (err) {
+    throw new ControlItemError("BAD_PAYLOAD", `the policy bundle is not gzip'd JSON (${(err as Error).message})`);
+  }
+  return bundleFromJson(text);
+}
+
+/** policyBundleOf with the gunzip on libuv's thread pool: a replica keeps serving while megabytes inflate. */
+export async function unpackPolicyBundle(item: ControlItem): Promise<PolicyBundle> {
+  if (item.type !== POLICY_BUNDLE_ITEM) throw new ControlItemError("BAD_PAYLOAD", `not a policy bundle: type "${item.type}"`);
+  let text: string;
+  try {
+    text = (await gunzipAsync(item.payload, { maxOutputLength: MAX_UNPACKED_BYTES })).toString("utf8");
+  } catch (err) {
+    throw new ControlItemError("BAD_PAYLOAD", `the policy bundle is not gzip'd JSON (${(err as Error).message})`);
+  }
+  return bundleFromJson(text);
+}
+
+function bundleFromJson(text: string): PolicyBundle {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(gunzipSync(item.payload, { maxOutputLength: MAX_UNPACKED_BYTES }).toString("utf8")) as Record<string, unknown>;
+    doc = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
     throw new ControlItemError("BAD_PAYLOAD", `the policy bundle is not gzip'd JSON (${(err as Error).message})`);
   }
