@@ -34,6 +34,8 @@ import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
 import type { ControlChannel } from "../core/control/control-channel.js";
 import type { ControlConsumer } from "../core/control/control-consumer.js";
+import { POLICY_BUNDLE_ITEM } from "../core/control/policy-bundle-item.js";
+import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type PolicyUpdates } from "./policy-updates.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -54,6 +56,10 @@ export interface GatewayParts {
   readonly controlChannel?: ControlChannel;
   readonly onProhibited?: PipelineDeps["onProhibited"];
   readonly admit?: PipelineDeps["admit"];
+  /** A signed policy bundle from the control topic is in force on this replica. */
+  readonly onPolicyApplied?: (event: PolicyApplied) => void;
+  /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
+  readonly onPolicyRejected?: (event: PolicyRejected) => void;
 }
 
 export interface RunningGateway {
@@ -75,6 +81,8 @@ export interface RunningGateway {
   certificateExpiry(): CertificateExpiryEntry[];
   /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
   readonly control: ControlConsumer | undefined;
+  /** Policy bundles received over the control topic (applied/rejected counts, settled()). */
+  readonly policyUpdates: PolicyUpdates;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
@@ -95,6 +103,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const registry = new AgencyRegistry(config.agencies);
   const catalogue = loadCatalogue(config.policy.categories);
   const revocations = new RevocationSet();
+  let authorizer = parts.authorizer;
+  const policyUpdates = createPolicyUpdates({
+    instance: config.instance,
+    agencies: config.agencies,
+    current: () => authorizer,
+    swap: (next) => void (authorizer = next),
+    auditSink: () => parts.auditSink,
+    onPolicyApplied: parts.onPolicyApplied,
+    onPolicyRejected: parts.onPolicyRejected,
+  });
   // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
   let credentials: ReloadableServerCredentials;
   const certificates = await startGatewayCertificates({
@@ -103,9 +121,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     revocations,
     onCertificateExpiring: parts.onCertificateExpiring,
     controlChannel: parts.controlChannel,
+    controlHandlers: { [POLICY_BUNDLE_ITEM]: (item) => policyUpdates.handle(item) },
+    onControlRejected: (err, key) => policyUpdates.refused(err, key),
   });
+  // A replica starts serving with the latest bundle of the topic, not the policy files of its config.
+  await policyUpdates.start();
   const material = (): TlsMaterial => certificates.material();
-  let authorizer = parts.authorizer;
   let restricted = false;
   let acceptingCalls = true;
 
@@ -235,6 +256,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     reloadTls: () => certificates.reload("admin"),
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
+    policyUpdates,
     setAuthorizer(next) {
       authorizer = next;
     },
