@@ -9,6 +9,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/agency.js"),
     import("./commands/query.js"),
     import("./commands/kafka.js"),
+    import("./commands/audit.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }
