@@ -10,6 +10,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/query.js"),
     import("./commands/kafka.js"),
     import("./commands/audit.js"),
+    import("./commands/bench.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }
