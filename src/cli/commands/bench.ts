@@ -17,8 +17,10 @@ options:
   --concurrency <n>       calls in flight (default 64)
   --payload <bytes>       bytes per record (default 1024)
   --fanout <n>            agencies in the fan-out scenario, 2..8 (default 8)
-  --duration <s>          measured seconds per scenario (default 10; quick 4)
+  --duration <s>          measured seconds per scenario (default 10; quick 3)
   --warmup <s>            warm-up seconds per scenario (default 2; quick 1)
+  --rounds <n>            rounds of the saturating scenarios, order rotated each
+                          round, median kept (default 3; quick 2)
   --loadgen <where>       process | worker | inline (default process: the load
                           generator gets its own process and event loop)
   --kafka                 add the Kafka audit scenarios: brokers from
@@ -50,6 +52,7 @@ export const command: CliCommand = {
       fanout: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      rounds: { type: "string" },
       loadgen: { type: "string" },
       kafka: { type: "boolean" },
       curve: { type: "string" },
@@ -93,8 +96,9 @@ export const command: CliCommand = {
         concurrency: int("concurrency", v.concurrency, 64, 1, 10_000),
         payloadBytes: int("payload", v.payload, 1024, 128, 16 * 1024 * 1024),
         fanout: int("fanout", v.fanout, 8, 2, 8),
-        durationMs: int("duration", v.duration, quick ? 4 : 10, 0.5, 3_600) * 1000,
+        durationMs: int("duration", v.duration, quick ? 3 : 10, 0.5, 3_600) * 1000,
         warmupMs: int("warmup", v.warmup, quick ? 1 : 2, 0, 600) * 1000,
+        rounds: int("rounds", v.rounds, quick ? 2 : 3, 1, 20),
         loadgen,
         ...(v.kafka ? { kafkaBrokers: brokers! } : {}),
         ...(curve ? { curve } : {}),
@@ -102,7 +106,7 @@ export const command: CliCommand = {
         log,
       });
       log("");
-      log(`ratios (one run, ${report.machine.cpus} cores, node ${report.machine.node}, load generator: ${report.options.loadgen}):`);
+      log(`ratios (one run, ${report.machine.cpus} cores, load average ${report.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}, node ${report.machine.node}, load generator: ${report.options.loadgen}):`);
       for (const [name, value] of Object.entries(report.ratios)) log(`  ${name.padEnd(40)} ${value}`);
       if (report.targets.length > 0) {
         log("targets:");
