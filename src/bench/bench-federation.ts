@@ -15,14 +15,13 @@ import { loadGatewayConfig, type GatewayConfig } from "../config/gateway-config.
 import { packageRoot } from "../config/package-root.js";
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { buildGatewayParts } from "../gateway/gateway-parts.js";
-import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
 import { createPolicyAuthorizerFromSource } from "../adapters/casbin/create-policy-authorizer.js";
-import { syntheticRecords } from "../demo/synthetic-data.js";
 import { CreditExchange, QueryRequestSchema } from "../gen/credex/v1/exchange_pb.js";
 import { CreditProvider, FetchRequestSchema } from "../gen/credex/v1/provider_pb.js";
 import { Purpose, SubjectType } from "../gen/credex/v1/types_pb.js";
 import { startBareProxy, type RunningBareProxy } from "./bare-proxy.js";
 import { generateBenchPolicy } from "./bench-policy.js";
+import { createProviderHost, type ProviderPlacement } from "./provider-host.js";
 import type { LoadJob } from "./load-generator.js";
 
 export const BENCH_TRUST_DOMAIN = "bench.credex.example";
@@ -61,6 +60,8 @@ export interface BenchFederationOptions {
   readonly keyBits?: number;
   readonly kafkaBrokers?: string;
   readonly kafkaSink?: KafkaSinkFactory;
+  /** Where the reference providers run (default inline: in this process). */
+  readonly providers?: ProviderPlacement;
 }
 
 /**
@@ -73,7 +74,8 @@ export interface BenchFederation {
   readonly dir: string;
   readonly pki: DevPki;
   readonly subjects: readonly string[];
-  readonly providers: readonly RunningAgency[];
+  /** host:port of each provider (a1..a8). */
+  readonly providerAddresses: readonly string[];
   /** (Re)starts the providers with records of about `payloadBytes` each (`perSubject` records per subject and provider). */
   startProviders(payloadBytes: number, perSubject?: number): Promise<void>;
   startGateway(options: BenchGatewayOptions): Promise<BenchGateway>;
@@ -104,8 +106,9 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
   const shippedPolicy = await readFile(join(policies, "policy.csv"), "utf8");
   const modelText = await readFile(join(policies, "model.conf"), "utf8");
 
-  let providers: RunningAgency[] = [];
-  let subjects: string[] = [];
+  const host = createProviderHost(options.providers ?? "inline");
+  let providers: readonly string[] = [];
+  let subjects: readonly string[] = [];
   let gatewayCount = 0;
   const first = members[0]!;
   const subjectId = () => subjects[0]!;
@@ -116,26 +119,20 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
     get subjects() {
       return subjects;
     },
-    get providers() {
+    get providerAddresses() {
       return providers;
     },
     async startProviders(payloadBytes, perSubject = 1) {
-      await Promise.all(providers.map((p) => p.stop()));
-      providers = [];
-      for (const m of members) {
-        // Same seed for every provider: each holds records on the same subjects, as sectors do.
-        const data = syntheticRecords(m.id, BENCH_CATEGORY, { subjects: 4, perSubject, payloadBytes, seed: 1 });
-        subjects = data.subjects;
-        providers.push(
-          await startReferenceAgency({
-            agencyId: m.id,
-            trustDomain: BENCH_TRUST_DOMAIN,
-            listen: "127.0.0.1:0",
-            tls: { cert: pki.agencies[m.id]!.server.cert, key: pki.agencies[m.id]!.server.key, ca: pki.caBundle },
-            records: data.records,
-          }),
-        );
-      }
+      const hosted = await host.start({
+        trustDomain: BENCH_TRUST_DOMAIN,
+        category: BENCH_CATEGORY,
+        caFile: pki.caBundle,
+        members: members.map((m) => ({ id: m.id, cert: pki.agencies[m.id]!.server.cert, key: pki.agencies[m.id]!.server.key })),
+        payloadBytes,
+        perSubject,
+      });
+      providers = hosted.addresses;
+      subjects = hosted.subjects;
     },
 
     async startGateway(opts) {
@@ -154,7 +151,7 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
           name: m.name,
           sector: m.sector,
           uscc: m.uscc,
-          provider: providers[i]!.address,
+          provider: providers[i]!,
           // Only the first `fanout` agencies hold the benchmarked category, so a query fans out to exactly them.
           categories: i < opts.fanout ? [BENCH_CATEGORY] : [],
           clearance: 4,
@@ -196,7 +193,7 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
       return startBareProxy({
         listen: "127.0.0.1:0",
         tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
-        upstream: providers[0]!.address,
+        upstream: providers[0]!,
         upstreamIdentity: `spiffe://${BENCH_TRUST_DOMAIN}/provider/${first.id}`,
         paths: [FETCH_PATH],
       });
@@ -204,7 +201,7 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
 
     directJob() {
       return {
-        addresses: [providers[0]!.address],
+        addresses: [providers[0]!],
         serverIdentity: `spiffe://${BENCH_TRUST_DOMAIN}/provider/${first.id}`,
         certFile: pki.gateway.cert,
         keyFile: pki.gateway.key,
@@ -241,7 +238,7 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
       };
     },
     async stop() {
-      await Promise.all(providers.map((p) => p.stop()));
+      await host.stop();
       providers = [];
     },
   };

@@ -7,6 +7,7 @@ import { FetchResponseSchema } from "../gen/credex/v1/provider_pb.js";
 import { startBenchFederation, MAX_FANOUT, type BenchAuditSink, type BenchFederation, type BenchGateway, type KafkaSinkFactory } from "./bench-federation.js";
 import type { LoadJob, LoadResult } from "./load-generator.js";
 import { runLoadIn, type LoadGeneratorPlacement } from "./load-runner.js";
+import type { ProviderPlacement } from "./provider-host.js";
 import { startRssSampler, type RssFigures } from "./rss-sampler.js";
 import { measureDecisions, type DecisionFigures } from "./decision-bench.js";
 import { checkKafkaAuditCompleteness, type AuditCompleteness } from "./kafka-audit-check.js";
@@ -29,6 +30,8 @@ export interface BenchOptions {
    */
   readonly rounds?: number;
   readonly loadgen: LoadGeneratorPlacement;
+  /** Where the reference providers run (default inline). */
+  readonly providers?: ProviderPlacement;
   /** Brokers for the Kafka scenarios; absent: no Kafka scenarios. */
   readonly kafkaBrokers?: string;
   readonly kafkaSink?: KafkaSinkFactory;
@@ -60,7 +63,7 @@ export interface ScenarioResult {
   readonly responseBytes: number;
   /** Records in one (sampled) response: fan-out × records per provider when all went well. */
   readonly recordsPerResponse: number;
-  /** RSS of the servers' process (gateway, providers, proxy; the load generator too when --loadgen inline). */
+  /** RSS of the gateway's (or proxy's) process: with the providers too when they run inline, the load generator too with --loadgen inline. */
   readonly rss: RssFigures;
   /** Throughput of every round, in the order run (the kept run is the median). */
   readonly roundsCallsPerSecond?: readonly number[];
@@ -98,12 +101,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
   const startedAt = new Date().toISOString();
   const dir = await mkdtemp(join(tmpdir(), "credex-bench-"));
-  log(`setting up on 127.0.0.1 (dev PKI, ${MAX_FANOUT} reference providers) in ${dir}`);
+  log(`setting up on 127.0.0.1 (dev PKI, ${MAX_FANOUT} reference providers ${options.providers === "process" ? "in a child process" : "in this process"}, load generator: ${options.loadgen}) in ${dir}`);
   const fed = await startBenchFederation({
     dir,
     ...(options.keyBits ? { keyBits: options.keyBits } : {}),
     ...(options.kafkaBrokers ? { kafkaBrokers: options.kafkaBrokers } : {}),
     ...(options.kafkaSink ? { kafkaSink: options.kafkaSink } : {}),
+    providers: options.providers ?? "inline",
   });
   const runner = createScenarioRunner(fed, options, log);
   try {
@@ -126,6 +130,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         warmupMs: options.warmupMs,
         rounds: options.rounds ?? 1,
         loadgen: options.loadgen,
+        providers: options.providers ?? "inline",
         kafka: options.kafkaBrokers !== undefined,
         ...(options.curve ? { curve: options.curve } : {}),
         ...(options.steps ? { steps: options.steps } : {}),

@@ -23,6 +23,9 @@ options:
                           round, median kept (default 3; quick 2)
   --loadgen <where>       process | worker | inline (default process: the load
                           generator gets its own process and event loop)
+  --providers <where>     process | inline (default process: the reference
+                          providers run in their own process, so the gateway's
+                          process, its CPU and RSS, hold only the gateway)
   --kafka                 add the Kafka audit scenarios: brokers from
                           $KAFKA_BROKERS, else a local broker is started (and
                           stopped again) as by \`credex kafka start\`
@@ -54,6 +57,7 @@ export const command: CliCommand = {
       warmup: { type: "string" },
       rounds: { type: "string" },
       loadgen: { type: "string" },
+      providers: { type: "string" },
       kafka: { type: "boolean" },
       curve: { type: "string" },
       steps: { type: "string" },
@@ -72,6 +76,8 @@ export const command: CliCommand = {
     };
     const loadgen = (v.loadgen ?? "process") as (typeof LOAD_GENERATOR_PLACEMENTS)[number];
     if (!LOAD_GENERATOR_PLACEMENTS.includes(loadgen)) throw new UsageError(`--loadgen must be one of ${LOAD_GENERATOR_PLACEMENTS.join(", ")}`);
+    const providers = (v.providers ?? "process") as "process" | "inline";
+    if (providers !== "process" && providers !== "inline") throw new UsageError("--providers must be process or inline");
     const curve = v.curve as (typeof CURVE_NAMES)[number] | undefined;
     if (curve !== undefined && !CURVE_NAMES.includes(curve)) throw new UsageError(`--curve must be one of ${CURVE_NAMES.join(", ")}`);
     const steps = v.steps?.split(",").map((s) => {
@@ -100,13 +106,14 @@ export const command: CliCommand = {
         warmupMs: int("warmup", v.warmup, quick ? 1 : 2, 0, 600) * 1000,
         rounds: int("rounds", v.rounds, quick ? 2 : 3, 1, 20),
         loadgen,
+        providers,
         ...(v.kafka ? { kafkaBrokers: brokers! } : {}),
         ...(curve ? { curve } : {}),
         ...(steps ? { steps } : {}),
         log,
       });
       log("");
-      log(`ratios (one run, ${report.machine.cpus} cores, load average ${report.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}, node ${report.machine.node}, load generator: ${report.options.loadgen}):`);
+      log(`ratios (one run, ${report.machine.cpus} cores, load average ${report.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}, node ${report.machine.node}, load generator: ${report.options.loadgen}, providers: ${report.options.providers}):`);
       for (const [name, value] of Object.entries(report.ratios)) log(`  ${name.padEnd(40)} ${value}`);
       if (report.targets.length > 0) {
         log("targets:");
