@@ -65,6 +65,14 @@ export interface ScenarioResult {
   readonly recordsPerResponse: number;
   /** RSS of the gateway's (or proxy's) process: with the providers too when they run inline, the load generator too with --loadgen inline. */
   readonly rss: RssFigures;
+  /**
+   * CPU time (user + system) of the gateway's / proxy's process per answered call, in µs,
+   * over the whole load run. Far less sensitive to other processes on a shared machine than
+   * throughput: it is what one call costs, not how much CPU the scheduler happened to give.
+   * Meaningful with --providers process and --loadgen process|worker (then the process holds
+   * only the gateway or the proxy); 0 for "direct" (nothing runs in this process).
+   */
+  readonly serverCpuUsPerCall: number;
   /** Throughput of every round, in the order run (the kept run is the median). */
   readonly roundsCallsPerSecond?: readonly number[];
 }
@@ -202,14 +210,18 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       ...(spec.ratePerSecond !== undefined ? { ratePerSecond: spec.ratePerSecond } : {}),
     };
     const rss = startRssSampler();
+    const cpuBefore = process.cpuUsage();
     let load: LoadResult;
     let figures: RssFigures;
+    let cpu: NodeJS.CpuUsage;
     try {
       load = await runLoadIn(options.loadgen, job);
     } finally {
+      cpu = process.cpuUsage(cpuBefore);
       figures = rss.stop();
       await stop();
     }
+    const answered = load.totalOk + load.totalErrors;
     const result: ScenarioResult = {
       name: spec.name,
       target: spec.target,
@@ -230,6 +242,7 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       responseBytes: load.responseBytes,
       recordsPerResponse: recordsIn(spec.target, load.sampleResponseBase64),
       rss: figures,
+      serverCpuUsPerCall: spec.target === "direct" || answered === 0 ? 0 : Math.round((cpu.user + cpu.system) / answered),
     };
     log(formatScenario(result));
     return result;
@@ -283,6 +296,10 @@ function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): 
     auditedVsUnaudited: r3(tput(`gateway-${main}`) / tput("gateway-unaudited")),
     auditedFileVsUnaudited: r3(tput("gateway-file") / tput("gateway-unaudited")),
     [`fanout${options.fanout}VsFanout1`]: r3(tput(`gateway-${main}-fanout${options.fanout}`) / tput(`gateway-${main}`)),
+    // CPU per call of the gateway's process vs the proxy's: the throughput ratio each would reach on a core of its own.
+    cpuPerCallBareProxyVsGateway: r3((s("bare-proxy")?.serverCpuUsPerCall ?? NaN) / (s(`gateway-${main}`)?.serverCpuUsPerCall ?? NaN)),
+    cpuPerCallUnauditedVsAudited: r3((s("gateway-unaudited")?.serverCpuUsPerCall ?? NaN) / (s(`gateway-${main}`)?.serverCpuUsPerCall ?? NaN)),
+    [`cpuPerCallFanout1VsFanout${options.fanout}`]: r3((s(`gateway-${main}`)?.serverCpuUsPerCall ?? NaN) / (s(`gateway-${main}-fanout${options.fanout}`)?.serverCpuUsPerCall ?? NaN)),
     p99AddedOverBareProxyAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p99 ?? NaN) - (s("bare-proxy-half-load")?.latencyMs.p99 ?? NaN)),
     p50AddedByAuditAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p50 ?? NaN) - (s("gateway-unaudited-half-load")?.latencyMs.p50 ?? NaN)),
   };
@@ -382,6 +399,6 @@ export function formatScenario(s: ScenarioResult): string {
   const rate = s.ratePerSecond !== undefined ? ` @${s.ratePerSecond}/s` : "";
   return (
     `${s.name.padEnd(34)} ${String(s.callsPerSecond).padStart(7)} calls/s${rate}  p50 ${l.p50.toFixed(2)}  p90 ${l.p90.toFixed(2)}  p99 ${l.p99.toFixed(2)}  max ${l.max.toFixed(2)} ms` +
-    `  rss peak ${s.rss.peakMb} MiB  errors ${s.errors}${s.late ? `  late ${s.late}` : ""}`
+    `  cpu ${s.serverCpuUsPerCall} µs/call  rss peak ${s.rss.peakMb} MiB  errors ${s.errors}${s.late ? `  late ${s.late}` : ""}`
   );
 }
