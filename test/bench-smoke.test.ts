@@ -19,6 +19,9 @@ function expectAllSucceeded(report: BenchReport) {
     expect(s.latencyMs.p50).toBeLessThanOrEqual(s.latencyMs.p99);
     expect(s.latencyMs.p99).toBeLessThanOrEqual(s.latencyMs.max);
     expect(s.rss.peakMb).toBeGreaterThan(0);
+    // The gateway's and the proxy's CPU per call is measured; "direct" runs nothing in this process.
+    if (s.target === "direct") expect(s.serverCpuUsPerCall).toBe(0);
+    else expect(s.serverCpuUsPerCall, s.name).toBeGreaterThan(0);
   }
 }
 
@@ -38,7 +41,16 @@ describe("credex bench harness", () => {
       "gateway-kafka-half-load",
     ]);
     expectAllSucceeded(report);
-    for (const key of ["gatewayVsBareProxy", "gatewayVsDirect", "auditedVsUnaudited", "auditedKafkaVsUnaudited", "fanout2VsFanout1", "p99AddedOverBareProxyAtHalfLoadMs", "p50AddedByAuditAtHalfLoadMs"]) {
+    for (const key of [
+      "gatewayVsBareProxy",
+      "gatewayVsDirect",
+      "auditedVsUnaudited",
+      "auditedKafkaVsUnaudited",
+      "fanout2VsFanout1",
+      "cpuPerCallBareProxyVsGateway",
+      "p99AddedOverBareProxyAtHalfLoadMs",
+      "p50AddedByAuditAtHalfLoadMs",
+    ]) {
       expect(Number.isFinite(report.ratios[key]), key).toBe(true);
     }
     expect(report.targets.map((t) => t.name)).toHaveLength(5);

@@ -66,8 +66,8 @@ export interface ScenarioResult {
   /** RSS of the gateway's (or proxy's) process: with the providers too when they run inline, the load generator too with --loadgen inline. */
   readonly rss: RssFigures;
   /**
-   * CPU time (user + system) of the gateway's / proxy's process per answered call, in µs,
-   * over the whole load run. Far less sensitive to other processes on a shared machine than
+   * CPU time (user + system) of the gateway's / proxy's process per call answered in the
+   * measured window, in µs. Far less sensitive to other processes on a shared machine than
    * throughput: it is what one call costs, not how much CPU the scheduler happened to give.
    * Meaningful with --providers process and --loadgen process|worker (then the process holds
    * only the gateway or the proxy); 0 for "direct" (nothing runs in this process).
@@ -210,18 +210,21 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       ...(spec.ratePerSecond !== undefined ? { ratePerSecond: spec.ratePerSecond } : {}),
     };
     const rss = startRssSampler();
-    const cpuBefore = process.cpuUsage();
+    // Server CPU over the measured window only (no connection set-up, no cold JIT of the warm-up).
+    let cpuFrom: NodeJS.CpuUsage | undefined;
+    let cpu: NodeJS.CpuUsage | undefined;
     let load: LoadResult;
     let figures: RssFigures;
-    let cpu: NodeJS.CpuUsage;
     try {
-      load = await runLoadIn(options.loadgen, job);
+      load = await runLoadIn(options.loadgen, job, (phase) => {
+        if (phase === "measuring") cpuFrom = process.cpuUsage();
+        else if (cpuFrom) cpu = process.cpuUsage(cpuFrom);
+      });
     } finally {
-      cpu = process.cpuUsage(cpuBefore);
       figures = rss.stop();
       await stop();
     }
-    const answered = load.totalOk + load.totalErrors;
+    const answered = load.calls + load.measuredErrors;
     const result: ScenarioResult = {
       name: spec.name,
       target: spec.target,
@@ -242,7 +245,7 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       responseBytes: load.responseBytes,
       recordsPerResponse: recordsIn(spec.target, load.sampleResponseBase64),
       rss: figures,
-      serverCpuUsPerCall: spec.target === "direct" || answered === 0 ? 0 : Math.round((cpu.user + cpu.system) / answered),
+      serverCpuUsPerCall: spec.target === "direct" || answered === 0 || !cpu ? 0 : Math.round((cpu.user + cpu.system) / answered),
     };
     log(formatScenario(result));
     return result;

@@ -36,6 +36,8 @@ export interface LoadResult {
   readonly calls: number;
   /** Failed calls over the whole run (warm-up and drain included): a bench run expects none. */
   readonly errors: number;
+  /** Failed calls answered inside the measured window. */
+  readonly measuredErrors: number;
   /** Error counts by gRPC status code name and the first message of each. */
   readonly errorSamples: Record<string, { count: number; first: string }>;
   readonly seconds: number;
@@ -53,8 +55,11 @@ export interface LoadResult {
 
 const identity = (b: Buffer) => b;
 
+/** Moments of a run the caller may want to align its own measurements with (server CPU time). */
+export type LoadPhase = "measuring" | "measured";
+
 /** Drives one load run over real mTLS and measures it; see LoadJob. */
-export async function runLoad(job: LoadJob): Promise<LoadResult> {
+export async function runLoad(job: LoadJob, onPhase?: (phase: LoadPhase) => void): Promise<LoadResult> {
   const material = { cert: readFileSync(job.certFile), key: readFileSync(job.keyFile), ca: readFileSync(job.caFile) };
   const credentials = channelCredentials(material, job.serverIdentity);
   const clients = Array.from({ length: Math.max(1, job.connections) }, (_, i) =>
@@ -80,6 +85,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let responseBytes = 0;
   let sample: Buffer | undefined;
   let totalOk = 0;
+  let measuredErrors = 0;
   let inFlight = 0;
   let next = 0;
   let measuring = false;
@@ -97,6 +103,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       if (measuring) {
         if (err) {
           errors++;
+          measuredErrors++;
           const key = String(err.code);
           const entry = (errorSamples[key] ??= { count: 0, first: err.details || err.message });
           entry.count++;
@@ -135,9 +142,11 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 
   await sleep(job.warmupMs);
   measuring = true;
+  onPhase?.("measuring");
   const measuredFrom = process.hrtime.bigint();
   await sleep(job.durationMs);
   measuring = false;
+  onPhase?.("measured");
   const seconds = Number(process.hrtime.bigint() - measuredFrom) / 1e9;
   stopping = true;
   if (ticker) clearInterval(ticker);
@@ -154,6 +163,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     late,
     totalOk,
     totalErrors: errors,
+    measuredErrors,
     responseBytes,
     sampleResponseBase64: sample ? sample.toString("base64") : "",
   };

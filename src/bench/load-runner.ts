@@ -2,7 +2,7 @@ import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { runLoad, type LoadJob, type LoadResult } from "./load-generator.js";
+import { runLoad, type LoadJob, type LoadPhase, type LoadResult } from "./load-generator.js";
 
 /**
  * Where the load generator runs:
@@ -17,27 +17,34 @@ export type LoadGeneratorPlacement = "process" | "worker" | "inline";
 export const LOAD_GENERATOR_PLACEMENTS: readonly LoadGeneratorPlacement[] = ["process", "worker", "inline"];
 
 /** Runs one load job where asked; "process" and "worker" need the compiled dist/bench/load-worker.js. */
-export function runLoadIn(placement: LoadGeneratorPlacement, job: LoadJob): Promise<LoadResult> {
-  if (placement === "inline") return runLoad(job);
+export function runLoadIn(placement: LoadGeneratorPlacement, job: LoadJob, onPhase?: (phase: LoadPhase) => void): Promise<LoadResult> {
+  if (placement === "inline") return runLoad(job, onPhase);
   const entry = join(__dirname, "load-worker.js");
   if (!existsSync(entry)) throw new Error(`${entry} not found: run \`npm run build\` first, or use --loadgen inline`);
   return new Promise<LoadResult>((resolve, reject) => {
-    const settle = (message: { result?: LoadResult; error?: string }) =>
-      message.result ? resolve(message.result) : reject(new Error(`load generator: ${message.error ?? "no result"}`));
+    type Message = { phase?: LoadPhase; result?: LoadResult; error?: string };
+    // Phase messages come first; the last message carries the result or the error.
+    const settle = (message: Message): boolean => {
+      if (message.phase) {
+        onPhase?.(message.phase);
+        return false;
+      }
+      if (message.result) resolve(message.result);
+      else reject(new Error(`load generator: ${message.error ?? "no result"}`));
+      return true;
+    };
     if (placement === "worker") {
       const worker = new Worker(entry, { workerData: job });
-      worker.once("message", (m) => {
-        settle(m as { result?: LoadResult; error?: string });
-        void worker.terminate();
+      worker.on("message", (m) => {
+        if (settle(m as Message)) void worker.terminate();
       });
       worker.once("error", reject);
       return;
     }
     const child = fork(entry, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answered = false;
-    child.once("message", (m) => {
-      answered = true;
-      settle(m as { result?: LoadResult; error?: string });
+    child.on("message", (m) => {
+      if (settle(m as Message)) answered = true;
     });
     child.once("error", reject);
     child.once("exit", (code) => {

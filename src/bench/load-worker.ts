@@ -7,13 +7,13 @@ import { parentPort, workerData } from "node:worker_threads";
 import { runLoad, type LoadJob } from "./load-generator.js";
 
 if (parentPort) {
-  runLoad(workerData as LoadJob).then(
+  runLoad(workerData as LoadJob, (phase) => parentPort!.postMessage({ phase })).then(
     (result) => parentPort!.postMessage({ result }),
     (err: Error) => parentPort!.postMessage({ error: err.message }),
   );
 } else if (process.send) {
   process.once("message", (job: LoadJob) => {
-    runLoad(job).then(
+    runLoad(job, (phase) => process.send!({ phase })).then(
       (result) => process.send!({ result }, () => process.exit(0)),
       (err: Error) => process.send!({ error: err.message }, () => process.exit(1)),
     );
