@@ -75,6 +75,8 @@ export interface ScenarioResult {
   readonly serverCpuUsPerCall: number;
   /** Throughput of every round, in the order run (the kept run is the median). */
   readonly roundsCallsPerSecond?: readonly number[];
+  /** Server CPU per call of every round; with rounds, serverCpuUsPerCall is their median (independent of the throughput median). */
+  readonly roundsServerCpuUsPerCall?: readonly number[];
 }
 
 export interface CurvePoint {
@@ -274,8 +276,16 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
   }
   const out: ScenarioResult[] = specs.map((spec) => {
     const all = runs.get(spec.name)!;
-    const median = [...all].sort((a, b) => a.callsPerSecond - b.callsPerSecond)[Math.floor((all.length - 1) / 2)]!;
-    return rounds > 1 ? { ...median, roundsCallsPerSecond: all.map((r) => r.callsPerSecond) } : median;
+    const mid = Math.floor((all.length - 1) / 2);
+    const median = [...all].sort((a, b) => a.callsPerSecond - b.callsPerSecond)[mid]!;
+    if (rounds === 1) return median;
+    const cpus = all.map((r) => r.serverCpuUsPerCall);
+    return {
+      ...median,
+      serverCpuUsPerCall: [...cpus].sort((a, b) => a - b)[mid]!,
+      roundsCallsPerSecond: all.map((r) => r.callsPerSecond),
+      roundsServerCpuUsPerCall: cpus,
+    };
   });
   // Half of the gateway's maximum, open loop: latency without queueing in the generator.
   const max = out.find((s) => s.name === `gateway-${main}`)!.callsPerSecond;
