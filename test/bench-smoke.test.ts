@@ -53,7 +53,8 @@ describe("credex bench harness", () => {
     ]) {
       expect(Number.isFinite(report.ratios[key]), key).toBe(true);
     }
-    expect(report.targets.map((t) => t.name)).toHaveLength(5);
+    expect(report.targets.map((t) => t.name)).toHaveLength(8);
+    for (const t of report.targets) expect(typeof t.met, t.name).toBe("boolean");
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });
 
