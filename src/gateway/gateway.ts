@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
@@ -22,6 +22,7 @@ import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { readTlsMaterial } from "./tls-files.js";
 import { RevocationSet } from "./revocation-set.js";
+import { randomTraceId } from "./trace-id.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -201,5 +202,5 @@ function traceIdOf(traceparent: unknown): string {
     const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
     if (m && m[1] !== "0".repeat(32)) return m[1]!;
   }
-  return randomBytes(16).toString("hex");
+  return randomTraceId();
 }
