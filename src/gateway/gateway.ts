@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
@@ -36,6 +36,7 @@ import type { ControlChannel } from "../core/control/control-channel.js";
 import type { ControlConsumer } from "../core/control/control-consumer.js";
 import { POLICY_BUNDLE_ITEM } from "../core/control/policy-bundle-item.js";
 import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type PolicyUpdates } from "./policy-updates.js";
+import { randomTraceId } from "./trace-id.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -308,5 +309,5 @@ function traceIdOf(traceparent: unknown): string {
     const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
     if (m && m[1] !== "0".repeat(32)) return m[1]!;
   }
-  return randomBytes(16).toString("hex");
+  return randomTraceId();
 }
