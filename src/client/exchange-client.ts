@@ -11,7 +11,26 @@ import {
   type QueryResponse,
   type QueryStreamResponse,
 } from "../gen/credex/v1/exchange_pb.js";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import {
+  PublishListEntriesRequestSchema,
+  PublishListEntriesResponseSchema,
+  SubscribeListsRequestSchema,
+  SubscribeListsResponseSchema,
+  type PublishListEntriesResponse,
+  type SubscribeListsResponse,
+} from "../gen/credex/v1/lists_pb.js";
+import {
+  FileObjectionRequestSchema,
+  FileObjectionResponseSchema,
+  ListObjectionsRequestSchema,
+  ListObjectionsResponseSchema,
+  ResolveObjectionRequestSchema,
+  ResolveObjectionResponseSchema,
+  type FileObjectionResponse,
+  type ListObjectionsResponse,
+  type ResolveObjectionResponse,
+} from "../gen/credex/v1/objections_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 
 export interface ExchangeClientOptions {
@@ -27,7 +46,25 @@ export interface ExchangeClientOptions {
 export interface ExchangeClient {
   query(request: MessageInitShape<typeof QueryRequestSchema>, options?: { timeoutMs?: number; metadata?: Record<string, string> }): Promise<QueryResponse>;
   queryStream(request: MessageInitShape<typeof QueryRequestSchema>, options?: { batchSize?: number; timeoutMs?: number }): Promise<QueryStreamResponse[]>;
+  publishListEntries(request: MessageInitShape<typeof PublishListEntriesRequestSchema>, options?: CallOptions): Promise<PublishListEntriesResponse>;
+  /** Opens a SubscribeLists stream; `onMessage` gets each message (keep its cursor to resume). */
+  subscribeLists(request: MessageInitShape<typeof SubscribeListsRequestSchema>, onMessage: (message: SubscribeListsResponse) => void): ListSubscription;
+  fileObjection(request: MessageInitShape<typeof FileObjectionRequestSchema>, options?: CallOptions): Promise<FileObjectionResponse>;
+  resolveObjection(request: MessageInitShape<typeof ResolveObjectionRequestSchema>, options?: CallOptions): Promise<ResolveObjectionResponse>;
+  listObjections(request: MessageInitShape<typeof ListObjectionsRequestSchema>, options?: CallOptions): Promise<ListObjectionsResponse>;
   close(): void;
+}
+
+export interface CallOptions {
+  readonly timeoutMs?: number;
+}
+
+/** An open SubscribeLists stream. */
+export interface ListSubscription {
+  /** Cancels the stream (the subscriber "disconnects"); `ended` then resolves. */
+  cancel(): void;
+  /** Resolves when the stream ends or is cancelled; rejects with the gateway's error otherwise. */
+  readonly ended: Promise<void>;
 }
 
 /** A CreditExchange client for an agency: what the CLI, the demo, tests and benches use. */
@@ -71,8 +108,52 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         stream.on("end", () => resolve(out));
       });
     },
+    publishListEntries: (request, opts) => unary(PublishListEntriesRequestSchema, PublishListEntriesResponseSchema, "PublishListEntries", request, opts),
+    fileObjection: (request, opts) => unary(FileObjectionRequestSchema, FileObjectionResponseSchema, "FileObjection", request, opts),
+    resolveObjection: (request, opts) => unary(ResolveObjectionRequestSchema, ResolveObjectionResponseSchema, "ResolveObjection", request, opts),
+    listObjections: (request, opts) => unary(ListObjectionsRequestSchema, ListObjectionsResponseSchema, "ListObjections", request, opts),
+    subscribeLists(request, onMessage) {
+      const message = create(SubscribeListsRequestSchema, request);
+      const stream = client.makeServerStreamRequest(
+        `/${CreditExchange.typeName}/SubscribeLists`,
+        (value: typeof message) => Buffer.from(toBinary(SubscribeListsRequestSchema, value)),
+        (bytes: Buffer) => fromBinary(SubscribeListsResponseSchema, bytes),
+        message,
+        new Metadata(),
+      );
+      let cancelled = false;
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on("data", (m: SubscribeListsResponse) => {
+          if (!cancelled) onMessage(m);
+        });
+        stream.on("error", (err: ServiceError) => (cancelled ? resolve() : reject(err)));
+        stream.on("end", () => resolve());
+      });
+      return {
+        ended,
+        cancel() {
+          cancelled = true;
+          stream.cancel();
+        },
+      };
+    },
     close: () => client.close(),
   };
+
+  function unary<I extends DescMessage, O extends DescMessage>(input: I, output: O, method: string, request: MessageInitShape<I>, opts: CallOptions = {}): Promise<MessageShape<O>> {
+    const message = create(input, request);
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        `/${CreditExchange.typeName}/${method}`,
+        (value: MessageShape<I>) => Buffer.from(toBinary(input, value)),
+        (bytes: Buffer) => fromBinary(output, bytes),
+        message,
+        new Metadata(),
+        { deadline: Date.now() + (opts.timeoutMs ?? 10_000) },
+        (err: ServiceError | null, response?: MessageShape<O>) => (err ? reject(err) : resolve(response!)),
+      );
+    });
+  }
 }
 
 

@@ -31,6 +31,25 @@ export interface AuditConfig {
   readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly checkpointTopic: string; readonly spoolDir: string; readonly spoolMaxBytes: number };
 }
 
+/** Joint reward and punishment lists (docs/lists-and-objections.md). */
+export interface ListsConfig {
+  /** "kafka" when a lists.kafka section (or audit.kafka brokers) is configured, else the embedded "file" log. */
+  readonly log: "file" | "kafka";
+  readonly file: string;
+  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
+  readonly maxEntriesPerPublish: number;
+  readonly deliveryBatchSize: number;
+}
+
+/** Objections (Credit Investigation Regulation Art. 25). */
+export interface ObjectionsConfig {
+  /** JSON state file in the gateway's data dir. */
+  readonly stateFile: string;
+  readonly answerDays: number;
+  /** How often the 20-day deadline is checked. */
+  readonly checkIntervalMs: number;
+}
+
 export interface GatewayConfig {
   readonly file: string;
   readonly mode: "development" | "production";
@@ -44,10 +63,12 @@ export interface GatewayConfig {
     readonly crl?: string | undefined;
     readonly minVersion: "TLSv1.2" | "TLSv1.3";
   };
-  readonly policy: { readonly model: string; readonly policy: string; readonly categories: string };
+  readonly policy: { readonly model: string; readonly policy: string; readonly categories: string; readonly lists: string };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
+  readonly lists: ListsConfig;
+  readonly objections: ObjectionsConfig;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -81,10 +102,10 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "lists", "objections"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion"]);
-  const policy = root.field("policy").object(["model", "policy", "categories"]);
+  const policy = root.field("policy").object(["model", "policy", "categories", "lists"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
   for (const [i, a] of agencies.entries()) {
@@ -129,6 +150,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       model: at(policy.field("model").string()),
       policy: at(policy.field("policy").string()),
       categories: at(policy.field("categories").string()),
+      lists: policy.has("lists") ? at(policy.field("lists").string()) : resolve(dirname(at(policy.field("categories").string())), "lists.yaml"),
     },
     agencies,
     audit: {
@@ -152,11 +174,44 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       maxConnectionAgeMs: limit("maxConnectionAgeMs", 1_000, 7 * 24 * 3_600_000),
       queryStreamBatchSize: limit("queryStreamBatchSize", 1, 100_000),
     },
+    lists: parseListsConfig(root, at, kafka?.brokers),
+    objections: parseObjectionsConfig(root, at),
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
   }
   return deepFreeze(config);
+}
+
+function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBrokers: readonly string[] | undefined): ListsConfig {
+  const section = root.has("lists") ? root.field("lists").object(["log", "file", "kafka", "maxEntriesPerPublish", "deliveryBatchSize"]) : undefined;
+  let kafka: ListsConfig["kafka"];
+  if (section?.has("kafka")) {
+    const k = section.field("kafka").object(["brokers", "topic", "partitions"]);
+    const brokers = k.has("brokers") ? k.field("brokers").stringList() : [...(auditBrokers ?? [])];
+    if (brokers.length === 0) k.field("brokers").fail("needs at least one broker (or an audit.kafka section to share)");
+    kafka = { brokers, topic: k.field("topic").string({ default: "credex.lists.v1" }), partitions: k.field("partitions").integer({ default: 3, min: 1, max: 1024 }) };
+  } else if (auditBrokers && auditBrokers.length > 0) {
+    kafka = { brokers: [...auditBrokers], topic: "credex.lists.v1", partitions: 3 };
+  }
+  const log = (section?.has("log") ? section.field("log").string({ oneOf: ["file", "kafka"] }) : kafka ? "kafka" : "file") as ListsConfig["log"];
+  if (log === "kafka" && !kafka) section!.field("log").fail('"kafka" needs a lists.kafka section with brokers');
+  return {
+    log,
+    file: at(section?.has("file") ? section.field("file").string() : "lists/credex.lists.v1.log"),
+    kafka,
+    maxEntriesPerPublish: section?.has("maxEntriesPerPublish") ? section.field("maxEntriesPerPublish").integer({ min: 1, max: 10_000 }) : 500,
+    deliveryBatchSize: section?.has("deliveryBatchSize") ? section.field("deliveryBatchSize").integer({ min: 1, max: 10_000 }) : 500,
+  };
+}
+
+function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {
+  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs"]) : undefined;
+  return {
+    stateFile: at(section?.has("stateFile") ? section.field("stateFile").string() : "objections/objections.json"),
+    answerDays: section?.has("answerDays") ? section.field("answerDays").integer({ min: 1, max: 20 }) : 20,
+    checkIntervalMs: section?.has("checkIntervalMs") ? section.field("checkIntervalMs").integer({ min: 1_000, max: 86_400_000 }) : 3_600_000,
+  };
 }
 
 function parseAgency(item: ConfigReader): AgencyEntry {

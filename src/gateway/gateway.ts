@@ -22,6 +22,8 @@ import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { readTlsMaterial } from "./tls-files.js";
 import { RevocationSet } from "./revocation-set.js";
+import type { ObjectionDelivery } from "../core/objections/objection-calls.js";
+import { startMemberServices, type MemberServiceParts, type MemberServices } from "./member-services.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -30,6 +32,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Lists and objections: log, objection store, clock, onObjectionOverdue (src/gateway/member-services.ts). */
+  readonly members?: MemberServiceParts;
 }
 
 export interface RunningGateway {
@@ -48,6 +52,8 @@ export interface RunningGateway {
   /** Restricted mode: only level-1 data flows (incident containment). */
   setRestrictedMode(on: boolean): void;
   auditSink(): AuditSink;
+  /** Joint reward and punishment lists and objections (issue 9). */
+  readonly members: MemberServices;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -81,7 +87,19 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     onExchange: parts.onExchange,
+    // Art. 25: records under an open objection are released marked disputed.
+    isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
+  const members = await startMemberServices({
+    config,
+    authenticate: deps.authenticate,
+    authorizer: () => authorizer,
+    auditSink: () => parts.auditSink,
+    pseudonymize: parts.pseudonymize,
+    delivery: isObjectionDelivery(providers) ? providers : createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes }),
+    acceptingCalls: () => acceptingCalls,
+    parts: parts.members,
+  });
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
@@ -139,7 +157,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
     "grpc.max_connection_age_grace_ms": 30_000,
   });
-  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
+  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
   addReflection(server, [CreditExchange]);
@@ -168,10 +186,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       restricted = on;
     },
     auditSink: () => parts.auditSink,
+    members,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
       health.setStatus(CreditExchange.typeName, "NOT_SERVING");
+      members.endSubscriptions();
       // Drain: no new calls, in-flight calls finish (each waits for its own audit record).
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -183,11 +203,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
           resolve();
         });
       });
+      await members.close();
       if ("close" in providers && typeof providers.close === "function") providers.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
     },
   };
+}
+
+function isObjectionDelivery(providers: ProviderClient): providers is ProviderClient & ObjectionDelivery {
+  return "receiveObjection" in providers && typeof providers.receiveObjection === "function";
 }
 
 function deadlineOf(deadline: Date | number): Date | undefined {
