@@ -201,10 +201,10 @@ class Delivery {
     const failure = new Promise<never>((_, reject) => (failed = reject));
     // Batches are handled one at a time, so the cursor in each message covers everything sent before it.
     let queue = Promise.resolve();
+    // A failed delivery ends the subscription through `failure`; the reader itself is never handed the error.
     const onBatch = (batch: LogBatch) => {
-      const run = queue.then(() => this.liveBatch(position, batch));
-      queue = run.catch((err) => failed?.(err));
-      return run;
+      queue = queue.then(() => this.liveBatch(position, batch)).catch((err) => failed?.(err));
+      return queue;
     };
     let reader: LogReader | undefined;
     const aborted = new Promise<void>((resolve) => {
@@ -220,7 +220,7 @@ class Delivery {
   }
 
   private async liveBatch(position: Map<number, bigint>, batch: LogBatch): Promise<void> {
-    if (this.sink.signal.aborted) throw new CredexError("SHUTTING_DOWN", "the subscriber went away");
+    if (this.sink.signal.aborted) return;
     this.checkStillAllowed();
     const now = this.deps.clock();
     let chunk: ListEntry[] = [];
