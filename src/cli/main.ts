@@ -9,6 +9,8 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/agency.js"),
     import("./commands/query.js"),
     import("./commands/kafka.js"),
+    import("./commands/lists.js"),
+    import("./commands/objections.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -3,9 +3,13 @@ import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
+import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS];
+const DEMO_STEPS: readonly DemoStep[] = [
+  ...FOUNDATION_STEPS,
+  ...LIST_AND_OBJECTION_STEPS,
+];
 
 export const command: CliCommand = {
   name: "demo",

@@ -11,6 +11,12 @@ import { CredexError } from "../errors.js";
 export const OBJECTION_ANSWER_DAYS = 20;
 const DAY_MS = 86_400_000;
 
+/** Days from `now` to `due`, a started day counting as a day; negative once `due` has passed. */
+export function daysLeftUntil(due: Date, now: Date): number {
+  const ms = due.getTime() - now.getTime();
+  return ms > 0 ? Math.ceil(ms / DAY_MS) : -Math.max(1, Math.ceil(-ms / DAY_MS));
+}
+
 /** Where the registry keeps its state (a file in the gateway's data dir: src/adapters/objections). */
 export interface ObjectionStore {
   load(): Promise<Objection[]>;
@@ -60,9 +66,9 @@ export class ObjectionRegistry {
     return new Date(filedAt.getTime() + this.answerDays * DAY_MS);
   }
 
-  /** Whole days left before the answer is due (negative once overdue), rounded down. */
+  /** Days left before the answer is due, a started day counting as a day; negative once overdue (-1 in the first day after). */
   daysLeft(objection: Objection, now: Date = this.clock()): number {
-    return Math.floor((timestampDate(objection.dueAt!).getTime() - now.getTime()) / DAY_MS);
+    return daysLeftUntil(timestampDate(objection.dueAt!), now);
   }
 
   get(id: string): Objection | undefined {
