@@ -28,7 +28,8 @@ policies/lists.yaml; who may receive them: policies/policy.csv (action subscribe
             --cursor-file is read at start (if it exists) and rewritten after
             every message, so a watch stopped and started again resumes exactly
             where it stopped: nothing missed, nothing repeated.
-            --count stops after that many entries.
+            --count stops after that many entries (at the first resumable point
+            after them: the snapshot is never cut short).
   show      print the current state of the lists and exit
 
 exit codes: 0 ok, 1 refused (gRPC status and ErrorInfo reason printed), 2 usage
@@ -140,7 +141,8 @@ async function watch(
       renameSync(`${cursorFile}.tmp`, cursorFile);
     }
     if (message.phase === SubscribePhase.SNAPSHOT_COMPLETE && !v.json) process.stderr.write(`— current state complete (${received} entries); ${showOnly ? "done" : "following live"}\n`);
-    if ((showOnly && message.phase === SubscribePhase.SNAPSHOT_COMPLETE) || received >= limit) {
+    // --count stops only where a cursor was saved: a snapshot cut short could not be resumed.
+    if ((showOnly && message.phase === SubscribePhase.SNAPSHOT_COMPLETE) || (received >= limit && message.cursor !== "")) {
       stopping = true;
       subscription.cancel();
     }
