@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ListEntryKind, ListEntrySchema, WithdrawalReason } from "../../gen/credex/v1/lists_pb.js";
 import { deliveredForm, ListState } from "./list-state.js";
 
 const now = new Date("2026-06-01T00:00:00Z");
-const entry = (id: string, subject: string, extra: MessageInitShape<typeof ListEntrySchema> = {}) =>
+const entry = (id: string, subject: string, extra: { kind?: ListEntryKind; withdrawalReason?: WithdrawalReason; effectiveTo?: Timestamp; measure?: string } = {}) =>
   create(ListEntrySchema, { entryId: id, listId: "dishonest_debtors", subject: { type: 1, id: subject }, kind: ListEntryKind.ENTRY, measure: "m", ...extra });
 
 describe("ListState", () => {
