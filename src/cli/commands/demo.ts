@@ -26,6 +26,9 @@ mTLS and prints what happened. Exits 0 when every exchange ended as scripted.
   --keep        keep the federation running after the script (Ctrl-C stops it)
                 and write <dir>/federation.json for your own tools
 
+With KAFKA_BROKERS set, the joint reward and punishment lists travel on the
+Kafka topic credex.lists.v1; without it, on an embedded log in <dir>/lists.
+
 examples:
   credex demo
   credex demo --keep --dir /tmp/fed
@@ -41,7 +44,9 @@ examples:
 
     process.stdout.write(`credex demo: starting a federation in ${dir} …\n`);
     const started = performance.now();
-    const federation = await startFederation({ dir });
+    // The list log is Kafka when KAFKA_BROKERS is set (e.g. after \`credex kafka start\`), else the embedded file log.
+    const brokers = process.env["KAFKA_BROKERS"]?.split(",").map((b) => b.trim()).filter(Boolean) ?? [];
+    const federation = await startFederation({ dir, ...(brokers.length > 0 ? { gatewayConfig: { lists: { kafka: { brokers } } } } : {}) });
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
 
     const rows: DemoExchange[] = [];
