@@ -16,7 +16,10 @@ const overdue: Objection[] = [];
 
 beforeAll(async () => {
   // The embedded list log (no Kafka configured) and an injected clock for Art. 25 deadlines.
-  fed = await startTestFederation({ parts: { members: { clock: () => now, onObjectionOverdue: (o) => overdue.push(o) } } });
+  fed = await startTestFederation({
+    gatewayConfig: { lists: { maxSubscriptionsPerAgency: 3 } },
+    parts: { members: { clock: () => now, onObjectionOverdue: (o) => overdue.push(o) } },
+  });
 });
 afterAll(async () => {
   await fed?.cleanup();
@@ -101,6 +104,27 @@ describe("lists: publish, snapshot, live, withdrawal", () => {
     expect(regional.entries.filter((e) => e.listId === "financial_fraud_watch")).toEqual([]);
     regional.subscription.cancel();
     bank.subscription.cancel();
+  });
+
+  it("bounds the subscriptions one agency holds open", async () => {
+    const open = [new Watcher(fed.client("nfra")), new Watcher(fed.client("nfra")), new Watcher(fed.client("nfra"))];
+    for (const w of open) await w.until(() => w.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE));
+    expect(await failureOf(new Watcher(fed.client("nfra")).subscription.ended)).toMatchObject({ code: status.RESOURCE_EXHAUSTED, reason: "TOO_MANY_CONCURRENT_CALLS" });
+    open[0]!.subscription.cancel();
+    await open[0]!.subscription.ended;
+    // The gateway learns of the cancellation asynchronously (another connection): retry until it has, bounded.
+    let again: Watcher | undefined;
+    for (let attempt = 0; attempt < 50 && !again; attempt++) {
+      const w = new Watcher(fed.client("nfra"));
+      const outcome = await Promise.race([
+        w.until(() => w.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE)).then(() => "admitted"),
+        w.subscription.ended.then(() => "ended", (err: Error) => err.message),
+      ]);
+      if (outcome === "admitted") again = w;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(again).toBeDefined();
+    [...open.slice(1), again!].forEach((w) => w.subscription.cancel());
   });
 
   it("refuses a cursor of another log", async () => {

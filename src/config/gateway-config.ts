@@ -39,6 +39,7 @@ export interface ListsConfig {
   readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
   readonly maxEntriesPerPublish: number;
   readonly deliveryBatchSize: number;
+  readonly maxSubscriptionsPerAgency: number;
 }
 
 /** Objections (Credit Investigation Regulation Art. 25). */
@@ -184,7 +185,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
 }
 
 function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBrokers: readonly string[] | undefined): ListsConfig {
-  const section = root.has("lists") ? root.field("lists").object(["log", "file", "kafka", "maxEntriesPerPublish", "deliveryBatchSize"]) : undefined;
+  const section = root.has("lists") ? root.field("lists").object(["log", "file", "kafka", "maxEntriesPerPublish", "deliveryBatchSize", "maxSubscriptionsPerAgency"]) : undefined;
   let kafka: ListsConfig["kafka"];
   if (section?.has("kafka")) {
     const k = section.field("kafka").object(["brokers", "topic", "partitions"]);
@@ -202,6 +203,7 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
     kafka,
     maxEntriesPerPublish: section?.has("maxEntriesPerPublish") ? section.field("maxEntriesPerPublish").integer({ min: 1, max: 10_000 }) : 500,
     deliveryBatchSize: section?.has("deliveryBatchSize") ? section.field("deliveryBatchSize").integer({ min: 1, max: 10_000 }) : 500,
+    maxSubscriptionsPerAgency: section?.has("maxSubscriptionsPerAgency") ? section.field("maxSubscriptionsPerAgency").integer({ min: 1, max: 1_000 }) : 8,
   };
 }
 

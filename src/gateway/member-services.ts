@@ -87,6 +87,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     newId: randomUUID,
     maxEntriesPerPublish: config.lists.maxEntriesPerPublish,
     deliveryBatchSize: config.lists.deliveryBatchSize,
+    maxSubscriptionsPerAgency: config.lists.maxSubscriptionsPerAgency,
   };
   const objectionDeps: ObjectionDeps = {
     authenticate: input.authenticate,

@@ -19,4 +19,6 @@ export interface ListDeps {
   readonly maxEntriesPerPublish: number;
   /** Most entries one SubscribeListsResponse carries. */
   readonly deliveryBatchSize: number;
+  /** Most subscriptions one agency may hold open at once (each holds a log reader). */
+  readonly maxSubscriptionsPerAgency: number;
 }

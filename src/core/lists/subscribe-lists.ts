@@ -40,9 +40,11 @@ export interface SubscriptionSink {
 export async function subscribeLists(deps: ListDeps, ctx: MemberCallContext, peer: PeerTls, request: SubscribeListsRequest | CredexError, sink: SubscriptionSink): Promise<void> {
   let start: Map<number, bigint> | undefined;
   let wanted: ReadonlySet<string> = new Set();
+  let admitted: string | undefined;
   try {
     ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
     if (request instanceof CredexError) throw request;
+    admitted = admitSubscription(deps, ctx.principal.agencyId);
     wanted = resolveLists(deps, ctx.principal, request.listIds);
     ctx.categories = [...wanted];
     start = decodeListCursor(deps.log.name, request.cursor);
@@ -54,9 +56,36 @@ export async function subscribeLists(deps: ListDeps, ctx: MemberCallContext, pee
     ctx.error = toCredexError(err);
   }
   await auditOrFail(deps, ctx);
-  if (ctx.error) throw ctx.error;
-  const principal = ctx.principal!;
+  try {
+    if (ctx.error) throw ctx.error;
+    await follow(deps, ctx, ctx.principal!, wanted, start, sink);
+  } finally {
+    if (admitted !== undefined) releaseSubscription(deps, admitted);
+  }
+}
 
+/** Open subscriptions per agency, per ListDeps (one gateway). */
+const openSubscriptions = new WeakMap<ListDeps, Map<string, number>>();
+
+function admitSubscription(deps: ListDeps, agencyId: string): string {
+  const counts = openSubscriptions.get(deps) ?? new Map<string, number>();
+  openSubscriptions.set(deps, counts);
+  const open = counts.get(agencyId) ?? 0;
+  if (open >= deps.maxSubscriptionsPerAgency) {
+    throw new CredexError("TOO_MANY_CONCURRENT_CALLS", `agency "${agencyId}" already holds ${open} list subscriptions (limit ${deps.maxSubscriptionsPerAgency})`, { limit: String(deps.maxSubscriptionsPerAgency) });
+  }
+  counts.set(agencyId, open + 1);
+  return agencyId;
+}
+
+function releaseSubscription(deps: ListDeps, agencyId: string): void {
+  const counts = openSubscriptions.get(deps);
+  const open = counts?.get(agencyId) ?? 0;
+  if (open <= 1) counts?.delete(agencyId);
+  else counts!.set(agencyId, open - 1);
+}
+
+async function follow(deps: ListDeps, ctx: MemberCallContext, principal: Principal, wanted: ReadonlySet<string>, start: Map<number, bigint> | undefined, sink: SubscriptionSink): Promise<void> {
   const subscription = new Delivery(deps, ctx, principal, wanted, sink);
   try {
     let position: Map<number, bigint>;
