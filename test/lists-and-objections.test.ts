@@ -8,6 +8,7 @@ import { Purpose, SubjectType } from "../src/gen/credex/v1/types_pb.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 import { debtorEntry, Watcher, withdrawalOf } from "./support/lists.js";
+import { encodeListCursor } from "../src/core/lists/list-cursor.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
@@ -127,9 +128,11 @@ describe("lists: publish, snapshot, live, withdrawal", () => {
     [...open.slice(1), again!].forEach((w) => w.subscription.cancel());
   });
 
-  it("refuses a cursor of another log", async () => {
+  it("refuses a cursor of another log, or one ahead of the log", async () => {
     const bogus = Buffer.from("not a cursor at all").toString("base64url");
     expect(await failureOf(new Watcher(fed.client("pbccrc"), [], bogus).subscription.ended)).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "CURSOR_INVALID" });
+    const ahead = encodeListCursor(fed.gateway.members.listLog.name, new Map([[0, 1_000_000n]]));
+    expect(await failureOf(new Watcher(fed.client("pbccrc"), [], ahead).subscription.ended)).toMatchObject({ reason: "CURSOR_INVALID", metadata: { partition: "0" } });
   });
 });
 

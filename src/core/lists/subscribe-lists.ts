@@ -89,8 +89,16 @@ async function follow(deps: ListDeps, ctx: MemberCallContext, principal: Princip
   const subscription = new Delivery(deps, ctx, principal, wanted, sink);
   try {
     let position: Map<number, bigint>;
-    if (start) position = start;
-    else {
+    if (start) {
+      // A cursor ahead of the log means the log was reset or replaced under the same name: reading on would skip entries silently.
+      const end = await deps.log.endPosition();
+      for (const [partition, offset] of start) {
+        if (!end.has(partition) || offset > end.get(partition)!) {
+          throw new CredexError("CURSOR_INVALID", `the cursor is ahead of the log (partition ${partition}): the log was reset; start again without a cursor`, { partition: String(partition) });
+        }
+      }
+      position = start;
+    } else {
       const end = await deps.log.endPosition();
       const state = await readState(deps, end, sink.signal);
       if (sink.signal.aborted) return;
