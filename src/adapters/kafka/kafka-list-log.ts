@@ -1,7 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { ListLog, LogBatch, LogMessage, LogPosition, LogReader, LogRecord } from "../../core/lists/list-log.js";
+import type { Consumer } from "kafkajs";
+import { advance, type ListLog, type LogBatch, type LogMessage, type LogPosition, type LogReader, type LogRecord } from "../../core/lists/list-log.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
 import { createKafkaTopics } from "./kafka-admin.js";
+
+/** A reader whose consumer keeps crashing gives up after this many restarts (the subscription then ends with an error). */
+const MAX_READER_RESTARTS = 10;
 
 export interface KafkaListLogOptions {
   readonly brokers: string;
@@ -71,50 +75,87 @@ export async function openKafkaListLog(options: KafkaListLogOptions): Promise<Li
       return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
     },
     async read(from: LogPosition, onBatch: (batch: LogBatch) => Promise<void>): Promise<LogReader> {
-      const consumer = kafka.consumer({ groupId: `credex-lists-reader-${randomUUID()}`, maxWaitTimeInMs: 100, retry: { retries: 5 } });
+      // Where this reader is: advanced only after onBatch resolved, so a restart resumes exactly there.
+      const position = new Map(from);
       let stopped = false;
-      let crashed: (err: unknown) => void = () => undefined;
+      let current: Consumer | undefined;
+      let failed: (err: unknown) => void = () => undefined;
       let finished: () => void = () => undefined;
       const done = new Promise<void>((resolve, reject) => {
         finished = resolve;
-        crashed = reject;
+        failed = reject;
       });
       done.catch(() => undefined);
-      consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) crashed(event.payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-          if (stopped) return;
-          const records: LogRecord[] = batch.messages.map((m) => ({
-            partition: batch.partition,
-            offset: BigInt(m.offset),
-            key: m.key?.toString("utf8") ?? "",
-            value: m.value ? new Uint8Array(m.value) : new Uint8Array(),
-          }));
-          if (records.length > 0) await onBatch({ partition: batch.partition, records });
-          for (const m of batch.messages) resolveOffset(m.offset);
-          await heartbeat();
-        },
-      });
-      // Positions the subscriber holds; a fetch that started before these seeks
-      // took effect is harmless: readers skip offsets below their position.
-      for (const [partition, offset] of from) consumer.seek({ topic, partition, offset: offset.toString() });
+      let restarts = 0;
+
+      const startConsumer = async (): Promise<void> => {
+        if (stopped) return;
+        // kafkajs would restart a crashed consumer itself but forget our seeks (a fresh broker's
+        // coordinator is "loading" for a while): we restart it ourselves from `position`.
+        const consumer = kafka.consumer({ groupId: `credex-lists-reader-${randomUUID()}`, maxWaitTimeInMs: 100, retry: { retries: 5, restartOnFailure: async () => false } });
+        current = consumer;
+        let crashed = false;
+        consumer.on(consumer.events.CRASH, (event) => {
+          crashed = true;
+          if (stopped || current !== consumer) return;
+          void consumer.disconnect().catch(() => undefined);
+          if (++restarts > MAX_READER_RESTARTS) {
+            failed(event.payload.error);
+            return;
+          }
+          setTimeout(() => void startConsumer().catch(failed), Math.min(5_000, 200 * restarts));
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+            if (stopped || current !== consumer) return;
+            const records: LogRecord[] = batch.messages.map((m) => ({
+              partition: batch.partition,
+              offset: BigInt(m.offset),
+              key: m.key?.toString("utf8") ?? "",
+              value: m.value ? new Uint8Array(m.value) : new Uint8Array(),
+            }));
+            if (records.length > 0) {
+              await onBatch({ partition: batch.partition, records });
+              advance(position, records[records.length - 1]!);
+            }
+            for (const m of batch.messages) resolveOffset(m.offset);
+            await heartbeat();
+          },
+        });
+        if (stopped) {
+          await consumer.disconnect().catch(() => undefined);
+          return;
+        }
+        // A fetch that started before these seeks took effect is harmless: readers skip offsets below their position.
+        // A consumer that crashed while joining has no group to seek in: its restart seeks instead.
+        try {
+          if (current === consumer) for (const [partition, offset] of position) consumer.seek({ topic, partition, offset: offset.toString() });
+        } catch (err) {
+          if (!crashed) throw err;
+        }
+      };
+
       const reader: LogReader = {
         done,
         async close() {
           if (stopped) return;
           stopped = true;
           readers.delete(reader);
-          await consumer.disconnect().catch(() => undefined);
+          await current?.disconnect().catch(() => undefined);
           finished();
         },
       };
       readers.add(reader);
+      try {
+        await startConsumer();
+      } catch (err) {
+        await reader.close();
+        throw err;
+      }
       return reader;
     },
     async close() {
