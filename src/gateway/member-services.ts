@@ -72,7 +72,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const listLog =
     parts.listLog ??
     (config.lists.log === "kafka"
-      ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}`})
+      ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
       : await openFileListLog(config.lists.file, "embedded:credex.lists.v1"));
   const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
 
