@@ -5,7 +5,8 @@ import { CredexError, toCredexError } from "./errors.js";
 import type { AuditSink } from "./audit-sink.js";
 import type { Catalogue } from "./catalogue.js";
 import type { ExchangeContext } from "./exchange-context.js";
-import type { PeerTls } from "./principal.js";
+import type { PeerTls, Principal } from "./principal.js";
+import type { CallSlot } from "./limits/agency-concurrency-limiter.js";
 import { authenticate, type AuthenticateDeps } from "./stages/authenticate.js";
 import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
@@ -29,6 +30,12 @@ export interface PipelineDeps {
   readonly pseudonymize: Pseudonymize;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
+  /**
+   * Per-agency concurrency bounds (src/core/limits): a slot taken right after
+   * authentication and held until the audit record is durable; throws a
+   * RESOURCE_EXHAUSTED CredexError to refuse (the refusal is audited).
+   */
+  readonly holdCallSlot?: (principal: Principal, peer: PeerTls) => CallSlot;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
 }
@@ -53,8 +60,10 @@ export async function runQuery(
   callerDeadline: Date | undefined,
 ): Promise<QueryOutcome> {
   let outcome: QueryOutcome | undefined;
+  let slot: CallSlot | undefined;
   try {
     ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    slot = deps.holdCallSlot?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;
@@ -93,6 +102,8 @@ export async function runQuery(
     // Fail closed: whatever the exchange produced is dropped.
     ctx.error = toCredexError(err);
     outcome = undefined;
+  } finally {
+    slot?.();
   }
   deps.onExchange?.(ctx);
   if (ctx.error || !outcome) throw ctx.error ?? new CredexError("INTERNAL");

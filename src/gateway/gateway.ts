@@ -22,6 +22,8 @@ import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { readTlsMaterial } from "./tls-files.js";
 import { RevocationSet } from "./revocation-set.js";
+import { createGatewayAgencyLimits } from "./agency-limits.js";
+import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -39,6 +41,8 @@ export interface RunningGateway {
   readonly address: string;
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
+  /** Per-agency usage and transport-protection figures (docs/limits.md). */
+  readonly limits: { usage(agencyId: string): { calls: number; connections: number }; readonly transport: Http2SessionGuard["stats"] };
   readonly catalogue: Catalogue;
   /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
   reloadTls(): void;
@@ -70,6 +74,9 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts.providers ??
     createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
 
+  const agencyLimits = createGatewayAgencyLimits(config.limits);
+  const peerOf = (call: object) => ({ ...peerTlsOf(call), connection: sessionOfCall(call) });
+
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -81,6 +88,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     onExchange: parts.onExchange,
+    holdCallSlot: agencyLimits.holdCallSlot,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
@@ -103,7 +111,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const handlers = {
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
-      runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
+      runQuery(deps, ctx, peerOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
         (outcome) => callback(null, outcome.responseBytes),
         (err) => callback(statusFromError(toCredexError(err))),
       );
@@ -113,7 +121,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       const raw = call.request;
       const request = isUndecodable(raw) ? raw : raw.query;
       const batchSize = !isUndecodable(raw) && raw.batchSize > 0 ? Math.min(raw.batchSize, config.limits.queryStreamBatchSize) : config.limits.queryStreamBatchSize;
-      runQuery(deps, ctx, peerTlsOf(call), requestOrError(request), deadlineOf(call.getDeadline())).then(
+      runQuery(deps, ctx, peerOf(call), requestOrError(request), deadlineOf(call.getDeadline())).then(
         (outcome) => {
           // Released only now that the whole answer is audited; batches keep each message small.
           const results = outcome.response.results;
@@ -147,6 +155,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
   );
+  const sessionGuard = agencyLimits.guard(server);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
 
   return {
@@ -155,6 +164,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     address: `${host}:${port}`,
     registry,
     revocations,
+    limits: { usage: (agencyId) => agencyLimits.limiter.usage(agencyId), transport: sessionGuard.stats },
     catalogue,
     reloadTls() {
       material = readTlsMaterial(config.tls);
