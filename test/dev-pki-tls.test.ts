@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect, createServer, type Server } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCa } from "../src/adapters/pki/certificate-authority.js";
-import { createDevPki, type DevPki } from "../src/adapters/pki/dev-pki.js";
+import { createDevPki, publishDevCrl, type DevPki } from "../src/adapters/pki/dev-pki.js";
 import { issueTestCertificate, type TestCertificateFlaw } from "../src/adapters/pki/test-certificates.js";
 import { describePeerCertificate } from "../src/core/peer-certificate.js";
 
@@ -30,6 +30,7 @@ beforeAll(async () => {
       cert: readFileSync(pki.gateway.cert),
       key: readFileSync(pki.gateway.key),
       ca: readFileSync(pki.caBundle),
+      crl: [readFileSync(pki.rootCrl), readFileSync(pki.crl)],
       requestCert: true,
       rejectUnauthorized: true,
       minVersion: "TLSv1.3",
@@ -66,6 +67,29 @@ describe("dev PKI over TLS", () => {
     const client = pki.agencies["pboc-crc"]!.client;
     await expect(handshake(readFileSync(client.cert), readFileSync(client.key))).resolves.toBe("hello\n");
     expect(seen.at(-1)).toEqual({ agencyId: "pboc-crc", isCa: false });
+  });
+
+  it("fail/after publishDevCrl revokes it, a new server context refuses the agency", async () => {
+    const client = pki.agencies["pboc-crc"]!.client;
+    await publishDevCrl(pki, [{ serial: client.serial, revokedAt: new Date(), reason: "keyCompromise" }]);
+    try {
+      server.setSecureContext({
+        cert: readFileSync(pki.gateway.cert),
+        key: readFileSync(pki.gateway.key),
+        ca: readFileSync(pki.caBundle),
+        crl: [readFileSync(pki.rootCrl), readFileSync(pki.crl)],
+      });
+      await expect(handshake(readFileSync(client.cert), readFileSync(client.key))).rejects.toThrow();
+    } finally {
+      await publishDevCrl(pki, []);
+      server.setSecureContext({
+        cert: readFileSync(pki.gateway.cert),
+        key: readFileSync(pki.gateway.key),
+        ca: readFileSync(pki.caBundle),
+        crl: [readFileSync(pki.rootCrl), readFileSync(pki.crl)],
+      });
+    }
+    await expect(handshake(readFileSync(client.cert), readFileSync(client.key))).resolves.toBe("hello\n");
   });
 
   const refusedByTls: TestCertificateFlaw[] = ["self-signed-client", "expired", "not-yet-valid", "server-auth-only", "other-ca-client"];

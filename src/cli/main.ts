@@ -2,13 +2,13 @@ import { UsageError, type CliCommand } from "./command.js";
 
 /** Every subcommand, in the order `credex --help` lists them. */
 async function loadCommands(): Promise<CliCommand[]> {
-  // Loaded lazily so that `credex --help` and light commands do not pay for grpc-js, kafkajs or casbin.
   const modules = [
     import("./commands/demo.js"),
     import("./commands/gateway.js"),
     import("./commands/agency.js"),
     import("./commands/query.js"),
     import("./commands/kafka.js"),
+    import("./commands/pki.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -9,12 +9,13 @@
  * are checked by TLS and the authenticate stage.
  */
 import { X509Certificate } from "node:crypto";
+import { isAdminRole, type AdminRole } from "./admin-role.js";
 
 export type PeerPrincipal =
   | { kind: "agency"; agencyId: string }
   | { kind: "provider"; providerId: string }
   | { kind: "gateway" }
-  | { kind: "admin"; role: "system" | "security" | "audit"; name: string };
+  | { kind: "admin"; role: AdminRole; name: string };
 
 export interface PeerCertificate {
   /** The certificate's single spiffe URI SAN, if it has exactly one URI SAN and it is in the trust domain. */
@@ -50,7 +51,6 @@ const EKU_NAMES: Record<string, string> = {
   "1.3.6.1.5.5.7.3.9": "OCSPSigning",
 };
 
-const ADMIN_ROLES = new Set(["system", "security", "audit"]);
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 
 /**
@@ -107,9 +107,7 @@ function principalFromPath(path: string): PeerPrincipal | undefined {
   if (parts.length === 2 && parts[0] === "agency") return { kind: "agency", agencyId: parts[1]! };
   if (parts.length === 2 && parts[0] === "provider") return { kind: "provider", providerId: parts[1]! };
   if (parts.length === 1 && parts[0] === "gateway") return { kind: "gateway" };
-  if (parts.length === 3 && parts[0] === "admin" && ADMIN_ROLES.has(parts[1]!)) {
-    return { kind: "admin", role: parts[1] as "system" | "security" | "audit", name: parts[2]! };
-  }
+  if (parts.length === 3 && parts[0] === "admin" && isAdminRole(parts[1]!)) return { kind: "admin", role: parts[1], name: parts[2]! };
   return undefined;
 }
 

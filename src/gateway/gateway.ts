@@ -21,6 +21,8 @@ import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } 
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { readTlsMaterial } from "./tls-files.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
@@ -150,7 +152,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
-  addReflection(server, [CreditExchange]);
+  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),

@@ -9,7 +9,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
  * package definition; we hand it the descriptors protobuf-es embeds, with
  * their dependencies (TOOLCHAIN.md), so tools like grpcurl can list and call.
  */
-export function addReflection(server: Server, services: readonly DescService[]): void {
+export function addReflection(server: Server, services: readonly DescService[], extraFiles: readonly DescFile[] = []): void {
   const files = new Map<string, Buffer>();
   const visit = (file: DescFile) => {
     if (files.has(file.name)) return;
@@ -17,6 +17,8 @@ export function addReflection(server: Server, services: readonly DescService[]):
     file.dependencies.forEach(visit);
   };
   services.forEach((s) => visit(s.file));
+  // Files no service references, e.g. google/rpc/error_details.proto, so tools can decode ErrorInfo.
+  extraFiles.forEach(visit);
   const definition = { "credex.descriptors": { fileDescriptorProtos: [...files.values()] } };
   new ReflectionService(definition as never, { services: services.map((s) => s.typeName) }).addToServer(server);
 }

@@ -17,13 +17,13 @@
  */
 import { constants, createPrivateKey, generateKeyPair as nodeGenerateKeyPair, privateEncrypt, randomBytes, type KeyObject } from "node:crypto";
 import forge from "node-forge";
+import { ADMIN_ROLES, type AdminRole } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 
 const { pki, asn1 } = forge;
 
 export type CertificateKind = "agency" | "gateway" | "provider" | "admin";
-export const ADMIN_ROLES = ["system", "security", "audit"] as const;
-export type AdminRole = (typeof ADMIN_ROLES)[number];
+export { ADMIN_ROLES, type AdminRole };
 
 /** A CA: its certificate, key and the PEM chain up to (excluding) the root. */
 export interface CertificateAuthority {

@@ -39,6 +39,15 @@ describe("createDevPki", () => {
     expect(blocks(pki.caBundle)).toEqual([...blocks(pki.rootCaCert), ...blocks(pki.issuingCaCert)]);
   });
 
+  it("writes empty CRLs from the issuing CA and the root that verify", () => {
+    for (const crl of [pki.crl, pki.rootCrl]) {
+      const text = execFileSync("openssl", ["crl", "-in", crl, "-noout", "-text", "-CAfile", pki.caBundle], { encoding: "utf8", stdio: "pipe" });
+      expect(text).toContain("No Revoked Certificates.");
+    }
+    expect(pki.crl).toBe(join(dir, "crl.pem"));
+    expect(pki.rootCrl).toBe(join(dir, "root-crl.pem"));
+  });
+
   it("writes every private key with mode 0600", () => {
     const keys = [pki.rootCaKey, pki.issuingCaKey, pki.gateway.key, ...Object.values(pki.agencies).flatMap((a) => [a.client.key, a.server.key])];
     expect(keys).toHaveLength(7);

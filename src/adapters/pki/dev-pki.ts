@@ -8,12 +8,17 @@
  *   gateway.crt, gateway.key         serverAuth + clientAuth
  *   agencies/<id>.crt, .key          agency client certificate (clientAuth)
  *   agencies/<id>-server.crt, .key   the agency's CreditProvider server certificate (serverAuth)
+ *   crl.pem                          issuing CA's CRL (empty until publishDevCrl revokes something)
+ *   root-crl.pem                     root's CRL over the issuing CA (empty). Node's tls `crl`
+ *                                    option checks CRLs for the whole chain: pass both files.
  * Every leaf .crt holds the leaf followed by the issuing CA, so a TLS peer
  * sends the full chain (RFC 8446 §4.4.2) and `openssl verify -CAfile root-ca.crt` works
  * with `-untrusted <leaf.crt>` too. The leaf is always the first PEM block.
  */
 import { join } from "node:path";
-import { createCa, issueCertificate, DEFAULT_KEY_BITS, type IssuedCertificate } from "./certificate-authority.js";
+import { readFile } from "node:fs/promises";
+import { createCa, issueCertificate, loadCa, DEFAULT_KEY_BITS, type IssuedCertificate } from "./certificate-authority.js";
+import { buildCrl, type RevokedEntry } from "./crl.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 import { writePrivateFile, writePublicFile } from "./pem-files.js";
 
@@ -48,8 +53,24 @@ export interface DevPki {
   issuingCaCert: string;
   issuingCaKey: string;
   caBundle: string;
+  crl: string;
+  rootCrl: string;
   gateway: CertAndKey;
   agencies: Record<string, { client: CertAndKey; server: CertAndKey; sector: string; uscc: string }>;
+}
+
+const DEV_CRL_DAYS = 30;
+
+/**
+ * Rewrites the dev PKI's crl.pem so that it lists exactly `revoked` (for
+ * revocation demos and tests). cRLNumber is the current time in seconds, so it
+ * increases between calls as RFC 5280 §5.2.3 requires.
+ */
+export async function publishDevCrl(pki: Pick<DevPki, "issuingCaCert" | "issuingCaKey" | "crl">, revoked: RevokedEntry[], now = new Date()): Promise<void> {
+  const issuing = loadCa(await readFile(pki.issuingCaCert, "utf8"), await readFile(pki.issuingCaKey, "utf8"));
+  const nextUpdate = new Date(now.getTime() + DEV_CRL_DAYS * 24 * 3600 * 1000);
+  const { pem } = buildCrl({ issuer: issuing, revoked, crlNumber: Math.floor(now.getTime() / 1000), thisUpdate: now, nextUpdate });
+  await writePublicFile(pki.crl, pem);
 }
 
 async function writeLeaf(certPath: string, keyPath: string, issued: IssuedCertificate): Promise<CertAndKey> {
@@ -78,6 +99,10 @@ export async function createDevPki(dir: string, opts: DevPkiOptions): Promise<De
   await writePublicFile(p("issuing-ca.crt"), issuing.certPem);
   await writePrivateFile(p("issuing-ca.key"), issuing.keyPem);
   await writePublicFile(p("ca-bundle.pem"), root.certPem + issuing.certPem);
+  const now = new Date();
+  const crlWindow = { thisUpdate: now, nextUpdate: new Date(now.getTime() + DEV_CRL_DAYS * 24 * 3600 * 1000) };
+  await writePublicFile(p("crl.pem"), buildCrl({ issuer: issuing, revoked: [], crlNumber: 1, ...crlWindow }).pem);
+  await writePublicFile(p("root-crl.pem"), buildCrl({ issuer: root, revoked: [], crlNumber: 1, ...crlWindow }).pem);
 
   const common = { issuer: issuing, trustDomain: td, keyBits, days: opts.days ?? 365 };
   // Key generation runs in libuv's pool; issue concurrently but bounded to the pool size.
@@ -106,6 +131,8 @@ export async function createDevPki(dir: string, opts: DevPkiOptions): Promise<De
     issuingCaCert: p("issuing-ca.crt"),
     issuingCaKey: p("issuing-ca.key"),
     caBundle: p("ca-bundle.pem"),
+    crl: p("crl.pem"),
+    rootCrl: p("root-crl.pem"),
     gateway,
     agencies,
   };

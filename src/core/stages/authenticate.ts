@@ -47,7 +47,9 @@ export function authenticate(deps: AuthenticateDeps, peer: PeerTls, onCertificat
   }
   // A trusted CA's own certificate chains to itself: refuse it explicitly (RFC 5280 §4.2.1.9).
   if (cert.isCa) throw new CredexError("CLIENT_CERT_IS_CA");
-  if (cert.extKeyUsage.length > 0 && !cert.extKeyUsage.includes(OID_CLIENT_AUTH)) throw new CredexError("CLIENT_CERT_WRONG_USAGE");
+  // RFC 5280 §4.2.1.12 reads a missing EKU as "any purpose"; the exchange CA always sets it, so
+  // credex requires clientAuth explicitly rather than accept a certificate issued for something else.
+  if (!cert.extKeyUsage.includes(OID_CLIENT_AUTH)) throw new CredexError("CLIENT_CERT_WRONG_USAGE");
   const revoked = deps.revocations.lookup(cert.serial);
   if (revoked) throw new CredexError("CLIENT_CERT_REVOKED", `the client certificate was revoked: ${revoked.reason}`, { revocation_reason: revoked.reason, serial: cert.serial });
 
