@@ -68,7 +68,7 @@ export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
   maxConcurrentStreamsPerConnection: 128,
   maxConnectionAgeMs: 30 * 60_000,
   queryStreamBatchSize: 100,
-  maxConnectionsPerAgency: 16,
+  maxConnectionsPerAgency: 64,
   maxPingsPerSecondPerConnection: 10,
   requestReceiveTimeoutMs: 10_000,
 });

@@ -11,6 +11,7 @@ import { AgencyStatus, CreditExchange } from "../../src/gen/credex/v1/exchange_p
 import { Purpose } from "../../src/gen/credex/v1/types_pb.js";
 import { DEMO_SUBJECTS } from "../../src/demo/synthetic-data.js";
 import type { Federation } from "../../src/demo/federation.js";
+import type { ExchangeClient } from "../../src/client/exchange-client.js";
 
 export const QUERY_PATH = `/${CreditExchange.typeName}/${CreditExchange.method.query.name}`;
 export const QUERY_STREAM_PATH = `/${CreditExchange.typeName}/${CreditExchange.method.queryStream.name}`;
@@ -71,9 +72,20 @@ export function agencyTls(fed: Federation, agencyId: string): Required<ClientTls
   return { ca: readFileSync(fed.pki.caBundle), cert: readFileSync(member.client.cert), key: readFileSync(member.client.key) };
 }
 
+const servingClients = new WeakMap<Federation, Map<string, ExchangeClient>>();
+
+/** One client per agency and federation: fed.client() opens a new connection each time, which the per-agency connection limit counts. */
+export function sharedClient(fed: Federation, agencyId: string): ExchangeClient {
+  const byAgency = servingClients.get(fed) ?? new Map<string, ExchangeClient>();
+  servingClients.set(fed, byAgency);
+  const client = byAgency.get(agencyId) ?? fed.client(agencyId);
+  byAgency.set(agencyId, client);
+  return client;
+}
+
 /** Asserts the gateway still answers a well-formed query of a good agency in full. */
 export async function expectStillServing(fed: Federation, agencyId = "nfra"): Promise<void> {
-  const response = await fed.client(agencyId).query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["administrative_penalty"], purpose: Purpose.SUPERVISION });
+  const response = await sharedClient(fed, agencyId).query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["administrative_penalty"], purpose: Purpose.SUPERVISION });
   expect(response.exchangeId).toMatch(/^[0-9a-f-]{36}$/);
   expect(response.results.length).toBeGreaterThan(0);
   for (const r of response.results) expect(r.status).toBe(AgencyStatus.OK);
