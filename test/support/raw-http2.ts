@@ -19,9 +19,9 @@ export interface RawHttp2Reply {
   readonly rstCode: number | undefined;
 }
 
-export function connectRawHttp2(address: string, tls: ClientTls): Promise<ClientHttp2Session> {
+export function connectRawHttp2(address: string, tls: ClientTls, options: { maxOutstandingPings?: number } = {}): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const session = connect(`https://${address}`, { ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}), servername: "localhost" });
+    const session = connect(`https://${address}`, { ...options, ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}), servername: "localhost" });
     session.once("connect", () => resolve(session));
     session.once("error", reject);
   });

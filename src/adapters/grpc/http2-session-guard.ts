@@ -1,5 +1,7 @@
 import { constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { Server } from "@grpc/grpc-js";
+import { CredexError } from "../../core/errors.js";
+import { STATUS_DETAILS_KEY, statusFromError } from "./rich-status.js";
 
 export interface Http2SessionGuardOptions {
   /** PINGs a peer may send per second on one connection before it is closed. */
@@ -30,8 +32,9 @@ const TOO_MANY_PINGS = Buffer.from("too_many_pings");
  *   connection gets GOAWAY ENHANCE_YOUR_CALM, as gRPC core does
  *   (RFC 9113 §6.8, §7), and is destroyed.
  * - slow requests (slowloris): a stream whose request is not complete within
- *   the timeout is cancelled (RST_STREAM CANCEL), so held streams do not
- *   accumulate.
+ *   the timeout gets a trailers-only gRPC reply, RESOURCE_EXHAUSTED
+ *   REQUEST_RECEIVE_TIMEOUT, so held streams do not accumulate. No handler
+ *   ran, so there is no exchange to audit.
  * Stream floods are bounded by SETTINGS_MAX_CONCURRENT_STREAMS
  * (grpc.max_concurrent_streams) and node's maxSessionRejectedStreams.
  *
@@ -71,7 +74,7 @@ export function guardHttp2Sessions(server: Server, options: Http2SessionGuardOpt
       const timer = setTimeout(() => {
         if (stream.destroyed || stream.readableEnded) return;
         stats.slowRequestsCancelled++;
-        stream.close(constants.NGHTTP2_CANCEL);
+        refuseStream(stream, new CredexError("REQUEST_RECEIVE_TIMEOUT", undefined, { limit_ms: String(options.requestReceiveTimeoutMs) }));
       }, options.requestReceiveTimeoutMs);
       timer.unref();
       const clear = () => clearTimeout(timer);
@@ -89,6 +92,32 @@ export function guardHttp2Sessions(server: Server, options: Http2SessionGuardOpt
       if (typeof s.close === "function" && !s.closed && !s.destroyed) s.close();
     },
   };
+}
+
+/** A trailers-only gRPC reply (gRPC over HTTP/2: status in the HEADERS frame that ends the stream). */
+function refuseStream(stream: ServerHttp2Stream, err: CredexError): void {
+  if (stream.headersSent) {
+    stream.close(constants.NGHTTP2_CANCEL);
+    return;
+  }
+  const details = statusFromError(err).metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+  try {
+    stream.respond(
+      {
+        ":status": 200,
+        "content-type": "application/grpc+proto",
+        "grpc-status": String(err.code),
+        "grpc-message": encodeURIComponent(err.message),
+        [STATUS_DETAILS_KEY]: details.toString("base64"),
+      },
+      { endStream: true },
+    );
+    // The caller has not finished sending: RST_STREAM NO_ERROR tells it to stop (RFC 9113 §8.1) and closes
+    // the stream for grpc-js too, which then treats the call as cancelled instead of answering it later.
+    stream.close(constants.NGHTTP2_NO_ERROR);
+  } catch {
+    stream.close(constants.NGHTTP2_CANCEL);
+  }
 }
 
 interface CallChainLink {
