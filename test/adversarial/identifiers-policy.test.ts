@@ -51,30 +51,30 @@ async function expectAuditedRefusal(agencyId: string, reason: string): Promise<v
 
 describe("adversarial/identifiers: invalid subject ids → INVALID_ARGUMENT", () => {
   it.each([
-    ["USCC with a wrong check character", SubjectType.LEGAL_PERSON, "91310110666007217X", "USCC_INVALID"],
-    ["USCC too short", SubjectType.LEGAL_PERSON, "9131011066600721", "USCC_INVALID"],
-    ["USCC with forbidden letters (I, O, S, V, Z)", SubjectType.LEGAL_PERSON, "91310110666OO7217T", "USCC_INVALID"],
-    ["USCC in lowercase", SubjectType.OTHER_ORG, "91350200ma2yj1xr9g", "USCC_INVALID"],
-    ["USCC in full-width digits", SubjectType.LEGAL_PERSON, "９１３１０１１０６６６００７２１７Ｔ", "USCC_INVALID"],
-    ["USCC with an injected SQL tail", SubjectType.LEGAL_PERSON, "91310110666007217T' OR '1'='1", "USCC_INVALID"],
-    ["resident id with a wrong check digit", SubjectType.NATURAL_PERSON, "110105194912310021", "RESIDENT_ID_INVALID"],
-    ["resident id with an impossible date (Feb 30)", SubjectType.NATURAL_PERSON, "110105194902301234", "RESIDENT_ID_INVALID"],
-    ["resident id with a lowercase x", SubjectType.NATURAL_PERSON, "11010519491231002x", "RESIDENT_ID_INVALID"],
-    ["resident id of 15 digits (first generation)", SubjectType.NATURAL_PERSON, "110105491231002", "RESIDENT_ID_INVALID"],
-    ["a company id given as a resident id", SubjectType.NATURAL_PERSON, company.id, "RESIDENT_ID_INVALID"],
-    ["an unspecified subject type", SubjectType.UNSPECIFIED, company.id, "SUBJECT_TYPE_INVALID"],
-  ])("fail/%s → %s", async (_name, type, id, reason) => {
+    ["USCC with a wrong check character", "USCC_INVALID", SubjectType.LEGAL_PERSON, "91310110666007217X"],
+    ["USCC too short", "USCC_INVALID", SubjectType.LEGAL_PERSON, "9131011066600721"],
+    ["USCC with forbidden letters (I, O, S, V, Z)", "USCC_INVALID", SubjectType.LEGAL_PERSON, "91310110666OO7217T"],
+    ["USCC in lowercase", "USCC_INVALID", SubjectType.OTHER_ORG, "91350200ma2yj1xr9g"],
+    ["USCC in full-width digits", "USCC_INVALID", SubjectType.LEGAL_PERSON, "９１３１０１１０６６６００７２１７Ｔ"],
+    ["USCC with an injected SQL tail", "USCC_INVALID", SubjectType.LEGAL_PERSON, "91310110666007217T' OR '1'='1"],
+    ["resident id with a wrong check digit", "RESIDENT_ID_INVALID", SubjectType.NATURAL_PERSON, "110105194912310021"],
+    ["resident id with an impossible date (Feb 30)", "RESIDENT_ID_INVALID", SubjectType.NATURAL_PERSON, "110105194902301234"],
+    ["resident id with a lowercase x", "RESIDENT_ID_INVALID", SubjectType.NATURAL_PERSON, "11010519491231002x"],
+    ["resident id of 15 digits (first generation)", "RESIDENT_ID_INVALID", SubjectType.NATURAL_PERSON, "110105491231002"],
+    ["a company id given as a resident id", "RESIDENT_ID_INVALID", SubjectType.NATURAL_PERSON, company.id],
+    ["an unspecified subject type", "SUBJECT_TYPE_INVALID", SubjectType.UNSPECIFIED, company.id],
+  ])("fail/%s → %s", async (_name, reason, type, id) => {
     const failure = await failureOf(sharedClient(fed, "pbccrc").query({ subject: { type, id }, categories: ["administrative_penalty"], purpose: Purpose.SUPERVISION }));
     expect(failure).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
     await expectAuditedRefusal("pbccrc", reason);
   });
 
   it.each([
-    ["a request_id with control characters", { requestId: "abc\u0000\u001b[2J" }, "FIELD_INVALID"],
-    ["a request_id of 65 characters", { requestId: "r".repeat(65) }, "FIELD_INVALID"],
-    ["a malformed special_grant_id", { specialGrantId: "../../etc/passwd" }, "FIELD_INVALID"],
-    ["a category outside the catalogue", { categories: ["administrative_penalty", "all_data"] }, "CATEGORY_UNKNOWN"],
-  ])("fail/%s → %s", async (_name, extra, reason) => {
+    ["a request_id with control characters", "FIELD_INVALID", { requestId: "abc\u0000\u001b[2J" }],
+    ["a request_id of 65 characters", "FIELD_INVALID", { requestId: "r".repeat(65) }],
+    ["a malformed special_grant_id", "FIELD_INVALID", { specialGrantId: "../../etc/passwd" }],
+    ["a category outside the catalogue", "CATEGORY_UNKNOWN", { categories: ["administrative_penalty", "all_data"] }],
+  ])("fail/%s → %s", async (_name, reason, extra) => {
     const failure = await failureOf(sharedClient(fed, "pbccrc").query({ subject: company, categories: ["administrative_penalty"], purpose: Purpose.SUPERVISION, ...extra }));
     expect(failure).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
     // Caller text echoed in errors is made printable: no control characters reach a terminal or log.
