@@ -9,6 +9,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/query.js"),
     import("./commands/kafka.js"),
     import("./commands/pki.js"),
+    import("./commands/audit.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

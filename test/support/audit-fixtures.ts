@@ -8,8 +8,8 @@ import { AuditEventSchema, AuditEventType, DecisionEffect, type AuditEvent } fro
 import { Purpose, SubjectType } from "../../src/gen/credex/v1/types_pb.js";
 
 /** A plausible exchange event; `i` varies the ids. */
-export function sampleAuditEvent(i: number, over: Partial<{ agency: string; effect: DecisionEffect; purpose: Purpose; categories: string[]; pseudonym: string }> = {}): AuditEvent {
-  const now = new Date(Date.UTC(2026, 10, 26, 4, 0, 0) + i);
+export function sampleAuditEvent(i: number, over: Partial<{ agency: string; effect: DecisionEffect; purpose: Purpose; categories: string[]; pseudonym: string; at: Date }> = {}): AuditEvent {
+  const now = over.at ?? new Date(Date.UTC(2026, 10, 26, 4, 0, 0) + i);
   return create(AuditEventSchema, {
     schemaVersion: 1,
     exchangeId: `ex-${i}`,

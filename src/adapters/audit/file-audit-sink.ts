@@ -2,7 +2,7 @@ import { open, stat, type FileHandle } from "node:fs/promises";
 import type { AuditEvent } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
-import { createAuditChain, genesisHead, loadChainState, recordHash, saveChainState, type ChainHead } from "../../core/audit/audit-chain.js";
+import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead, type ChainStateFile } from "../../core/audit/audit-chain.js";
 import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
@@ -88,8 +88,10 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
   }
   let size = exists ? await truncateTornTail(opts.path) : 0;
   const scanned = exists ? await scanFile(opts.path, opts.instance) : { head: genesisHead(opts.instance), lines: 0 };
+  let state: ChainStateFile | undefined;
   if (opts.chainStatePath) {
-    const saved = await loadChainState(opts.chainStatePath, opts.instance);
+    state = await openChainStateFile(opts.chainStatePath, opts.instance);
+    const saved = state.head;
     if (saved && saved.sequence > scanned.head.sequence) {
       throw new Error(`chain state ${opts.chainStatePath} is at sequence ${saved.sequence} but ${opts.path} ends at ${scanned.head.sequence}: records are missing from the audit file`);
     }
@@ -141,7 +143,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     try {
       await fh.write(buf);
       await fh.datasync();
-      if (opts.chainStatePath) await saveChainState(opts.chainStatePath, chain.head());
+      if (state) await state.save(chain.head());
     } catch (err) {
       chain.reset(before.head);
       try {
@@ -188,6 +190,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
       closed = true;
       await committer.idle();
       await fh.close();
+      await state?.close();
     },
     describe: () => `file ${opts.path} (instance ${opts.instance}, ${opts.suite})`,
     stats: () => ({ records, commits, checkpoints, lastSequence: chain.head().sequence, queued: committer.queued() }),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open, rename, readFile } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AuditEvent, SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { KeyRing } from "./key-ring.js";
@@ -69,46 +69,92 @@ export function createAuditChain(start: ChainHead, ring: KeyRing, suite: SealSui
 }
 
 /**
- * Chain state file: {"instance","sequence","headHash"} as JSON. Written to a
- * temporary file, fsync'd, renamed over the old one and the directory
- * fsync'd, so a crash leaves either the old or the new state, never a torn one.
+ * The chain state file: two fixed 512-byte slots written in turn, each a JSON
+ * {"instance","sequence","headHash","sum"} where "sum" is the SHA-256 of the
+ * rest. One pwrite + one fdatasync per save; a torn write spoils one slot
+ * only and the other still holds the previous head (the double-buffer
+ * technique of database control files), so no rename or directory fsync is
+ * needed per save.
  */
-export async function saveChainState(path: string, head: ChainHead): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const text = `${JSON.stringify({ instance: head.instance, sequence: head.sequence.toString(), headHash: Buffer.from(head.headHash).toString("hex") })}\n`;
-  const fh = await open(tmp, "w", 0o600);
-  try {
-    await fh.writeFile(text, "utf8");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+export interface ChainStateFile {
+  /** The head saved last, or undefined for a new file. */
+  readonly head: ChainHead | undefined;
+  save(head: ChainHead): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** The saved head, or undefined when no state file exists yet. Throws on a corrupt file or another instance's state. */
-export async function loadChainState(path: string, instance: string): Promise<ChainHead | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown };
+const SLOT = 512;
+
+function slotText(head: ChainHead): Buffer {
+  const body = { instance: head.instance, sequence: head.sequence.toString(), headHash: Buffer.from(head.headHash).toString("hex") };
+  const sum = createHash("sha256").update(JSON.stringify(body)).digest("hex");
+  const text = JSON.stringify({ ...body, sum });
+  if (Buffer.byteLength(text) > SLOT - 1) throw new Error("chain state: the instance name is too long");
+  return Buffer.from(`${text}${" ".repeat(SLOT - 1 - Buffer.byteLength(text))}\n`, "utf8");
+}
+
+function parseSlot(buf: Buffer, path: string, instance: string): ChainHead | undefined {
+  const text = buf.toString("utf8").trim();
+  if (text === "") return undefined;
+  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown; sum?: unknown };
   try {
     raw = JSON.parse(text) as typeof raw;
   } catch {
-    throw new Error(`chain state ${path}: not valid JSON`);
+    return undefined;
   }
+  const body = { instance: raw.instance, sequence: raw.sequence, headHash: raw.headHash };
+  if (raw.sum !== createHash("sha256").update(JSON.stringify(body)).digest("hex")) return undefined;
   if (raw.instance !== instance) throw new Error(`chain state ${path}: belongs to instance "${String(raw.instance)}", not "${instance}"`);
-  if (typeof raw.sequence !== "string" || !/^\d+$/.test(raw.sequence)) throw new Error(`chain state ${path}: "sequence" must be a decimal string`);
-  if (typeof raw.headHash !== "string" || !/^[0-9a-f]{64}$/.test(raw.headHash)) throw new Error(`chain state ${path}: "headHash" must be 64 hex digits`);
+  if (typeof raw.sequence !== "string" || !/^\d+$/.test(raw.sequence)) return undefined;
+  if (typeof raw.headHash !== "string" || !/^[0-9a-f]{64}$/.test(raw.headHash)) return undefined;
   return { instance, sequence: BigInt(raw.sequence), headHash: Buffer.from(raw.headHash, "hex") };
+}
+
+export async function openChainStateFile(path: string, instance: string): Promise<ChainStateFile> {
+  let created = false;
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r+");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    fh = await open(path, "w+", 0o600);
+    created = true;
+  }
+  let head: ChainHead | undefined;
+  let nextSlot = 0;
+  try {
+    const { size } = await fh.stat();
+    if (!created && size > 0) {
+      if (size !== 2 * SLOT) throw new Error(`chain state ${path}: ${size} bytes, expected ${2 * SLOT}`);
+      const buf = Buffer.alloc(2 * SLOT);
+      await fh.read(buf, 0, buf.length, 0);
+      const slots = [parseSlot(buf.subarray(0, SLOT), path, instance), parseSlot(buf.subarray(SLOT), path, instance)];
+      if (!slots[0] && !slots[1]) throw new Error(`chain state ${path}: no valid slot (corrupt)`);
+      const newest = !slots[1] || (slots[0] && slots[0].sequence >= slots[1].sequence) ? 0 : 1;
+      head = slots[newest];
+      nextSlot = 1 - newest;
+    } else {
+      await fh.write(Buffer.alloc(2 * SLOT, 0x20), 0, 2 * SLOT, 0);
+      await fh.sync();
+      const dir = await open(dirname(path), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    }
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  return {
+    head,
+    async save(h) {
+      if (h.instance !== instance) throw new Error(`chain state ${path} is for instance ${instance}, not ${h.instance}`);
+      await fh.write(slotText(h), 0, SLOT, nextSlot * SLOT);
+      await fh.datasync();
+      nextSlot = 1 - nextSlot;
+    },
+    close: () => fh.close(),
+  };
 }

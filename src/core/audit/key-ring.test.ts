@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { generateKeyRing, parseKeyRing, rotateKeyRing, serializeKeyRing } from "./key-ring.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyRing, loadKeyRing, parseKeyRing, rotateKeyRing, serializeKeyRing } from "./key-ring.js";
 
 const k32 = Buffer.alloc(32, 1).toString("base64");
 const ring = (o: object) => JSON.stringify(o);
@@ -41,5 +44,22 @@ describe("rotateKeyRing", () => {
   });
   it("fail/unknown key lookup names the ring's keys", () => {
     expect(() => generateKeyRing("k1").key("zz")).toThrow('the key ring has no key "zz" (ring holds: k1)');
+  });
+});
+
+describe("loadKeyRing", () => {
+  it("ok/0600 file loads; fail/group-readable file is refused; fail/missing file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "credex-ring-"));
+    try {
+      const path = join(dir, "keys.json");
+      writeFileSync(path, serializeKeyRing(generateKeyRing("k7")), { mode: 0o600 });
+      expect((await loadKeyRing(path)).activeKeyId).toBe("k7");
+      const open = join(dir, "open.json");
+      writeFileSync(open, serializeKeyRing(generateKeyRing()), { mode: 0o644 });
+      await expect(loadKeyRing(open)).rejects.toThrow(`key ring ${open}: permissions 0644 are too open (it holds secret keys): chmod 600 ${open}`);
+      await expect(loadKeyRing(join(dir, "none.json"))).rejects.toThrow(`key ring ${join(dir, "none.json")}: cannot be read (ENOENT)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 
 /**
  * The audit key ring: data keys by id (the active one seals, every one still
@@ -85,12 +85,20 @@ function createKeyRing(activeKeyId: string, keys: ReadonlyMap<string, Buffer>, p
   });
 }
 
-/** Reads and validates a key ring file. */
+/**
+ * Reads and validates a key ring file. Like ssh with private keys, refuses a
+ * file that others than its owner may read or write (mode & 0o077).
+ */
 export async function loadKeyRing(path: string): Promise<KeyRing> {
   let text: string;
   try {
+    const { mode } = await stat(path);
+    if (process.platform !== "win32" && (mode & 0o077) !== 0) {
+      throw new KeyRingError(`key ring ${path}: permissions ${(mode & 0o777).toString(8).padStart(4, "0")} are too open (it holds secret keys): chmod 600 ${path}`);
+    }
     text = await readFile(path, "utf8");
   } catch (err) {
+    if (err instanceof KeyRingError) throw err;
     throw new KeyRingError(`key ring ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return parseKeyRing(text, `key ring ${path}`);

@@ -99,6 +99,23 @@ interface SuiteKeys {
  * suite derives with SM3 to stay within the national algorithms.
  */
 function deriveKeys(dataKey: Buffer, suite: SealSuite): SuiteKeys {
+  // HKDF costs about as much as sealing one event: derive once per data key and suite.
+  let bySuite = derivedKeys.get(dataKey);
+  if (!bySuite) {
+    bySuite = new Map();
+    derivedKeys.set(dataKey, bySuite);
+  }
+  let keys = bySuite.get(suite);
+  if (!keys) {
+    keys = deriveKeysUncached(dataKey, suite);
+    bySuite.set(suite, keys);
+  }
+  return keys;
+}
+
+const derivedKeys = new WeakMap<Buffer, Map<SealSuite, SuiteKeys>>();
+
+function deriveKeysUncached(dataKey: Buffer, suite: SealSuite): SuiteKeys {
   const derive = (hash: string, info: string, length: number) => Buffer.from(hkdfSync(hash, dataKey, Buffer.alloc(0), info, length));
   if (suite === SealSuite.AES_256_GCM) return { enc: derive("sha256", "credex/audit/aes-256-gcm/enc", 32) };
   if (suite === SealSuite.SM4_CTR_HMAC_SM3) {

@@ -1,0 +1,431 @@
+import { Partitioners, type Message, type PartitionMetadata, type Producer } from "kafkajs";
+import { AuditEventType, type AuditEvent, type SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
+import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
+import { CredexError } from "../../core/errors.js";
+import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
+import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
+import { createGroupCommitter } from "../../core/audit/group-commit.js";
+import type { KeyRing } from "../../core/audit/key-ring.js";
+import { decodeSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
+import { openAuditSpool } from "../audit/audit-spool.js";
+import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
+import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
+import { readKafkaTopic } from "./kafka-topic-reader.js";
+
+/** Kafka record headers of an audit record: only what routing and filtering need (issue 3 §3). */
+export const AUDIT_HEADERS = {
+  schemaVersion: "credex-schema-version",
+  keyId: "credex-key-id",
+  eventType: "credex-event-type",
+  requesterAgency: "credex-requester-agency",
+  /** "<gateway instance>/<sequence>". */
+  chainPosition: "credex-chain-position",
+} as const;
+
+export interface KafkaAuditSinkOptions {
+  /** host:port[,host:port...] */
+  readonly brokers: string;
+  readonly keyRing: KeyRing;
+  readonly suite: SealSuiteName;
+  readonly instance: string;
+  /** The chain head, fsync'd after every commit: the chain continues after a restart. */
+  readonly chainStatePath: string;
+  /** The local spool used while Kafka is unreachable (and its `.cursor` file). */
+  readonly spoolPath: string;
+  /** Beyond this many undelivered records, append fails closed with AUDIT_SPOOL_FULL (default 100 000). */
+  readonly spoolMaxRecords?: number;
+  readonly topic?: string;
+  readonly checkpointTopic?: string;
+  /** Signs a checkpoint of the chain head every `checkpointIntervalMs` (default 60 s) and at close. */
+  readonly checkpointSigner?: CheckpointSigner;
+  readonly checkpointIntervalMs?: number;
+  /** Refuse to start when an audit topic keeps data for less than 180 days. */
+  readonly production?: boolean;
+  /** Create missing audit topics (default true). */
+  readonly createTopics?: boolean;
+  /** Partitions of topics this sink creates (default 3). */
+  readonly partitions?: number;
+  readonly maxBatch?: number;
+  /** Pause between drain attempts while Kafka is away (default 1 s). */
+  readonly drainRetryMs?: number;
+  /** Bound on one produce request; past it (after two quick retries) the batch goes to the spool. Default 5 s. */
+  readonly requestTimeoutMs?: number;
+  readonly logLevel?: KafkaLogLevel;
+}
+
+export interface KafkaAuditSinkStats {
+  readonly sent: number;
+  readonly spooled: number;
+  readonly drained: number;
+  /** Spooled records found already in Kafka after an outage (lost acknowledgements), not sent again. */
+  readonly reconciled: number;
+  readonly spoolDepth: number;
+  readonly spoolMaxRecords: number;
+  readonly kafkaReachable: boolean;
+  readonly lastSequence: bigint;
+  readonly commits: number;
+  readonly checkpoints: number;
+  readonly checkpointsSkipped: number;
+  readonly refusedSpoolFull: number;
+  readonly lastError?: string;
+  readonly topicWarnings: readonly string[];
+}
+
+export interface KafkaAuditSink extends AuditSink {
+  stats(): KafkaAuditSinkStats;
+  /** Publishes a signed checkpoint of the head now (skipped while records wait in the spool). */
+  checkpoint(): Promise<void>;
+}
+
+type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
+
+function createMutex() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/**
+ * The audit sink on Kafka: sealed, chained records produced by an idempotent
+ * producer with acks=all (-1) and one request in flight (so a retry never
+ * reorders), keyed by requester agency. Concurrent appends share one produce
+ * request (group commit). While Kafka is unreachable records go to an fsync'd
+ * local spool, drained in order when it returns; while the spool holds
+ * anything, new records queue behind it so each partition keeps chain order.
+ */
+export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise<KafkaAuditSink> {
+  const suite = sealSuiteFromName(opts.suite);
+  const topic = opts.topic ?? AUDIT_TOPIC;
+  const checkpointTopic = opts.checkpointTopic ?? AUDIT_CHECKPOINT_TOPIC;
+  const spoolMax = opts.spoolMaxRecords ?? 100_000;
+  const drainRetryMs = opts.drainRetryMs ?? 1_000;
+  if (!opts.instance) throw new Error("kafka audit sink: instance is required");
+
+  const check = await ensureAuditTopics({
+    brokers: opts.brokers,
+    topics: [topic, checkpointTopic],
+    ...(opts.createTopics !== undefined && { create: opts.createTopics }),
+    ...(opts.partitions !== undefined && { partitions: opts.partitions }),
+    ...(opts.production !== undefined && { production: opts.production }),
+    ...(opts.logLevel !== undefined && { logLevel: opts.logLevel }),
+  });
+
+  const kafka = createKafkaClient({
+    brokers: opts.brokers,
+    clientId: `credex-audit-${opts.instance}`,
+    logLevel: opts.logLevel ?? "nothing",
+    connectionTimeoutMs: 1_000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+    retries: 2,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  let partitionCount: number;
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
+    partitionCount = md.topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  if (partitionCount < 1) throw new Error(`topic ${topic} has no partitions`);
+  // Partition chosen here from all partitions (not only those with a leader now), so a
+  // key's records always land in the same partition, before and after an outage.
+  const partitionOf = Partitioners.DefaultPartitioner();
+  const allPartitions: PartitionMetadata[] = Array.from({ length: partitionCount }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 0, replicas: [0], isr: [0] }));
+
+  const newProducer = (): Producer => kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // Bounded so that an outage moves the batch to the spool within seconds; the same
+    // producer (id and sequence numbers) resends, so a retried batch is not duplicated.
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+  let producer = newProducer();
+  await producer.connect();
+  const startFailed = async (err: unknown): Promise<never> => {
+    await producer.disconnect().catch(() => undefined);
+    throw err;
+  };
+  // After a failed send the broker may or may not hold the batch: a new producer (new id,
+  // fresh sequence numbers) keeps the old id's sequences from rejecting or swallowing what
+  // is sent next, and the drain first looks for the records that did arrive.
+  let producerFailed = false;
+  let reconcileBeforeDrain = false;
+
+  const spool = await openAuditSpool(opts.spoolPath).catch(startFailed);
+  const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(async (err: unknown) => {
+    await spool.close();
+    return startFailed(err);
+  });
+  let head: ChainHead = state.head ?? genesisHead(opts.instance);
+  const spoolLast = spool.lastRecord();
+  if (spoolLast) {
+    // A crash between the spool's fsync and the chain state's leaves the spool ahead: it is the truth.
+    const r = decodeSealedRecord(spoolLast);
+    if (r.gatewayInstance === opts.instance && r.sequence > head.sequence) head = { instance: opts.instance, sequence: r.sequence, headHash: recordHash(spoolLast) };
+  }
+  const chain = createAuditChain(head, opts.keyRing, suite);
+  const lock = createMutex();
+
+  let sent = 0;
+  let spooled = 0;
+  let drained = 0;
+  let reconciled = 0;
+  let commits = 0;
+  let checkpoints = 0;
+  let checkpointsSkipped = 0;
+  let refusedSpoolFull = 0;
+  let lastError: string | undefined;
+  let kafkaReachable = true;
+  let closing = false;
+  let closed = false;
+
+  const messageOf = (bytes: Uint8Array, sealed?: SealedAuditRecord): Message => {
+    const r = sealed ?? decodeSealedRecord(bytes);
+    const msg: Message = {
+      key: r.requesterAgency,
+      value: Buffer.from(bytes),
+      headers: {
+        [AUDIT_HEADERS.schemaVersion]: String(r.schemaVersion),
+        [AUDIT_HEADERS.keyId]: r.keyId,
+        [AUDIT_HEADERS.eventType]: AuditEventType[r.eventType] ?? String(r.eventType),
+        [AUDIT_HEADERS.requesterAgency]: r.requesterAgency,
+        [AUDIT_HEADERS.chainPosition]: `${r.gatewayInstance}/${r.sequence}`,
+      },
+    };
+    msg.partition = partitionOf({ topic, partitionMetadata: allPartitions, message: msg });
+    return msg;
+  };
+
+  /** Produces records (and optionally a checkpoint); resolves to each record's "topic/partition/offset". */
+  async function produce(records: readonly Uint8Array[], checkpoint?: Uint8Array, sealedRecords?: readonly SealedAuditRecord[]): Promise<string[]> {
+    const messages = records.map((b, i) => messageOf(b, sealedRecords?.[i]));
+    const topicMessages = messages.length > 0 ? [{ topic, messages }] : [];
+    if (checkpoint) topicMessages.push({ topic: checkpointTopic, messages: [{ key: opts.instance, value: Buffer.from(checkpoint), headers: { [AUDIT_HEADERS.schemaVersion]: "1" } } as Message] });
+    if (producerFailed) {
+      await producer.disconnect().catch(() => undefined);
+      producer = newProducer();
+      await producer.connect();
+      producerFailed = false;
+    }
+    let metadata;
+    try {
+      metadata = await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (err) {
+      producerFailed = true;
+      throw err;
+    }
+    const base = new Map<number, bigint>();
+    for (const m of metadata) if (m.topicName === topic) base.set(m.partition, BigInt(m.baseOffset ?? m.offset ?? "-1"));
+    const next = new Map<number, bigint>();
+    return messages.map((m) => {
+      const p = m.partition as number;
+      const off = next.get(p) ?? base.get(p) ?? -1n;
+      next.set(p, off + 1n);
+      return `${topic}/${p}/${off}`;
+    });
+  }
+
+  /**
+   * Hashes of this instance's records at the tails of the partitions, as far
+   * back as the spool could reach: those of the spool already there (a send
+   * whose acknowledgement was lost) are not sent again.
+   */
+  async function alreadyInKafka(): Promise<Set<string>> {
+    const first = decodeSealedRecord(spool.peek(1)[0]).sequence;
+    const found = new Set<string>();
+    await readKafkaTopic({
+      brokers: opts.brokers,
+      topic,
+      tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024),
+      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      onRecord: (r) => {
+        try {
+          const rec = decodeSealedRecord(r.value);
+          if (rec.gatewayInstance === opts.instance && rec.sequence >= first) found.add(Buffer.from(recordHash(r.value)).toString("hex"));
+        } catch {
+          // not ours to judge here: verify reports malformed records
+        }
+      },
+    });
+    return found;
+  }
+
+  let draining: Promise<void> | undefined;
+  const startDrain = () => {
+    if (draining || closed) return;
+    draining = (async () => {
+      while (spool.depth() > 0 && !closed) {
+        try {
+          if (reconcileBeforeDrain) {
+            const present = await alreadyInKafka();
+            const skip = spool.peek(spool.depth()).findIndex((r) => !present.has(Buffer.from(recordHash(r)).toString("hex")));
+            const n = skip < 0 ? spool.depth() : skip;
+            await lock(async () => {
+              await spool.markDelivered(n);
+              reconciled += n;
+              reconcileBeforeDrain = false;
+              if (spool.depth() === 0) kafkaReachable = true;
+            });
+            continue;
+          }
+          const chunk = spool.peek(500);
+          await produce(chunk);
+          await lock(async () => {
+            await spool.markDelivered(chunk.length);
+            drained += chunk.length;
+            if (spool.depth() === 0) kafkaReachable = true;
+          });
+        } catch (err) {
+          lastError = (err as Error).message;
+          if (closing) return;
+          await new Promise((r) => setTimeout(r, drainRetryMs));
+        }
+      }
+      if (spool.depth() === 0) kafkaReachable = true;
+    })().finally(() => {
+      draining = undefined;
+    });
+  };
+  if (spool.depth() > 0) {
+    // Left by an earlier run that may have died between a send and its acknowledgement.
+    kafkaReachable = false;
+    reconcileBeforeDrain = true;
+    startDrain();
+  }
+
+  const spoolFull = () => {
+    refusedSpoolFull++;
+    return new CredexError("AUDIT_SPOOL_FULL", undefined, { spoolDepth: String(spool.depth()), spoolMax: String(spoolMax) });
+  };
+
+  const committer = createGroupCommitter<Item, AuditReceipt | undefined>((items) =>
+    lock(async () => {
+      const before = chain.head();
+      const events = items.filter((i): i is Extract<Item, { kind: "event" }> => i.kind === "event");
+      const wantCheckpoint = items.length > events.length;
+      const results: Array<AuditReceipt | undefined | Error> = [];
+      const sealed: Array<{ bytes: Uint8Array; record: SealedAuditRecord; sequence: bigint; hash: Uint8Array; index: number }> = [];
+      const direct = spool.depth() === 0;
+      const room = direct ? Infinity : spoolMax - spool.depth();
+      for (const item of items) {
+        if (item.kind === "checkpoint") {
+          results.push(undefined);
+          continue;
+        }
+        if (sealed.length >= room) {
+          results.push(spoolFull());
+          continue;
+        }
+        try {
+          const c = chain.append(item.event);
+          sealed.push({ bytes: c.bytes, record: c.record, sequence: c.record.sequence, hash: c.hash, index: results.length });
+          results.push(undefined);
+        } catch (err) {
+          results.push(new CredexError("AUDIT_UNAVAILABLE", `the audit event could not be sealed: ${(err as Error).message}`, {}, { cause: err }));
+        }
+      }
+      if (sealed.length === 0 && !wantCheckpoint) return results;
+
+      const toSpool = async (list: typeof sealed) => {
+        const fit = Math.max(0, Math.min(list.length, spoolMax - spool.depth()));
+        const kept = list.slice(0, fit);
+        for (const s of list.slice(fit)) results[s.index] = spoolFull();
+        const last = kept[kept.length - 1];
+        chain.reset(last ? { instance: opts.instance, sequence: last.sequence, headHash: last.hash } : before);
+        try {
+          await spool.append(kept.map((s) => s.bytes));
+        } catch (err) {
+          chain.reset(before);
+          throw new CredexError("AUDIT_UNAVAILABLE", "the audit spool could not be written", {}, { cause: err });
+        }
+        await state.save(chain.head());
+        spooled += kept.length;
+        for (const s of kept) results[s.index] = { medium: "spool", position: `${opts.spoolPath}#${s.sequence}`, sequence: s.sequence };
+        startDrain();
+      };
+
+      if (!direct) {
+        if (wantCheckpoint) checkpointsSkipped++;
+        await toSpool(sealed);
+      } else {
+        const cp = wantCheckpoint && opts.checkpointSigner ? encodeCheckpoint(createCheckpoint(chain.head(), opts.checkpointSigner)) : undefined;
+        // The head is saved while the produce is in flight (one fsync off the latency path).
+        // Should the process die before the ack, the state is ahead of Kafka: verify then shows
+        // a gap where the unacknowledged batch was, never a fork (two records, one sequence).
+        const saving = sealed.length > 0 ? state.save(chain.head()).then(() => undefined, (e: unknown) => e as Error) : Promise.resolve(undefined);
+        let positions: string[];
+        try {
+          positions = await produce(sealed.map((s) => s.bytes), cp, sealed.map((s) => s.record));
+        } catch (err) {
+          await saving;
+          lastError = (err as Error).message;
+          kafkaReachable = false;
+          reconcileBeforeDrain = true;
+          if (cp) checkpointsSkipped++;
+          await toSpool(sealed);
+          commits++;
+          return results;
+        }
+        const saveError = await saving;
+        if (saveError) throw new CredexError("AUDIT_UNAVAILABLE", "the audit chain state could not be saved", {}, { cause: saveError });
+        sent += sealed.length;
+        if (cp) checkpoints++;
+        sealed.forEach((s, i) => (results[s.index] = { medium: "kafka", position: positions[i], sequence: s.sequence }));
+      }
+      commits++;
+      return results;
+    }), { maxBatch: opts.maxBatch ?? 1024 });
+
+  const timer = opts.checkpointSigner
+    ? setInterval(() => void committer.submit({ kind: "checkpoint" }).catch(() => undefined), opts.checkpointIntervalMs ?? 60_000)
+    : undefined;
+  timer?.unref();
+
+  return {
+    async append(event) {
+      if (closing) throw new CredexError("AUDIT_UNAVAILABLE", "the audit sink is closed");
+      return (await committer.submit({ kind: "event", event })) as AuditReceipt;
+    },
+    async checkpoint() {
+      if (!opts.checkpointSigner) throw new Error("kafka audit sink: no checkpoint signer configured");
+      await committer.submit({ kind: "checkpoint" });
+    },
+    flush: () => committer.idle(),
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (timer) clearInterval(timer);
+      if (opts.checkpointSigner && spool.depth() === 0) await committer.submit({ kind: "checkpoint" }).catch(() => undefined);
+      await committer.idle();
+      // Undelivered spool entries stay on disk; the next start drains them.
+      closed = true;
+      await draining;
+      await producer.disconnect().catch(() => undefined);
+      await spool.close();
+      await state.close();
+    },
+    describe: () => `kafka ${opts.brokers} topic ${topic} (instance ${opts.instance}, ${opts.suite}, spool ${opts.spoolPath})`,
+    stats: () => ({
+      sent,
+      spooled,
+      drained,
+      reconciled,
+      spoolDepth: spool.depth(),
+      spoolMaxRecords: spoolMax,
+      kafkaReachable,
+      lastSequence: chain.head().sequence,
+      commits,
+      checkpoints,
+      checkpointsSkipped,
+      refusedSpoolFull,
+      ...(lastError !== undefined && { lastError }),
+      topicWarnings: check.warnings,
+    }),
+  };
+}

@@ -1,0 +1,303 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import type { AuditEntryHandler } from "../../adapters/audit/audit-source.js";
+import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
+import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
+import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
+import { createChainVerifier, type ChainBreak } from "../../core/audit/verify-chain.js";
+import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
+import {
+  auditEventCsvHeader,
+  auditEventCsvRow,
+  auditEventJsonLine,
+  auditEventTableHeader,
+  auditEventTableRow,
+  type OpenedAuditEvent,
+} from "../audit/audit-event-format.js";
+
+const HELP = `usage: credex audit <tail|verify|export|keyring> [options]
+
+The security officers' tools for the audit stream (sealed, hash-chained
+AuditEvents), read from a local audit file or from Kafka.
+
+  tail     decrypt and list events, filtered (table, or JSON lines with --jsonl);
+           --follow keeps printing new ones
+  verify   check every chain: gaps, reordering, duplicates, bad hashes, records
+           that fail to decrypt, checkpoint signatures; prints a summary and the
+           first break per chain with its position; exit 0 only if all verifies
+  export   decrypted events as JSON lines or CSV, for investigations
+  keyring  new --out <file> | rotate --key-ring <file> --key-id <id>
+
+source (one of):
+  --file <path>                 a file audit log (file sink or spool)
+  --brokers <host:port,...>     Kafka (default: $KAFKA_BROKERS)
+  --topic <name>                audit topic (default credex.audit.v1)
+  --checkpoint-topic <name>     checkpoint topic (default credex.audit-checkpoints.v1)
+
+options:
+  --key-ring <file>     the officer's key ring (needed by tail, export, --subject;
+                        verify also checks that every record decrypts when given)
+  --cert <pem file>     (verify, repeatable) certificates allowed to sign checkpoints;
+                        without one, checkpoint signatures are counted as unchecked
+  --partial             (verify) the range need not start at sequence 1 (implied by --from)
+  --from <time> --to <time>   ISO 8601 time range (event received_at)
+  --agency <id> --decision allow|deny|none --purpose <name> --category <name>
+  --subject <raw id> [--subject-type legal_person|natural_person|other_org]
+                        (the pseudonym is computed with the key ring; the raw id is never printed)
+  --jsonl               (tail) JSON lines instead of a table
+  --last <n>            (tail) only the last n matching events
+  --follow, -f          (tail) keep printing new events as they arrive (Ctrl-C ends)
+  --format jsonl|csv    (export, default jsonl)
+  --out <file>          (export, keyring new) write there instead of stdout
+
+examples:
+  credex audit verify --file .credex/audit.log --key-ring keys.json --cert certs/gateway.pem
+  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json
+  credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
+  credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
+  credex audit tail -f --brokers 127.0.0.1:9092 --key-ring keys.json --decision deny
+  credex audit export --file .credex/audit.log --key-ring keys.json --format csv --from 2026-11-01T00:00:00Z --out cases.csv
+  credex audit keyring new --out keys.json && credex audit keyring rotate --key-ring keys.json --key-id k2
+`;
+
+const OPTIONS = {
+  file: { type: "string" },
+  brokers: { type: "string" },
+  topic: { type: "string" },
+  "checkpoint-topic": { type: "string" },
+  "key-ring": { type: "string" },
+  cert: { type: "string", multiple: true },
+  partial: { type: "boolean" },
+  from: { type: "string" },
+  to: { type: "string" },
+  agency: { type: "string" },
+  decision: { type: "string" },
+  purpose: { type: "string" },
+  category: { type: "string" },
+  subject: { type: "string" },
+  "subject-type": { type: "string" },
+  jsonl: { type: "boolean" },
+  follow: { type: "boolean", short: "f" },
+  last: { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  "key-id": { type: "string" },
+} as const;
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K] extends { type: "boolean" } ? boolean : string };
+
+const out = (s: string) => process.stdout.write(s);
+
+let epipeHandled = false;
+/** `credex audit export | head` closes the pipe early: that is the reader's choice, not an error. */
+function endQuietlyOnClosedPipe(): void {
+  if (epipeHandled) return;
+  epipeHandled = true;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+const err = (s: string) => process.stderr.write(s);
+
+/** Progress on stderr: a live line on a terminal, a few lines otherwise. */
+function createProgress(label: string) {
+  const tty = process.stderr.isTTY === true;
+  let lastPrinted = 0;
+  return (read: number, total: number, what: string) => {
+    const now = Date.now();
+    if (!tty && now - lastPrinted < 5_000 && read !== total) return;
+    if (tty && now - lastPrinted < 200 && read !== total) return;
+    lastPrinted = now;
+    const pct = total > 0 ? Math.floor((read / total) * 100) : 100;
+    const width = 30;
+    const bar = "#".repeat(Math.floor((pct / 100) * width)).padEnd(width, ".");
+    err(`${tty ? "\r" : ""}${label} ${what} [${bar}] ${read}/${total} (${pct}%)${tty ? (read === total ? "\n" : "") : "\n"}`);
+  };
+}
+
+/** Scans the chosen source; kafkajs is loaded only for a Kafka source. */
+async function scanSource(
+  v: Values,
+  from: Date | undefined,
+  withCheckpoints: boolean,
+  onEntry: AuditEntryHandler,
+  progress?: (read: number, total: number, what: string) => void,
+  follow?: AbortSignal,
+): Promise<void> {
+  const brokers = v.brokers ?? (v.file === undefined ? process.env["KAFKA_BROKERS"] : undefined);
+  if (v.file !== undefined && v.brokers !== undefined) throw new UsageError("give either --file or --brokers, not both");
+  if (v.file !== undefined) {
+    const { followAuditFile, scanAuditFile } = await import("../../adapters/audit/audit-source.js");
+    if (follow) return followAuditFile(v.file, onEntry, follow);
+    let n = 0;
+    await scanAuditFile(v.file, async (e) => {
+      n++;
+      if (progress && n % 50_000 === 0) progress(n, n, v.file as string);
+      await onEntry(e);
+    });
+    return;
+  }
+  if (brokers === undefined || brokers === "") throw new UsageError("a source is required: --file <path> or --brokers <host:port> (or $KAFKA_BROKERS)");
+  const { scanKafkaAudit } = await import("../../adapters/kafka/kafka-audit-source.js");
+  await scanKafkaAudit(
+    {
+      brokers,
+      ...(v.topic !== undefined && { topic: v.topic }),
+      checkpointTopic: withCheckpoints ? (v["checkpoint-topic"] ?? AUDIT_CHECKPOINT_TOPIC) : null,
+      ...(from && { from }),
+      ...(follow && { follow }),
+      ...(progress && { onProgress: progress }),
+    },
+    onEntry,
+  );
+}
+
+function describeBreak(b: ChainBreak): string {
+  return `${b.kind}${b.sequence !== undefined ? ` at sequence ${b.sequence}` : ""}: ${b.position}: ${b.detail}`;
+}
+
+async function verify(v: Values): Promise<number> {
+  const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
+  const certs = (v.cert ?? []).map((f) => readFileSync(f, "utf8"));
+  const from = parseTime(v.from, "from");
+  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), certificates: certs, requireGenesis: !(v.partial || from) });
+  await scanSource(v, from, true, (e) => {
+    if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);
+    else if (e.kind === "checkpoint") verifier.addCheckpoint(e.bytes, e.position);
+    else verifier.addMalformed(e.position, e.detail);
+  }, createProgress("verify: scanning"));
+  const r = verifier.finish();
+  out(`records ${r.records}, checkpoints ${r.checkpoints}${r.checkpointsUnchecked ? ` (${r.checkpointsUnchecked} signatures not checked: no --cert)` : ""}, ${ring ? `decrypted ${r.decrypted}` : "not decrypted (no --key-ring)"}, chains ${r.chains.length}\n`);
+  for (const c of r.chains) {
+    const range = c.records ? `sequences ${c.firstSequence}..${c.lastSequence}` : "no records";
+    out(`chain ${c.instance}: ${range}, ${c.records} records, ${c.checkpoints} checkpoints: ${c.breaks === 0 ? "OK" : `BROKEN (${c.breaks} breaks)`}\n`);
+    if (c.firstBreak) out(`  first break: ${describeBreak(c.firstBreak)}\n`);
+  }
+  for (const b of r.orphanBreaks.slice(0, 20)) out(`unreadable: ${describeBreak(b)}\n`);
+  if (r.orphanBreaks.length > 20) out(`unreadable: ${r.orphanBreaks.length - 20} more\n`);
+  out(r.ok ? "verify: OK\n" : `verify: FAILED (${r.totalBreaks} breaks)\n`);
+  return r.ok ? 0 : 1;
+}
+
+/** Decrypts and filters events; returns how many could not be opened. */
+async function openEvents(v: Values, ring: KeyRing, onEvent: (o: OpenedAuditEvent) => void, follow?: AbortSignal): Promise<number> {
+  const filter = createAuditEventFilter(
+    { agency: v.agency, decision: v.decision, purpose: v.purpose, category: v.category, subject: v.subject, subjectType: v["subject-type"], from: v.from, to: v.to },
+    ring.pseudonymKey,
+  );
+  let failed = 0;
+  await scanSource(v, filter.from, false, (e) => {
+    if (e.kind !== "record") return;
+    try {
+      const record = decodeSealedRecord(e.bytes);
+      const event = openSealedRecord(record, ring);
+      if (filter.matches(event)) onEvent({ event, position: e.position, instance: record.gatewayInstance, sequence: record.sequence, keyId: record.keyId });
+    } catch (x) {
+      failed++;
+      err(`credex audit: ${e.position}: cannot be opened: ${(x as Error).message}\n`);
+    }
+  }, undefined, follow);
+  return failed;
+}
+
+const byTime = (a: OpenedAuditEvent, b: OpenedAuditEvent) => {
+  const ta = a.event.receivedAt ? Number(a.event.receivedAt.seconds) * 1e3 + a.event.receivedAt.nanos / 1e6 : 0;
+  const tb = b.event.receivedAt ? Number(b.event.receivedAt.seconds) * 1e3 + b.event.receivedAt.nanos / 1e6 : 0;
+  return ta - tb || a.instance.localeCompare(b.instance) || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0);
+};
+
+async function tail(v: Values): Promise<number> {
+  const ring = await loadKeyRing(requireOption(v["key-ring"], "key-ring"));
+  const last = v.last === undefined ? undefined : Number(v.last);
+  if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new UsageError("--last must be a positive integer");
+  if (v.follow) return followTail(v, ring);
+  const events: OpenedAuditEvent[] = [];
+  // Kafka partitions are read one after another: collect, then order by time.
+  const failed = await openEvents(v, ring, (o) => {
+    events.push(o);
+    if (last !== undefined && v.file !== undefined && events.length > last) events.shift();
+  });
+  events.sort(byTime);
+  const shown = last === undefined ? events : events.slice(-last);
+  if (!v.jsonl) out(auditEventTableHeader());
+  for (const o of shown) out(v.jsonl ? auditEventJsonLine(o) : auditEventTableRow(o));
+  if (failed > 0) err(`credex audit: ${failed} records could not be opened (run credex audit verify)\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+/** tail --follow: prints matching events as they arrive, until Ctrl-C. */
+async function followTail(v: Values, ring: KeyRing): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    if (!v.jsonl) out(auditEventTableHeader());
+    const failed = await openEvents(v, ring, (o) => out(v.jsonl ? auditEventJsonLine(o) : auditEventTableRow(o)), stop.signal);
+    return failed > 0 ? 1 : 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function exportEvents(v: Values): Promise<number> {
+  const ring = await loadKeyRing(requireOption(v["key-ring"], "key-ring"));
+  const format = v.format ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv") throw new UsageError(`--format must be jsonl or csv, not "${format}"`);
+  const chunks: string[] = format === "csv" ? [auditEventCsvHeader()] : [];
+  const write = v.out === undefined ? out : (s: string) => void chunks.push(s);
+  if (v.out === undefined && format === "csv") out(chunks.pop() as string);
+  const failed = await openEvents(v, ring, (o) => write(format === "csv" ? auditEventCsvRow(o) : auditEventJsonLine(o)));
+  if (v.out !== undefined) writeFileSync(v.out, chunks.join(""), { mode: 0o600 });
+  if (failed > 0) err(`credex audit: ${failed} records could not be opened (run credex audit verify)\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+async function keyring(v: Values, action: string | undefined): Promise<number> {
+  if (action === "new") {
+    const text = serializeKeyRing(generateKeyRing(v["key-id"] ?? "k1"));
+    if (v.out === undefined) out(text);
+    else writeFileSync(v.out, text, { mode: 0o600, flag: "wx" });
+    return 0;
+  }
+  if (action === "rotate") {
+    const path = requireOption(v["key-ring"], "key-ring");
+    const rotated = rotateKeyRing(await loadKeyRing(path), requireOption(v["key-id"], "key-id"));
+    writeFileSync(path, serializeKeyRing(rotated), { mode: 0o600 });
+    out(`active key is now ${rotated.activeKeyId}; kept: ${rotated.keyIds.join(", ")}\n`);
+    return 0;
+  }
+  throw new UsageError(`keyring needs an action: new or rotate${action ? ` (not "${action}")` : ""}`);
+}
+
+export const command: CliCommand = {
+  name: "audit",
+  summary: "read, verify and export the audit stream (security officers)",
+  help: HELP,
+  async run(argv) {
+    const parsed = parseCommandArgs(this, argv, OPTIONS, true);
+    if (parsed === null) return 0;
+    endQuietlyOnClosedPipe();
+    const [sub, ...rest] = parsed.positionals;
+    const v = parsed.values as Values;
+    if (sub === "keyring") {
+      if (rest.length > 1) throw new UsageError(`unexpected argument "${rest[1]}"`);
+      return keyring(v, rest[0]);
+    }
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    switch (sub) {
+      case "verify":
+        return verify(v);
+      case "tail":
+        return tail(v);
+      case "export":
+        return exportEvents(v);
+      case undefined:
+        throw new UsageError("a subcommand is required: tail, verify, export or keyring");
+      default:
+        throw new UsageError(`unknown subcommand "${sub}" (expected tail, verify, export or keyring)`);
+    }
+  },
+};
