@@ -313,6 +313,8 @@ describe("Kafka audit sink: broker outage", () => {
           } catch {
             failures++;
           }
+          // Paced like real traffic: an unpaced loop fills the spool with ~10^5 records during the outage.
+          await new Promise((resolve) => setTimeout(resolve, 2));
         }
       }),
     );

@@ -9,7 +9,8 @@ import { isUndecodable, serviceDefinitionOf, type UndecodableRequest } from "../
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS } from "../adapters/grpc/server-credentials.js";
-import { readTlsMaterial, type TlsFiles } from "../gateway/tls-files.js";
+import type { TlsFiles } from "../gateway/tls-files.js";
+import { createTlsReloader, type ReloadOutcome } from "../gateway/tls-reloader.js";
 
 export interface ReferenceAgencyOptions {
   readonly agencyId: string;
@@ -19,13 +20,18 @@ export interface ReferenceAgencyOptions {
   readonly records: CreditRecord[];
   /** Answer this much later (tests and demos of slow providers). */
   readonly delayMs?: number;
+  /** Reload the TLS files when they change (default true). */
+  readonly watchTls?: boolean;
+  /** Every reload attempt, accepted or refused (default: refused ones are logged on stderr). */
+  readonly onTlsReload?: (outcome: ReloadOutcome) => void;
 }
 
 export interface RunningAgency {
   readonly agencyId: string;
   readonly port: number;
   readonly address: string;
-  reloadTls(): void;
+  /** Reloads the TLS files now; throws with the reason when the set is refused (the old one stays). */
+  reloadTls(): ReloadOutcome;
   stop(): Promise<void>;
 }
 
@@ -35,7 +41,19 @@ export interface RunningAgency {
  * agencies exchange through the gateway, never directly.
  */
 export async function startReferenceAgency(options: ReferenceAgencyOptions): Promise<RunningAgency> {
-  const credentials = new ReloadableServerCredentials(readTlsMaterial(options.tls), { minVersion: "TLSv1.3", ciphers: DEFAULT_TLS12_CIPHERS });
+  // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
+  let credentials: ReloadableServerCredentials;
+  const tls = createTlsReloader({
+    files: options.tls,
+    apply: (m) => credentials.reload(m),
+    watch: options.watchTls ?? true,
+    onReload:
+      options.onTlsReload ??
+      ((o) => {
+        if (!o.ok) process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "agency", agency: options.agencyId, msg: "TLS reload refused; the previous material stays in use", reason: o.reason })}\n`);
+      }),
+  });
+  credentials = new ReloadableServerCredentials(tls.current().material, { minVersion: "TLSv1.3", ciphers: DEFAULT_TLS12_CIPHERS });
   const bySubject = new Map<string, CreditRecord[]>();
   for (const record of options.records) {
     const key = `${record.subject?.type}:${record.subject?.id}`;
@@ -71,9 +89,14 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
     agencyId: options.agencyId,
     port,
     address: `${host}:${port}`,
-    reloadTls: () => credentials.reload(readTlsMaterial(options.tls)),
+    reloadTls() {
+      const outcome = tls.reload("admin");
+      if (!outcome.ok) throw new Error(outcome.reason);
+      return outcome;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        tls.close();
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -10,6 +10,8 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/kafka.js"),
     import("./commands/pki.js"),
     import("./commands/audit.js"),
+    import("./commands/policy.js"),
+    import("./commands/posture.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -11,7 +11,14 @@ import {
   type QueryResponse,
   type QueryStreamResponse,
 } from "../gen/credex/v1/exchange_pb.js";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import {
+  DecideSpecialAccessRequestSchema,
+  DecideSpecialAccessResponseSchema,
+  RequestSpecialAccessRequestSchema,
+  RequestSpecialAccessResponseSchema,
+  type SpecialAccessApplication,
+} from "../gen/credex/v1/special_access_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 
 export interface ExchangeClientOptions {
@@ -27,6 +34,8 @@ export interface ExchangeClientOptions {
 export interface ExchangeClient {
   query(request: MessageInitShape<typeof QueryRequestSchema>, options?: { timeoutMs?: number; metadata?: Record<string, string> }): Promise<QueryResponse>;
   queryStream(request: MessageInitShape<typeof QueryRequestSchema>, options?: { batchSize?: number; timeoutMs?: number }): Promise<QueryStreamResponse[]>;
+  requestSpecialAccess(request: MessageInitShape<typeof RequestSpecialAccessRequestSchema>): Promise<SpecialAccessApplication>;
+  decideSpecialAccess(request: MessageInitShape<typeof DecideSpecialAccessRequestSchema>): Promise<SpecialAccessApplication>;
   close(): void;
 }
 
@@ -71,10 +80,32 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         stream.on("end", () => resolve(out));
       });
     },
+    async requestSpecialAccess(request) {
+      const response = await unary(client, path(CreditExchange.method.requestSpecialAccess), RequestSpecialAccessRequestSchema, RequestSpecialAccessResponseSchema, request);
+      return response.application!;
+    },
+    async decideSpecialAccess(request) {
+      const response = await unary(client, path(CreditExchange.method.decideSpecialAccess), DecideSpecialAccessRequestSchema, DecideSpecialAccessResponseSchema, request);
+      return response.application!;
+    },
     close: () => client.close(),
   };
 }
 
+
+function unary<I extends DescMessage, O extends DescMessage>(client: Client, method: string, input: I, output: O, request: MessageInitShape<I>, timeoutMs = 10_000): Promise<MessageShape<O>> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      method,
+      (value: MessageShape<I>) => Buffer.from(toBinary(input, value)),
+      (bytes: Buffer) => fromBinary(output, bytes),
+      create(input, request),
+      new Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (err: ServiceError | null, response?: MessageShape<O>) => (err ? reject(err) : resolve(response!)),
+    );
+  });
+}
 
 function metadataOf(values: Record<string, string> | undefined): Metadata {
   const md = new Metadata();

@@ -34,8 +34,36 @@ export interface AuditConfig {
   readonly keyRing: string;
   readonly suite: "AES-256-GCM" | "SM4-CTR+HMAC-SM3";
   readonly chainState: string;
-  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly checkpointTopic: string; readonly spoolDir: string; readonly spoolMaxBytes: number };
+  readonly kafka?: {
+    readonly brokers: readonly string[];
+    readonly topic: string;
+    readonly checkpointTopic: string;
+    /** Append-only fsync'd spool used while Kafka is unreachable. */
+    readonly spoolFile: string;
+    /** Beyond this many spooled records the gateway fails closed (AUDIT_SPOOL_FULL). */
+    readonly spoolMaxRecords: number;
+    /** Create missing audit topics at start (retention ≥ 180 days). */
+    readonly createTopics: boolean;
+  };
 }
+
+/** Metrics, traces, logs and the periodic posture check (docs/observability.md). */
+export interface ObservabilityConfig {
+  /** host:port of the HTTP listener serving GET /metrics (Prometheus text format). */
+  readonly metricsListen: string;
+  /** OTLP/HTTP traces endpoint; spans are exported only when set. */
+  readonly otlpEndpoint?: string | undefined;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  /** Level of the per-exchange log line for exchanges that succeeded (refusals always log at info). */
+  readonly exchangeLogLevel: "debug" | "info";
+  /** Security protection level declared for this system (GB/T 22239-2019, 1..5). */
+  readonly postureLevel: number;
+  /** Interval of the in-gateway posture check; 0 turns it off. */
+  readonly postureIntervalMs: number;
+}
+export type ControlConfig =
+  | { readonly kind: "kafka"; readonly brokers: readonly string[]; readonly topic: string }
+  | { readonly kind: "file"; readonly file: string };
 
 export interface GatewayConfig {
   readonly file: string;
@@ -47,13 +75,22 @@ export interface GatewayConfig {
     readonly cert: string;
     readonly key: string;
     readonly ca: string;
-    readonly crl?: string | undefined;
+    /** CRL files (the root's and the issuing CA's: Node checks the whole chain); empty: no CRL. */
+    readonly crl: readonly string[];
     readonly minVersion: "TLSv1.2" | "TLSv1.3";
+    /** Reload when the certificate, key, CA bundle or CRL files change (default true). */
+    readonly watch: boolean;
+    /** Automatic renewal of the gateway's own certificate from a CA directory (smallstep: at ⅓ of validity left). */
+    readonly renew?: { readonly caDir: string; readonly passphraseFile?: string | undefined; readonly name: string } | undefined;
   };
+  /** The signed control topic (revocations now; policy bundles and suspensions later). */
+  readonly control?: ControlConfig | undefined;
   readonly policy: { readonly model: string; readonly policy: string; readonly categories: string };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
+  /** Present when the config has an `observability` section. */
+  readonly observability?: ObservabilityConfig | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -90,9 +127,33 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control"]);
 
-  const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion"]);
+  const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
+  // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
+  const crl = !tls.has("crl") ? [] : typeof tls.field("crl").value === "string" ? [tls.field("crl").string()] : tls.field("crl").stringList();
+  let renew: GatewayConfig["tls"]["renew"];
+  if (tls.has("renew")) {
+    const r = tls.field("renew").object(["caDir", "passphraseFile", "name"]);
+    renew = {
+      caDir: at(r.field("caDir").string()),
+      passphraseFile: r.has("passphraseFile") ? at(r.field("passphraseFile").string()) : undefined,
+      name: r.field("name").string({ default: "gateway", pattern: /^[A-Za-z0-9._-]{1,64}$/ }),
+    };
+  }
+  let control: ControlConfig | undefined;
+  if (root.has("control")) {
+    const c = root.field("control").object(["kafka", "file"]);
+    if (c.has("kafka") === c.has("file")) c.fail("give exactly one of kafka or file");
+    if (c.has("kafka")) {
+      const k = c.field("kafka").object(["brokers", "topic"]);
+      const brokers = k.field("brokers").stringList();
+      if (brokers.length === 0) k.field("brokers").fail("needs at least one broker");
+      control = { kind: "kafka", brokers, topic: k.field("topic").string({ default: "credex.control.v1" }) };
+    } else {
+      control = { kind: "file", file: at(c.field("file").string()) };
+    }
+  }
   const policy = root.field("policy").object(["model", "policy", "categories"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
@@ -105,21 +166,36 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   const auditFile = at(audit.field("file").string({ default: "audit/audit.log" }));
   let kafka: AuditConfig["kafka"];
   if (sink === "kafka" || audit.has("kafka")) {
-    const k = audit.field("kafka").object(["brokers", "topic", "checkpointTopic", "spoolDir", "spoolMaxBytes"]);
+    const k = audit.field("kafka").object(["brokers", "topic", "checkpointTopic", "spoolFile", "spoolMaxRecords", "createTopics"]);
     const brokers = k.field("brokers").stringList();
     if (brokers.length === 0) k.field("brokers").fail("needs at least one broker");
     kafka = {
       brokers,
       topic: k.field("topic").string({ default: "credex.audit.v1" }),
       checkpointTopic: k.field("checkpointTopic").string({ default: "credex.audit-checkpoints.v1" }),
-      spoolDir: at(k.field("spoolDir").string({ default: "audit/spool" })),
-      spoolMaxBytes: k.field("spoolMaxBytes").integer({ default: 256 * 1024 * 1024, min: 1024 }),
+      spoolFile: at(k.field("spoolFile").string({ default: "audit/spool.log" })),
+      spoolMaxRecords: k.field("spoolMaxRecords").integer({ default: 100_000, min: 1 }),
+      createTopics: k.field("createTopics").boolean(true),
     };
   }
 
   const limits = root.has("limits") ? root.field("limits").object(Object.keys(DEFAULT_LIMITS)) : undefined;
   const limit = (key: keyof GatewayLimits, min: number, max: number) =>
     limits ? limits.field(key).integer({ default: DEFAULT_LIMITS[key], min, max }) : DEFAULT_LIMITS[key];
+
+  let observability: ObservabilityConfig | undefined;
+  if (root.has("observability")) {
+    const o = root.field("observability").object(["metricsListen", "otlpEndpoint", "logLevel", "exchangeLogLevel", "postureLevel", "postureIntervalMs"]);
+    observability = {
+      metricsListen: o.field("metricsListen").string({ default: "127.0.0.1:0", pattern: HOST_PORT }),
+      otlpEndpoint: o.has("otlpEndpoint") ? o.field("otlpEndpoint").string({ pattern: /^https?:\/\/[^\s]+$/ }) : undefined,
+      logLevel: o.field("logLevel").string({ default: "info", oneOf: ["debug", "info", "warn", "error"] }) as ObservabilityConfig["logLevel"],
+      exchangeLogLevel: o.field("exchangeLogLevel").string({ default: "info", oneOf: ["debug", "info"] }) as ObservabilityConfig["exchangeLogLevel"],
+      postureLevel: o.field("postureLevel").integer({ default: 3, min: 1, max: 5 }),
+      postureIntervalMs: o.field("postureIntervalMs").integer({ default: 300_000, min: 0, max: 24 * 3_600_000 }),
+    };
+    if (observability.postureIntervalMs > 0 && observability.postureIntervalMs < 1_000) o.field("postureIntervalMs").fail("must be 0 (off) or at least 1000");
+  }
 
   const config: GatewayConfig = {
     file,
@@ -131,9 +207,12 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       cert: at(tls.field("cert").string()),
       key: at(tls.field("key").string()),
       ca: at(tls.field("ca").string()),
-      crl: tls.has("crl") ? at(tls.field("crl").string()) : undefined,
+      crl: crl.map(at),
       minVersion: tls.field("minVersion").string({ default: "TLSv1.3", oneOf: ["TLSv1.2", "TLSv1.3"] }) as "TLSv1.2" | "TLSv1.3",
+      watch: tls.has("watch") ? tls.field("watch").boolean() : true,
+      renew,
     },
+    control,
     policy: {
       model: at(policy.field("model").string()),
       policy: at(policy.field("policy").string()),
@@ -164,6 +243,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       maxPingsPerSecondPerConnection: limit("maxPingsPerSecondPerConnection", 1, 10_000),
       requestReceiveTimeoutMs: limit("requestReceiveTimeoutMs", 100, 600_000),
     },
+    observability,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");

@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../gen/credex/v1/audit_pb.js";
+import type { AuditSinkStats } from "./audit-sink-stats.js";
 
 /** Where an audit event ended up once durable. */
 export interface AuditReceipt {
@@ -22,4 +23,6 @@ export interface AuditSink {
   close(): Promise<void>;
   /** A short description for logs and the demo summary, e.g. the file path. */
   describe(): string;
+  /** Backlog figures for metrics (optional; see audit-sink-stats.ts). */
+  stats?(): AuditSinkStats;
 }

@@ -84,6 +84,16 @@ export const ERROR_CATALOGUE = {
   EXPLICITLY_DENIED: [P, "an explicit deny rule matches the request"],
   RESTRICTED_MODE: [P, "the gateway is in restricted mode: only level-1 data flows"],
 
+  // special applications (Planning Outline §3(5)); separation of duties
+  SPECIAL_APPLICATION_UNKNOWN: [GrpcCode.NOT_FOUND, "no such special application"],
+  SPECIAL_APPLICATION_DECIDED: [GrpcCode.FAILED_PRECONDITION, "the special application was already decided"],
+  APPROVER_NOT_OWNER: [P, "only an approver of the owning agency may decide this application"],
+  SEPARATION_OF_DUTIES: [P, "the approver must not be the requesting certificate"],
+  SPECIAL_GRANT_UNKNOWN: [P, "the special grant does not exist or was not approved"],
+  SPECIAL_GRANT_MISMATCH: [P, "the special grant does not cover this request"],
+  SPECIAL_GRANT_EXPIRED: [P, "the special grant has lapsed"],
+  SPECIAL_GRANT_EXHAUSTED: [P, "the special grant has no uses left"],
+
   // limits
   RATE_LIMITED: [R, "the agency exceeded its request rate"],
   TOO_MANY_CONCURRENT_CALLS: [R, "the agency exceeded its concurrent call limit"],

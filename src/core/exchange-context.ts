@@ -10,6 +10,8 @@ import type { ValidatedQuery } from "./stages/validate.js";
 export interface ExchangeContext {
   readonly exchangeId: string;
   readonly traceId: string;
+  /** The caller's W3C traceparent, when it sent a valid one (the trace continues it). */
+  readonly traceparent?: string | undefined;
   readonly gatewayInstance: string;
   readonly method: string;
   readonly receivedAt: Date;

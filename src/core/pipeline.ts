@@ -14,6 +14,8 @@ import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
 import { release, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
+import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
+import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
 
 /** What the pipeline needs; built once at start from validated config (src/gateway). */
 export interface PipelineDeps {
@@ -28,6 +30,8 @@ export interface PipelineDeps {
   readonly deadlineReserveMs: number;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Special applications; absent: queries naming a grant are refused (SPECIAL_GRANT_UNKNOWN). */
+  readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
   /**
@@ -38,6 +42,8 @@ export interface PipelineDeps {
   readonly holdCallSlot?: (principal: Principal, peer: PeerTls) => CallSlot;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Spans and timings per stage and per provider call (src/adapters/otel); none by default. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface QueryOutcome {
@@ -59,34 +65,45 @@ export async function runQuery(
   request: QueryRequest | CredexError,
   callerDeadline: Date | undefined,
 ): Promise<QueryOutcome> {
+  const t = deps.telemetry ?? NO_TELEMETRY;
+  t.exchangeStart(ctx);
   let outcome: QueryOutcome | undefined;
   let slot: CallSlot | undefined;
   try {
-    ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
     slot = deps.holdCallSlot?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;
     ctx.rawCategories = request.categories.slice(0, deps.maxCategories);
     const now = new Date();
-    ctx.query = validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, ctx.principal, now);
+    const principal = ctx.principal;
+    ctx.query = t.stage(ctx, "validate", () => validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, principal, now));
     const q = ctx.query;
-    ctx.decision = authorize(deps.authorize, { principal: ctx.principal, categories: q.categories, purpose: q.purpose }, now);
-    const routes = route(deps.authorize.registry, ctx.decision);
-    ctx.outcomes = await fetchFromProviders(
-      deps.providers,
-      routes,
-      { exchangeId: ctx.exchangeId, subjectType: q.subjectType, subjectId: q.subjectId, purpose: request.purpose, requesterAgency: ctx.principal.agencyId },
-      providerDeadline(deps, callerDeadline),
+    const specialGrant = q.specialGrantId === "" ? undefined : useSpecialGrant(deps, ctx, now);
+    ctx.decision = t.stage(ctx, "authorize", () => authorize(deps.authorize, { principal, categories: q.categories, purpose: q.purpose, specialGrant }, now));
+    const decision = ctx.decision;
+    const routes = t.stage(ctx, "route", () => route(deps.authorize.registry, decision));
+    ctx.outcomes = await t.stage(ctx, "fetch", () =>
+      fetchFromProviders(
+        deps.providers,
+        routes,
+        { exchangeId: ctx.exchangeId, subjectType: q.subjectType, subjectId: q.subjectId, purpose: request.purpose, requesterAgency: principal.agencyId },
+        providerDeadline(deps, callerDeadline),
+        (agencyId, call) => t.providerCall(ctx, agencyId, call),
+      ),
     );
-    ctx.release = release(ctx.decision, ctx.outcomes, {
-      subjectType: q.subjectType,
-      subjectId: q.subjectId,
-      sensitiveCategories: sensitiveCategoriesOf(q, deps.catalogue),
-      now: new Date(),
-      isDisputed: deps.isDisputed,
-      onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
-    });
+    const outcomes = ctx.outcomes;
+    ctx.release = t.stage(ctx, "release", () =>
+      release(decision, outcomes, {
+        subjectType: q.subjectType,
+        subjectId: q.subjectId,
+        sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
+        now: new Date(),
+        isDisputed: deps.isDisputed,
+        onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
+      }),
+    );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });
     const bytes = Buffer.from(toBinary(QueryResponseSchema, response));
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
@@ -97,7 +114,7 @@ export async function runQuery(
   }
   ctx.repliedAt = new Date();
   try {
-    await audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize));
+    await t.stage(ctx, "audit", () => audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize)));
   } catch (err) {
     // Fail closed: whatever the exchange produced is dropped.
     ctx.error = toCredexError(err);
@@ -106,6 +123,7 @@ export async function runQuery(
     slot?.();
   }
   deps.onExchange?.(ctx);
+  t.exchangeEnd(ctx);
   if (ctx.error || !outcome) throw ctx.error ?? new CredexError("INTERNAL");
   return outcome;
 }
@@ -116,11 +134,14 @@ function providerDeadline(deps: PipelineDeps, callerDeadline: Date | undefined):
   return new Date(Math.min(own, callerDeadline.getTime() - deps.deadlineReserveMs));
 }
 
-/** Level-4 categories whose content may pass: those the written consent names (Art. 14.2). */
-function sensitiveCategoriesOf(q: NonNullable<ExchangeContext["query"]>, catalogue: Catalogue): Set<string> {
-  const out = new Set<string>();
-  if (q.consent?.namesSensitiveCategories) {
-    for (const c of q.categories) if (q.consent.categories.has(c) && catalogue.categories.get(c)) out.add(c);
-  }
-  return out;
+/** Level-4 content may pass when the written consent names its category (Art. 14.2), or a special grant of its owner covers it. */
+function sensitiveAllowedBy(q: NonNullable<ExchangeContext["query"]>, grant: GrantUse | undefined): (owner: string, category: string) => boolean {
+  return (owner, category) =>
+    (q.consent?.namesSensitiveCategories === true && q.consent.categories.has(category)) || (grant !== undefined && grant.ownerAgency === owner && grant.categories.has(category));
+}
+
+function useSpecialGrant(deps: PipelineDeps, ctx: ExchangeContext, now: Date): GrantUse {
+  const q = ctx.query!;
+  if (!deps.specialAccess) throw new CredexError("SPECIAL_GRANT_UNKNOWN");
+  return deps.specialAccess.use(q.specialGrantId, { requesterAgency: ctx.principal!.agencyId, subjectPseudonym: deps.pseudonymize(q.subjectType, q.subjectId), purpose: q.purpose, categories: q.categories }, now);
 }

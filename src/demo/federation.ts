@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
@@ -29,6 +30,10 @@ export interface FederationOptions {
   readonly gatewayConfig?: Record<string, unknown>;
   /** Parts to use instead of those built from config (tests). */
   readonly parts?: Partial<GatewayParts>;
+  /** Audit to Kafka (acks=all) at these brokers instead of the local file. */
+  readonly kafkaBrokers?: string;
+  /** Gateway instance name (default a fresh one per federation, so chains never collide on a shared topic). */
+  readonly instance?: string;
   /** Per-agency provider delay in ms (slow-provider demos and tests). */
   readonly providerDelayMs?: Record<string, number>;
 }
@@ -39,8 +44,11 @@ export interface FederationManifest {
   readonly trustDomain: string;
   readonly ca: string;
   readonly gatewayConfig: string;
+  /** The audit log file (file sink), or "kafka://<brokers>/<topic>" when auditing to Kafka. */
   readonly auditLog: string;
   readonly keyRing: string;
+  /** The gateway's Prometheus endpoint (GET), when it serves one. */
+  readonly metrics?: string | undefined;
   readonly agencies: Array<{ id: string; name: string; sector: string; uscc: string; cert: string; key: string; provider: string }>;
 }
 
@@ -97,10 +105,11 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const policies = join(packageRoot(), "policies");
     const configFile = join(dir, "gateway.yaml");
     const document = {
-      instance: "gw-demo-1",
+      instance: options.instance ?? `gw-demo-${randomBytes(3).toString("hex")}`,
       trustDomain: DEMO_TRUST_DOMAIN,
       listen: "127.0.0.1:0",
-      tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
+      // Both CRLs: Node checks revocation for every certificate of the chain (dev-pki.ts).
+      tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
       policy: { model: join(policies, "model.conf"), policy: join(policies, "policy.csv"), categories: join(policies, "categories.yaml") },
       agencies: members.map((m) => ({
         id: m.id,
@@ -112,7 +121,15 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         clearance: m.clearance,
         protectionLevel: 3,
       })),
-      audit: { sink: "file", file: "audit/audit.log", keyRing: "audit/key-ring.json", suite: options.auditSuite ?? "AES-256-GCM", chainState: "audit/chain-state.json" },
+      audit: {
+        sink: options.kafkaBrokers ? "kafka" : "file",
+        file: "audit/audit.log",
+        keyRing: "audit/key-ring.json",
+        suite: options.auditSuite ?? "AES-256-GCM",
+        chainState: "audit/chain-state.json",
+        ...(options.kafkaBrokers ? { kafka: { brokers: options.kafkaBrokers.split(","), spoolFile: "audit/spool.log" } } : {}),
+      },
+      observability: { metricsListen: "127.0.0.1:0", postureLevel: 3 },
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.gatewayConfig ?? {}),
     };
@@ -125,8 +142,9 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       trustDomain: DEMO_TRUST_DOMAIN,
       ca: pki.caBundle,
       gatewayConfig: configFile,
-      auditLog: config.audit.file,
+      auditLog: config.audit.sink === "kafka" ? `kafka://${config.audit.kafka!.brokers.join(",")}/${config.audit.kafka!.topic}` : config.audit.file,
       keyRing: keyRingFile,
+      metrics: gateway.observability?.metricsUrl,
       agencies: members.map((m) => ({
         id: m.id,
         name: m.name,

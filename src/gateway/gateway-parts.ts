@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { openSpecialAccessFile } from "../adapters/special-access/special-access-file.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
 import { createCheckpointSigner } from "../core/audit/checkpoint.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
+import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
 
@@ -18,13 +21,31 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    // Kept beside the audit chain state: both are the gateway's durable local state.
+    specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };
 }
 
 async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType<typeof loadKeyRing>>): Promise<AuditSink> {
   // Checkpoints are signed with the gateway's own TLS key, so officers verify them with its certificate.
   const checkpointSigner = createCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") });
-  if (config.audit.sink === "kafka") throw new Error(`${config.file}: audit.sink "kafka" is not available in this build`);
+  if (config.audit.sink === "kafka") {
+    const kafka = config.audit.kafka!;
+    return createKafkaAuditSink({
+      brokers: kafka.brokers.join(","),
+      keyRing,
+      suite: config.audit.suite,
+      instance: config.instance,
+      chainStatePath: config.audit.chainState,
+      spoolPath: kafka.spoolFile,
+      spoolMaxRecords: kafka.spoolMaxRecords,
+      topic: kafka.topic,
+      checkpointTopic: kafka.checkpointTopic,
+      checkpointSigner,
+      production: config.mode === "production",
+      createTopics: kafka.createTopics,
+    });
+  }
   return createFileAuditSink({
     path: config.audit.file,
     keyRing,

@@ -20,12 +20,22 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
-import { readTlsMaterial } from "./tls-files.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
+import { NO_LOGGER, type Logger } from "../core/logger.js";
+import { createExchangeLog } from "../core/exchange-log.js";
+import type { ControlResult } from "../core/posture/posture-evidence.js";
+import { startObservability, type RunningObservability } from "./observability.js";
+import { startGatewayCertificates } from "./gateway-certificates.js";
+import type { ReloadOutcome } from "./tls-reloader.js";
+import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
+import type { ControlChannel } from "../core/control/control-channel.js";
+import type { ControlConsumer } from "../core/control/control-consumer.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -34,6 +44,16 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
+  /** Special applications and grants (in memory when absent). */
+  readonly specialAccess?: SpecialAccessRegistry;
+  /** Structured logs (one line per exchange, posture, metrics); none by default. */
+  readonly logger?: Logger;
+  /** A posture control went from pass/warn to fail at the periodic check: raise an incident. */
+  readonly onPostureRegression?: (control: ControlResult) => void;
+  /** A certificate of the gateway or of an agency has crossed 30, 7 or 1 days left (incident handling). */
+  readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
+  /** The control channel to use instead of the one config.control describes (tests). */
+  readonly controlChannel?: ControlChannel;
 }
 
 export interface RunningGateway {
@@ -46,14 +66,25 @@ export interface RunningGateway {
   /** Per-agency usage and transport-protection figures (docs/limits.md). */
   readonly limits: { usage(agencyId: string): { calls: number; connections: number }; readonly transport: Http2SessionGuard["stats"] };
   readonly catalogue: Catalogue;
-  /** Re-reads certificate, key, CA bundle and CRL from their files; new handshakes use them, open calls continue. */
-  reloadTls(): void;
+  readonly specialAccess: SpecialAccessRegistry;
+  /**
+   * Re-reads certificate, key, CA bundle and CRLs from their files; new
+   * handshakes use them, open calls continue. Throws with the reason when the
+   * set is refused (unparsable, key not matching, stale CRL): the old set stays.
+   */
+  reloadTls(): ReloadOutcome;
+  /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
+  certificateExpiry(): CertificateExpiryEntry[];
+  /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
+  readonly control: ControlConsumer | undefined;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
   /** Restricted mode: only level-1 data flows (incident containment). */
   setRestrictedMode(on: boolean): void;
   auditSink(): AuditSink;
+  /** Metrics endpoint, telemetry gauges and posture monitor; present when the config has an observability section. */
+  readonly observability?: RunningObservability | undefined;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -66,15 +97,31 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const registry = new AgencyRegistry(config.agencies);
   const catalogue = loadCatalogue(config.policy.categories);
   const revocations = new RevocationSet();
-  let material: TlsMaterial = readTlsMaterial(config.tls);
+  // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
+  let credentials: ReloadableServerCredentials;
+  const certificates = await startGatewayCertificates({
+    config,
+    apply: (m) => credentials.reload(m),
+    revocations,
+    onCertificateExpiring: parts.onCertificateExpiring,
+    controlChannel: parts.controlChannel,
+  });
+  const material = (): TlsMaterial => certificates.material();
   let authorizer = parts.authorizer;
   let restricted = false;
   let acceptingCalls = true;
 
-  const credentials = new ReloadableServerCredentials(material, { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
+  credentials = new ReloadableServerCredentials(material(), { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
   const providers =
     parts.providers ??
-    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: () => material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+    createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+
+  const specialAccess = parts.specialAccess ?? new SpecialAccessRegistry();
+  const logger = parts.logger ?? NO_LOGGER;
+  const observability = config.observability
+    ? await startObservability({ config, observability: config.observability, logger, auditSink: () => parts.auditSink, policyRevision: () => authorizer.revision })
+    : undefined;
+  const exchangeLog = createExchangeLog({ logger: logger.child("exchange"), pseudonymize: parts.pseudonymize, successLevel: config.observability?.exchangeLogLevel });
 
   const agencyLimits = createGatewayAgencyLimits(config.limits);
   const peerOf = (call: object) => ({ ...peerTlsOf(call), connection: sessionOfCall(call) });
@@ -89,13 +136,20 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    onExchange: parts.onExchange,
     holdCallSlot: agencyLimits.holdCallSlot,
+    onExchange: (ctx) => {
+      certificates.observeExchange(ctx);
+      parts.onExchange?.(ctx);
+      exchangeLog(ctx);
+    },
+    telemetry: observability?.telemetry,
+    specialAccess,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
     traceId: traceIdOf(call.metadata.get("traceparent")[0]),
+    traceparent: validTraceparent(call.metadata.get("traceparent")[0]),
     gatewayInstance: config.instance,
     method,
     receivedAt: new Date(),
@@ -111,6 +165,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const handlers = {
+    ...createSpecialAccessHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      registry,
+      catalogue,
+      specialAccess,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      acceptingCalls: () => acceptingCalls,
+    }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
       runQuery(deps, ctx, peerOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
@@ -156,9 +220,14 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
-  );
+  ).catch(async (err: unknown) => {
+    await observability?.stop();
+    await certificates.close();
+    throw err;
+  });
   const sessionGuard = agencyLimits.guard(server);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
+  observability?.startPostureMonitor(`${host}:${port}`, parts.onPostureRegression);
 
   return {
     config,
@@ -168,10 +237,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     revocations,
     limits: { usage: (agencyId) => agencyLimits.limiter.usage(agencyId), transport: sessionGuard.stats },
     catalogue,
-    reloadTls() {
-      material = readTlsMaterial(config.tls);
-      credentials.reload(material);
-    },
+    specialAccess,
+    reloadTls: () => certificates.reload("admin"),
+    certificateExpiry: () => certificates.certificateExpiry(),
+    control: certificates.control,
     setAuthorizer(next) {
       authorizer = next;
     },
@@ -180,6 +249,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       restricted = on;
     },
     auditSink: () => parts.auditSink,
+    observability,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
@@ -196,8 +266,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
         });
       });
       if ("close" in providers && typeof providers.close === "function") providers.close();
+      await certificates.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
+      await observability?.stop();
     },
   };
 }
@@ -205,6 +277,13 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 function deadlineOf(deadline: Date | number): Date | undefined {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** The header itself when it is a valid W3C traceparent (version 00), so the exchange's trace continues the caller's. */
+function validTraceparent(traceparent: unknown): string | undefined {
+  if (typeof traceparent !== "string") return undefined;
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent.trim());
+  return m && !/^0+$/.test(m[1]!) && !/^0+$/.test(m[2]!) ? traceparent.trim() : undefined;
 }
 
 /** The trace id of a W3C traceparent header (https://www.w3.org/TR/trace-context/), or a fresh one. */

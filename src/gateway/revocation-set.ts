@@ -1,29 +1,37 @@
 import type { Revocation, RevocationList } from "../core/stages/authenticate.js";
 
 /**
- * Revoked certificate serials known to this gateway: from the CRL file at
- * start and reload, and from revocations received on the control topic. The
- * authenticate stage consults it on every call, so a revocation takes effect
- * for connections already open (not only at the next handshake).
+ * Revoked certificate serials known to this gateway, from two sources: the
+ * CRL files (replaced as a whole at start and on every reload) and single
+ * revocations received on the control topic or by an admin call (kept across
+ * CRL reloads: a revocation announced on the topic may reach the gateway
+ * before the CRL that lists it). The authenticate stage consults it on every
+ * call, so a revocation takes effect for connections already open.
  */
 export class RevocationSet implements RevocationList {
-  private readonly bySerial = new Map<string, Revocation>();
+  private readonly fromCrl = new Map<string, Revocation>();
+  private readonly announced = new Map<string, Revocation>();
 
   lookup(serial: string): Revocation | undefined {
-    return this.bySerial.get(normalizeSerial(serial));
+    const key = normalizeSerial(serial);
+    return this.announced.get(key) ?? this.fromCrl.get(key);
   }
 
+  /** One revocation (control topic, admin call); stays until the process ends. */
   add(serial: string, reason: string, revokedAt = new Date()): void {
-    this.bySerial.set(normalizeSerial(serial), { reason, revokedAt });
+    this.announced.set(normalizeSerial(serial), { reason, revokedAt });
   }
 
+  /** Replaces the entries that came from CRL files; announced ones stay. */
   replaceAll(entries: Iterable<[string, Revocation]>): void {
-    this.bySerial.clear();
-    for (const [serial, r] of entries) this.bySerial.set(normalizeSerial(serial), r);
+    this.fromCrl.clear();
+    for (const [serial, r] of entries) this.fromCrl.set(normalizeSerial(serial), r);
   }
 
   size(): number {
-    return this.bySerial.size;
+    let n = this.fromCrl.size;
+    for (const key of this.announced.keys()) if (!this.fromCrl.has(key)) n++;
+    return n;
   }
 }
 

@@ -5,6 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { ServiceError } from "@grpc/grpc-js";
 import { SealedAuditRecordSchema, type AuditEvent } from "../../src/gen/credex/v1/audit_pb.js";
 import { readAuditLogFile } from "../../src/adapters/audit/audit-log-file.js";
+import { scanKafkaAudit } from "../../src/adapters/kafka/kafka-audit-source.js";
 import { loadKeyRing } from "../../src/core/audit/key-ring.js";
 import { openSealedRecord } from "../../src/core/audit/seal.js";
 import { errorInfoOf } from "../../src/adapters/grpc/rich-status.js";
@@ -22,11 +23,19 @@ export async function startTestFederation(options: Partial<FederationOptions> = 
   });
 }
 
-/** Every audit event of the federation's file sink, decrypted. */
+/** Every audit event of the federation's gateway (file sink or Kafka topic), decrypted. */
 export async function auditEvents(federation: Federation): Promise<AuditEvent[]> {
   await federation.gateway.auditSink().flush();
   const ring = await loadKeyRing(federation.manifest.keyRing);
   const events: AuditEvent[] = [];
+  const kafka = /^kafka:\/\/([^/]+)\/(.+)$/.exec(federation.manifest.auditLog);
+  if (kafka) {
+    await scanKafkaAudit({ brokers: kafka[1]!, topic: kafka[2]!, checkpointTopic: null }, (entry) => {
+      if (entry.kind === "record") events.push(openSealedRecord(fromBinary(SealedAuditRecordSchema, entry.bytes), ring));
+    });
+    // One topic may hold several gateways' chains: keep this federation's.
+    return events.filter((e) => e.gatewayInstance === federation.gateway.config.instance);
+  }
   for await (const entry of readAuditLogFile(federation.manifest.auditLog)) {
     if (entry.kind === "record") events.push(openSealedRecord(fromBinary(SealedAuditRecordSchema, entry.bytes), ring));
   }

@@ -62,7 +62,8 @@ export async function createCasbinReferenceAuthorizer(files: PolicyFiles): Promi
 }
 
 export async function createCasbinReferenceAuthorizerFromSource(source: PolicySource): Promise<Authorizer> {
-  const enforcer = await loadCasbinEnforcer(source);
+  // Casbin end to end, its own CSV line parser included: the differential test then covers parsing too.
+  const enforcer = await loadCasbinEnforcer(source, "casbin");
   // Compiling validates the lines exactly as the fast evaluator does, so both refuse the same files.
   compileEnforcer(enforcer);
   const revision = policyRevision(source);

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { newEnforcer, newModelFromString, StringAdapter, type Enforcer, type Model } from "casbin";
 import { CANONICAL_MODEL, PURPOSE_NAME } from "./canonical-model.js";
+import { PolicyTextAdapter } from "./policy-text-adapter.js";
 import { PolicyIndex, WILDCARD, type PolicyRule, type RoleLinks } from "./policy-index.js";
 
 /** An agency as the registry knows it; its sector becomes the role "sector:<SECTOR>". */
@@ -22,9 +23,13 @@ export interface PolicySource {
 }
 
 export class PolicyLoadError extends Error {
-  constructor(message: string) {
+  /** The model definition at fault ("m", "r", ...), when the model is. */
+  readonly definition: string | undefined;
+
+  constructor(message: string, definition?: string) {
     super(message);
     this.name = "PolicyLoadError";
+    this.definition = definition;
   }
 }
 
@@ -53,8 +58,12 @@ export function policyRevision(source: PolicySource): string {
     .digest("hex");
 }
 
-/** A fresh Casbin enforcer over model + policy + registry groupings (never a live one reloaded: TOOLCHAIN.md). */
-export async function loadCasbinEnforcer(source: PolicySource): Promise<Enforcer> {
+/**
+ * A fresh Casbin enforcer over model + policy + registry groupings (never a live
+ * one reloaded: TOOLCHAIN.md). `lineParser: "casbin"` loads through Casbin's
+ * StringAdapter unchanged (the reference), "fast" through PolicyTextAdapter.
+ */
+export async function loadCasbinEnforcer(source: PolicySource, lineParser: "fast" | "casbin" = "fast"): Promise<Enforcer> {
   let model: Model;
   try {
     model = newModelFromString(source.modelText);
@@ -63,7 +72,7 @@ export async function loadCasbinEnforcer(source: PolicySource): Promise<Enforcer
   }
   const text = `${source.policyText}\n${registryGroupingText(source.agencies)}\n`;
   try {
-    return await newEnforcer(model, new StringAdapter(text));
+    return await newEnforcer(model, lineParser === "fast" ? new PolicyTextAdapter(text) : new StringAdapter(text));
   } catch (err) {
     throw new PolicyLoadError(`policy: ${(err as Error).message}`);
   }
@@ -94,11 +103,11 @@ function assertCanonicalModel(model: Model): void {
   const got = describe(model);
   for (const [key, value] of want) {
     if (got.get(key) !== value) {
-      throw new PolicyLoadError(`model: definition ${key} differs from the credex model the evaluator compiles (see policies/model.conf)`);
+      throw new PolicyLoadError(`model: definition ${key} differs from the credex model the evaluator compiles`, key.split(".")[1]);
     }
   }
   for (const key of got.keys()) {
-    if (!want.has(key)) throw new PolicyLoadError(`model: unexpected definition ${key}`);
+    if (!want.has(key)) throw new PolicyLoadError(`model: unexpected definition ${key}`, key.split(".")[1]);
   }
 }
 

@@ -51,14 +51,15 @@ interface Cell {
   denyRule: number;
 }
 
-type Level4<T> = Map<string, T>;
-type Index = Level4<Level4<Level4<Level4<Level4<Cell>>>>>;
+type Keyed<T> = Map<string, T>;
+// sub → dom → obj → act → purpose → Cell
+type Index = Keyed<Keyed<Keyed<Keyed<Keyed<Cell>>>>>;
 
 /** A request stripped of its level: what the index can say about all four levels at once. */
 export type LevelFreeRequest = Omit<AccessRequest, "level">;
 
 /** The summary of every matching line for a level-free request. */
-export interface LevelGrant {
+export interface IndexGrant {
   /** Highest allowed level (0 when nothing is allowed). */
   readonly maxAllow: number;
   /** Lowest explicitly denied level (Infinity when no deny matches). */
@@ -127,7 +128,7 @@ export class PolicyIndex {
    * exactly when L <= maxAllow and L < minDeny, so the authorize stage learns the
    * highest granted level from one probe instead of four.
    */
-  grant(request: LevelFreeRequest): LevelGrant {
+  grant(request: LevelFreeRequest): IndexGrant {
     let maxAllow = 0;
     let minDeny = Infinity;
     let allowRule = -1;

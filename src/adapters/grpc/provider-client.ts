@@ -60,6 +60,9 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
           return;
         }
         let bytes = 0;
+        const metadata = new Metadata();
+        // W3C Trace Context over gRPC metadata: the provider's spans join the exchange's trace.
+        if (query.traceparent) metadata.set("traceparent", query.traceparent);
         clientFor(agency).makeUnaryRequest(
           FETCH_PATH,
           (value: typeof request) => Buffer.from(toBinary(FetchRequestSchema, value)),
@@ -68,7 +71,7 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
             return fromBinary(FetchResponseSchema, buffer);
           },
           request,
-          new Metadata(),
+          metadata,
           { deadline },
           (err: ServiceError | null, response?: { records: ProviderReply["records"] }) => {
             if (err) reject(classify(err));

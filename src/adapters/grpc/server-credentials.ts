@@ -7,8 +7,12 @@ export interface TlsMaterial {
   readonly key: Buffer;
   /** PEM bundle of trusted CAs; during a CA change it holds both the old and the new CA. */
   readonly ca: Buffer;
-  /** PEM CRLs, when revocation lists are used at handshake. */
-  readonly crl?: Buffer;
+  /**
+   * PEM CRLs, when revocation lists are used at handshake: one buffer per CRL
+   * (OpenSSL reads one CRL per buffer). Node checks every certificate of the
+   * chain, so the root's CRL and the issuing CA's CRL are both needed.
+   */
+  readonly crl?: Buffer | readonly Buffer[];
 }
 
 export interface TlsPolicy {
@@ -75,5 +79,12 @@ export class ReloadableServerCredentials extends ServerCredentials {
 }
 
 function contextOptionsOf(material: TlsMaterial): SecureContextOptions {
-  return { cert: material.cert, key: material.key, ca: material.ca, ...(material.crl ? { crl: material.crl } : {}) };
+  return { cert: material.cert, key: material.key, ca: material.ca, ...(material.crl ? { crl: crlBuffersOf(material) } : {}) };
+}
+
+/** The CRL buffers of a material, one per CRL. */
+export function crlBuffersOf(material: TlsMaterial): Buffer[] {
+  const crl = material.crl;
+  if (crl === undefined) return [];
+  return Array.isArray(crl) ? [...(crl as readonly Buffer[])] : [crl as Buffer];
 }

@@ -11,16 +11,23 @@
  *   crl.pem                          issuing CA's CRL (empty until publishDevCrl revokes something)
  *   root-crl.pem                     root's CRL over the issuing CA (empty). Node's tls `crl`
  *                                    option checks CRLs for the whole chain: pass both files.
+ *   index.json, issued/              the CA directory state of ca-directory.ts, listing the
+ *                                    gateway and agency client certificates (names "gateway"
+ *                                    and the agency ids), so that `credex pki list|revoke|crl|
+ *                                    renew|issue --dir <dir>` work on a dev PKI. The agency
+ *                                    server (provider) certificates are not in the index.
+ *                                    What `credex pki` issues or renews goes to issued/<name>.*.
  * Every leaf .crt holds the leaf followed by the issuing CA, so a TLS peer
  * sends the full chain (RFC 8446 §4.4.2) and `openssl verify -CAfile root-ca.crt` works
  * with `-untrusted <leaf.crt>` too. The leaf is always the first PEM block.
  */
 import { join } from "node:path";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createCa, issueCertificate, loadCa, DEFAULT_KEY_BITS, type IssuedCertificate } from "./certificate-authority.js";
 import { buildCrl, type RevokedEntry } from "./crl.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 import { writePrivateFile, writePublicFile } from "./pem-files.js";
+import type { CaIndex, IndexEntry, IssueProfile } from "./ca-directory.js";
 
 export interface DevPkiAgency {
   id: string;
@@ -114,6 +121,31 @@ export async function createDevPki(dir: string, opts: DevPkiOptions): Promise<De
     ]),
   ]);
   const gateway = await writeLeaf(p("gateway.crt"), p("gateway.key"), gatewayIssued!);
+  const entry = (issued: IssuedCertificate, profile: IssueProfile): IndexEntry => ({
+    serial: issued.serial,
+    name: profile.name,
+    kind: profile.kind,
+    spiffeId: issued.spiffeId,
+    notBefore: issued.notBefore.toISOString(),
+    notAfter: issued.notAfter.toISOString(),
+    issuedAt: now.toISOString(),
+    profile,
+  });
+  const index: CaIndex = {
+    version: 1,
+    trustDomain: td,
+    keysEncrypted: false,
+    crlNumber: 1,
+    rootCrlNumber: 1,
+    certificates: [
+      entry(gatewayIssued!, { kind: "gateway", name: "gateway", days: common.days, keyBits }),
+      ...opts.agencies.map((a, i) =>
+        entry(agencyIssued[2 * i]!, { kind: "agency", name: a.id, uscc: a.uscc, sector: a.sector, organization: a.name ?? a.id, days: common.days, keyBits }),
+      ),
+    ],
+  };
+  await mkdir(p("issued"), { recursive: true, mode: 0o700 });
+  await writePublicFile(p("index.json"), `${JSON.stringify(index, null, 2)}\n`);
   const agencies: DevPki["agencies"] = {};
   for (const [i, a] of opts.agencies.entries()) {
     agencies[a.id] = {

@@ -2,15 +2,18 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
+import { SPECIAL_ACCESS_STEPS } from "../../demo/special-access-steps.js";
+import { postureOfFederationDir } from "./posture.js";
+import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS];
 
 export const command: CliCommand = {
   name: "demo",
   summary: "bring up a demo federation (gateway + five agencies) and run real exchanges",
-  help: `credex demo [--dir <dir>] [--keep]
+  help: `credex demo [--dir <dir>] [--keep] [--kafka]
 
 Generates a development PKI, starts five reference agencies (banking credit
 reference, securities, insurance, foreign exchange, a regional public-credit
@@ -21,6 +24,9 @@ mTLS and prints what happened. Exits 0 when every exchange ended as scripted.
                 (default ./.credex/demo, recreated on each run)
   --keep        keep the federation running after the script (Ctrl-C stops it)
                 and write <dir>/federation.json for your own tools
+  --kafka       audit to Kafka (acks=all): the broker in $KAFKA_BROKERS, or a
+                local one started with \`credex kafka start\` semantics. Without it,
+                and without KAFKA_BROKERS, the audit goes to a sealed local file.
 
 examples:
   credex demo
@@ -29,7 +35,7 @@ examples:
       --categories administrative_penalty --purpose SUPERVISION
 `,
   async run(argv) {
-    const args = parseCommandArgs(this, argv, { dir: { type: "string" }, keep: { type: "boolean" } });
+    const args = parseCommandArgs(this, argv, { dir: { type: "string" }, keep: { type: "boolean" }, kafka: { type: "boolean" } });
     if (!args) return 0;
     const dir = resolve(args.values.dir ?? join(".credex", "demo"));
     if (!args.values.dir) await rm(dir, { recursive: true, force: true });
@@ -37,20 +43,27 @@ examples:
 
     process.stdout.write(`credex demo: starting a federation in ${dir} …\n`);
     const started = performance.now();
-    const federation = await startFederation({ dir });
+    const kafkaBrokers = await demoKafka(args.values.kafka ?? false);
+    const federation = await startFederation({ dir, ...(kafkaBrokers ? { kafkaBrokers } : {}) });
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
 
     const rows: DemoExchange[] = [];
+    let posture = "";
     try {
       for (const step of DEMO_STEPS) rows.push(...(await step.run(federation)));
+      // Checked while the gateway still runs, so the TLS versions it offers are probed too.
+      posture = formatPostureMarkdown(await postureOfFederationDir(dir));
     } finally {
       if (!args.values.keep) await federation.stop();
     }
     process.stdout.write(`${formatDemoTable(rows)}\n\n`);
     const failed = rows.filter((r) => !r.asExpected);
     process.stdout.write(`audit log (sealed, hash-chained): ${federation.manifest.auditLog}\n`);
-    process.stdout.write(`verify it:  credex audit verify --file ${federation.manifest.auditLog} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
+    const source = kafkaBrokers ? `--brokers ${kafkaBrokers}` : `--file ${federation.manifest.auditLog}`;
+    process.stdout.write(`verify it:  credex audit verify ${source} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
+    if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
+    process.stdout.write(`\n${posture}`);
 
     if (args.values.keep) {
       process.stdout.write(`\nfederation kept running; ${join(dir, "federation.json")} lists the gateway, CA and agency certificates. Ctrl-C stops it.\n`);
@@ -63,3 +76,15 @@ examples:
     return failed.length === 0 ? 0 : 1;
   },
 };
+
+/** Kafka for the demo: KAFKA_BROKERS when set; with --kafka and none set, the local dev broker. */
+async function demoKafka(asked: boolean): Promise<string | undefined> {
+  const fromEnv = process.env["KAFKA_BROKERS"];
+  if (fromEnv) return fromEnv;
+  if (!asked) return undefined;
+  const { startKafkaBroker } = await import("../../dev/kafka-broker.js");
+  process.stdout.write("starting a local Kafka broker (first run downloads it from Maven Central) …\n");
+  const broker = await startKafkaBroker({});
+  process.stdout.write(`Kafka at ${broker.brokers} (left running for \`credex audit\`; stop it with \`credex kafka stop\`)\n`);
+  return broker.brokers;
+}

@@ -3,6 +3,7 @@ import { loadGatewayConfig } from "../../config/gateway-config.js";
 import { ConfigError } from "../../config/config-reader.js";
 import { startGateway } from "../../gateway/gateway.js";
 import { buildGatewayParts } from "../../gateway/gateway-parts.js";
+import { createJsonLogger } from "../../adapters/log/json-logger.js";
 
 export const command: CliCommand = {
   name: "gateway",
@@ -13,6 +14,11 @@ Starts the CreditExchange gateway described by a config file (YAML; see
 deploy/gateway.example.yaml). The config is validated once at start: any
 problem is reported with its file and path, e.g.
   gateway.yaml: agencies[2].uscc: invalid USCC: check character at position 18 …
+Logs are JSON lines (time, level, component, msg, trace_id, fields), one per
+exchange among them (the subject only as its pseudonym). With an
+\`observability\` section the gateway also serves Prometheus metrics
+(GET http://<metricsListen>/metrics), exports traces over OTLP when
+\`otlpEndpoint\` is set, and re-checks its security posture periodically.
 Signals: SIGHUP re-reads the TLS certificate, key, CA bundle and CRL;
 SIGTERM/SIGINT drain calls in flight, flush the audit sink and exit.
 
@@ -33,27 +39,24 @@ example:
       }
       throw err;
     }
-    const gateway = await startGateway(config, await buildGatewayParts(config));
-    log({ msg: "gateway listening", address: gateway.address, instance: config.instance, audit: gateway.auditSink().describe() });
+    const logger = createJsonLogger({ component: "gateway", level: config.observability?.logLevel ?? "info" });
+    const gateway = await startGateway(config, await buildGatewayParts(config, { logger }));
+    logger.info("gateway listening", { address: gateway.address, instance: config.instance, audit: gateway.auditSink().describe(), metrics: gateway.observability?.metricsUrl });
     process.on("SIGHUP", () => {
       try {
         gateway.reloadTls();
-        log({ msg: "TLS material reloaded" });
+        logger.info("TLS material reloaded");
       } catch (err) {
-        log({ msg: "TLS reload failed; the previous material stays in use", error: (err as Error).message });
+        logger.error("TLS reload failed; the previous material stays in use", { error: (err as Error).message });
       }
     });
     await new Promise<void>((done) => {
       process.once("SIGINT", done);
       process.once("SIGTERM", done);
     });
-    log({ msg: "draining" });
+    logger.info("draining");
     await gateway.stop();
-    log({ msg: "stopped" });
+    logger.info("stopped");
     return 0;
   },
 };
-
-function log(fields: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), component: "gateway", ...fields })}\n`);
-}

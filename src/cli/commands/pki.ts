@@ -258,9 +258,13 @@ const revoke: Sub = {
   name: "revoke",
   summary: "revoke a certificate by serial and publish a new CRL",
   help: `usage: credex pki revoke --serial <hex> --reason <reason> [--dir <ca-dir>] [--passphrase-file <file>]
+                         [--publish (--brokers <host:port,...> [--topic <t>] | --control-file <file>)]
 
 Marks the certificate revoked in index.json and re-signs crl.pem at once
-(RFC 5280 §5.3.1 reason code in the entry).
+(RFC 5280 §5.3.1 reason code in the entry). With --publish it also sends a
+revocation item signed by the issuing CA key on the control topic
+(credex.control.v1, compacted): every gateway replica consuming it refuses
+the certificate on its next call, on connections already open too.
 
 reasons: ${REASONS.join(", ")}
 
@@ -268,14 +272,24 @@ ${DIR_HELP}
   --serial <hex>            serial number as shown by list or inspect (colons allowed)
   --reason <reason>         why (required)
 ${PASS_HELP}
+  --publish                 announce the revocation on the control channel
+  --brokers <list>          Kafka brokers of the control topic (default: $KAFKA_BROKERS)
+  --topic <topic>           control topic (default credex.control.v1)
+  --control-file <file>     file control channel instead of Kafka (gateway config control.file)
 
-example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
+examples:
+  credex pki revoke --serial 3f2a…c1 --reason keyCompromise
+  credex pki revoke --serial 3f2a…c1 --reason keyCompromise --publish --brokers kafka-1:9092`,
   async run(argv) {
     const parsed = parseCommandArgs({ name: "pki revoke", help: this.help }, argv, {
       dir: { type: "string" },
       serial: { type: "string" },
       reason: { type: "string" },
       "passphrase-file": { type: "string" },
+      publish: { type: "boolean" },
+      brokers: { type: "string" },
+      topic: { type: "string" },
+      "control-file": { type: "string" },
     });
     if (!parsed) return 0;
     const { revokeInDirectory, caPaths } = await caDirectory();
@@ -285,6 +299,7 @@ example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
     const serial = requireOption(v.serial, "serial");
     const reason = requireOption(v.reason, "reason");
     if (!(REASONS as readonly string[]).includes(reason)) throw new UsageError(`--reason must be one of ${REASONS.join(", ")}`);
+    const publishTo = controlTarget(v);
     const passphrase = await readPassphrase(v["passphrase-file"]);
     const entry = await recorded(
       dir,
@@ -293,6 +308,15 @@ example: credex pki revoke --serial 3f2a…c1 --reason keyCompromise`,
       (e) => ({ name: e.name, serial: e.serial, detail: `${reason} (CRL reason code ${REVOCATION_REASONS[reason as RevocationReason]})` }),
     );
     out(`revoked "${entry.name}" serial ${entry.serial} (${reason}); CRL updated: ${caPaths(dir).crl}`);
+    if (publishTo) {
+      const where = await recorded(
+        dir,
+        { operation: "publish revocation", serial: entry.serial, name: entry.name },
+        () => publishRevocation(dir, publishTo, { serial: entry.serial, reason, revokedAt: new Date(entry.revokedAt!) }, passphrase),
+        (d) => ({ detail: d }),
+      );
+      out(`published the revocation on ${where}`);
+    }
     return 0;
   },
 };
@@ -341,6 +365,41 @@ example: credex pki crl --days 2`,
     return 0;
   },
 };
+
+type ControlTarget = { kind: "kafka"; brokers: string; topic: string } | { kind: "file"; file: string };
+
+function controlTarget(v: { publish?: boolean | undefined; brokers?: string | undefined; topic?: string | undefined; "control-file"?: string | undefined }): ControlTarget | undefined {
+  if (!v.publish) {
+    if (v.brokers !== undefined || v.topic !== undefined || v["control-file"] !== undefined) throw new UsageError("--brokers, --topic and --control-file go with --publish");
+    return undefined;
+  }
+  if (v["control-file"] !== undefined) {
+    if (v.brokers !== undefined || v.topic !== undefined) throw new UsageError("give either --control-file or --brokers, not both");
+    return { kind: "file", file: v["control-file"] };
+  }
+  const brokers = v.brokers ?? process.env["KAFKA_BROKERS"];
+  if (!brokers) throw new UsageError("--publish needs --brokers <host:port,...> (or $KAFKA_BROKERS) or --control-file <file>");
+  return { kind: "kafka", brokers, topic: v.topic ?? "credex.control.v1" };
+}
+
+/** Signs a revocation item with the issuing CA key and publishes it; resolves to where it went. */
+async function publishRevocation(dir: string, target: ControlTarget, notice: { serial: string; reason: string; revokedAt: Date }, passphrase: string | undefined): Promise<string> {
+  const { loadControlSigner } = await import("../../adapters/pki/control-signer.js");
+  const { signControlItem, encodeControlItem, controlItemKey } = await import("../../core/control/control-item.js");
+  const { revocationItem } = await import("../../core/control/revocation-item.js");
+  const signer = await loadControlSigner(dir, passphrase);
+  const item = signControlItem(revocationItem(notice), signer.certificate, signer.key);
+  const channel =
+    target.kind === "kafka"
+      ? (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: target.brokers, topic: target.topic, clientId: "credex-pki" })
+      : (await import("../../adapters/control/file-control-channel.js")).createFileControlChannel(target.file);
+  try {
+    await channel.publish({ key: controlItemKey(item), value: encodeControlItem(item) });
+  } finally {
+    await channel.close();
+  }
+  return channel.description;
+}
 
 /** Fixed-width table; the last column is not padded. */
 export function formatTable(header: string[], rows: string[][]): string {

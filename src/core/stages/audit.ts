@@ -92,7 +92,7 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): 
   });
 }
 
-function isPolicyDenial(err: CredexError | undefined): boolean {
+export function isPolicyDenial(err: CredexError | undefined): boolean {
   return err !== undefined && (err.reason === "PURPOSE_NOT_PERMITTED" || err.reason === "CATEGORY_NOT_PERMITTED" || err.reason === "EXPLICITLY_DENIED" || err.reason === "RESTRICTED_MODE");
 }
 

@@ -1,6 +1,7 @@
 import { CredexError } from "../errors.js";
 import { PURPOSES, type PurposeName } from "../catalogue.js";
-import { highestGrantedLevel, type Authorizer } from "../authorizer.js";
+import { highestGrantedLevel, type AccessRequest, type Authorizer } from "../authorizer.js";
+import type { GrantUse } from "../special-access/special-access-registry.js";
 import type { AgencyRegistry } from "../registry.js";
 import type { Principal } from "../principal.js";
 
@@ -40,17 +41,48 @@ export interface AuthorizeInput {
   readonly principal: Principal;
   readonly categories: readonly string[];
   readonly purpose: PurposeName;
+  /** An approved special grant named by the query: its owner's categories pass up to level 4 unless explicitly denied. */
+  readonly specialGrant?: GrantUse | undefined;
 }
 
 const DENIAL_PRECEDENCE: readonly DenialReason[] = ["EXPLICITLY_DENIED", "PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED"];
+
+/** The policy's answer for one owner × category × purpose, for levels 1..ceiling. */
+interface Probe {
+  /** Highest level allowed (0: none). */
+  readonly allowLevel: number;
+  readonly allowRule: string;
+  /** Lowest level an explicit deny refuses (Infinity: none). */
+  readonly denyFloor: number;
+  readonly denyRule: string;
+}
+
+function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ceiling: number): Probe {
+  if (authorizer.grantLevels) {
+    // Fast path: all four levels in one probe (agrees with decide(): src/adapters/casbin tests).
+    const g = authorizer.grantLevels(request);
+    return { allowLevel: Math.min(highestGrantedLevel(g), ceiling), allowRule: g.allowRule, denyFloor: g.minDenied, denyRule: g.denyRule };
+  }
+  let allowLevel = 0;
+  let allowRule = "";
+  let denyFloor = Infinity;
+  let denyRule = "";
+  for (let level = 1; level <= ceiling; level++) {
+    const d = authorizer.decide({ ...request, level });
+    if (d.allowed) [allowLevel, allowRule] = [level, d.matchedRule];
+    else if (d.explicitDeny && denyFloor === Infinity) [denyFloor, denyRule] = [level, d.matchedRule];
+  }
+  return { allowLevel, allowRule, denyFloor, denyRule };
+}
 
 /**
  * Stage 3: what may the caller see? Decides only (STYLE.md: authorize
  * decides, release enforces). For every owner that serves a requested
  * category, the highest level the policy grants for this purpose, capped by
  * the requester's clearance and the gateway's mode. Deny by default: a pair
- * with no allow rule is denied. When nothing at all is granted the exchange
- * is refused with the most specific reason.
+ * with no allow rule is denied; explicit denies win, over special grants too.
+ * When nothing at all is granted the exchange is refused with the most
+ * specific reason.
  */
 export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date): ExchangeDecision {
   const authorizer = deps.authorizer(); // one policy revision for the whole exchange
@@ -60,37 +92,19 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
   const denials: Denial[] = [];
   for (const category of input.categories) {
     for (const owner of deps.registry.providersOf(category)) {
-      const ask = (purpose: string, level: number) =>
-        authorizer.decide({ requester: input.principal.agencyId, owner: owner.id, category, action: "query", purpose, level });
-      let granted: Grant | undefined;
-      let denyRule = "";
-      if (authorizer.grantLevels) {
-        // Fast path: all four levels in one probe (agrees with decide(): src/adapters/casbin tests).
-        const g = authorizer.grantLevels({ requester: input.principal.agencyId, owner: owner.id, category, action: "query", purpose: input.purpose });
-        const level = Math.min(highestGrantedLevel(g), ceiling);
-        if (level >= 1) granted = { owner: owner.id, category, maxLevel: level, matchedRule: g.allowRule };
-        else if (g.minDenied <= ceiling) denyRule = g.denyRule;
+      const request = { requester: input.principal.agencyId, owner: owner.id, category, action: "query", purpose: input.purpose };
+      const p = probe(authorizer, request, ceiling);
+      const special = input.specialGrant && input.specialGrant.ownerAgency === owner.id && input.specialGrant.categories.has(category);
+      const level = special ? Math.min(ceiling, p.denyFloor - 1) : p.allowLevel;
+      if (level >= 1) {
+        grants.push({ owner: owner.id, category, maxLevel: level, matchedRule: special ? `special grant ${input.specialGrant!.grantId}` : p.allowRule });
+      } else if (p.denyFloor <= ceiling) {
+        denials.push({ owner: owner.id, category, reason: "EXPLICITLY_DENIED", matchedRule: p.denyRule });
       } else {
-        for (let level = ceiling; level >= 1; level--) {
-          const decision = ask(input.purpose, level);
-          if (decision.allowed) {
-            granted = { owner: owner.id, category, maxLevel: level, matchedRule: decision.matchedRule };
-            break;
-          }
-          if (decision.explicitDeny && denyRule === "") denyRule = decision.matchedRule;
-        }
+        // Explain the default deny: would another purpose have been allowed?
+        const otherPurposeAllowed = PURPOSES.some((other) => other !== input.purpose && authorizer.decide({ ...request, purpose: other, level: 1 }).allowed);
+        denials.push({ owner: owner.id, category, reason: otherPurposeAllowed ? "PURPOSE_NOT_PERMITTED" : "CATEGORY_NOT_PERMITTED", matchedRule: "" });
       }
-      if (granted) {
-        grants.push(granted);
-        continue;
-      }
-      if (denyRule !== "") {
-        denials.push({ owner: owner.id, category, reason: "EXPLICITLY_DENIED", matchedRule: denyRule });
-        continue;
-      }
-      // Explain the default deny: would another purpose have been allowed?
-      const otherPurposeAllowed = PURPOSES.some((p) => p !== input.purpose && ask(p, 1).allowed);
-      denials.push({ owner: owner.id, category, reason: otherPurposeAllowed ? "PURPOSE_NOT_PERMITTED" : "CATEGORY_NOT_PERMITTED", matchedRule: "" });
     }
   }
   if (grants.length === 0 && denials.length > 0) {

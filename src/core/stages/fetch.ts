@@ -13,6 +13,8 @@ export interface ProviderQuery {
   readonly purpose: number;
   readonly requesterAgency: string;
   readonly maxLevel: number;
+  /** W3C traceparent of the provider-call span, passed on in the call's metadata. */
+  readonly traceparent?: string | undefined;
 }
 
 export interface ProviderReply {
@@ -54,20 +56,27 @@ export interface FetchInput {
   readonly requesterAgency: string;
 }
 
+/** Wraps one provider call (tracing, timing); passes the traceparent to send. */
+export type ProviderCallObserver = (agencyId: string, call: (traceparent: string | undefined) => Promise<ProviderReply>) => Promise<ProviderReply>;
+
 /**
  * Stage 5: ask the owners, all at once. Each provider gets the same deadline
  * (derived from the caller's); one that is down, slow or broken yields its own
  * status and never fails the exchange (a partial answer).
  */
-export async function fetchFromProviders(client: ProviderClient, routes: readonly ProviderRoute[], input: FetchInput, deadline: Date): Promise<ProviderOutcome[]> {
+export async function fetchFromProviders(
+  client: ProviderClient,
+  routes: readonly ProviderRoute[],
+  input: FetchInput,
+  deadline: Date,
+  observe: ProviderCallObserver = (_agencyId, call) => call(undefined),
+): Promise<ProviderOutcome[]> {
   return Promise.all(
     routes.map(async (r): Promise<ProviderOutcome> => {
       const requestedAt = new Date();
       try {
-        const reply = await client.fetch(
-          r.agency,
-          { ...input, categories: r.categories, maxLevel: r.maxLevel },
-          deadline,
+        const reply = await observe(r.agency.id, (traceparent) =>
+          client.fetch(r.agency, { ...input, categories: r.categories, maxLevel: r.maxLevel, traceparent }, deadline),
         );
         return { agencyId: r.agency.id, status: "OK", detail: "", records: reply.records, bytes: reply.bytes, requestedAt, respondedAt: new Date() };
       } catch (err) {

@@ -33,7 +33,7 @@ const decision = (maxLevel: number, category = "forex_violation", owner = "safe"
 
 const outcome = (records: CreditRecord[], agencyId = "safe"): ProviderOutcome => ({ agencyId, status: "OK", detail: "", records, bytes: 0, requestedAt: now, respondedAt: now });
 
-const input = (extra: Partial<ReleaseInput> = {}): ReleaseInput => ({ subjectType: subject.type, subjectId: subject.id, sensitiveCategories: new Set(), now, ...extra });
+const input = (extra: Partial<ReleaseInput> = {}): ReleaseInput => ({ subjectType: subject.type, subjectId: subject.id, sensitiveAllowed: () => false, now, ...extra });
 
 describe("release", () => {
   it("ok/keeps records and fields within the grant", () => {
@@ -55,7 +55,7 @@ describe("release", () => {
     const without = release(decision(4, "income"), [outcome(records())], input());
     expect(without.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["employer"]);
     expect(without.results[0]!.withheld[0]!.reason).toBe("SENSITIVE_NOT_CONSENTED");
-    const named = release(decision(4, "income"), [outcome(records())], input({ sensitiveCategories: new Set(["income"]) }));
+    const named = release(decision(4, "income"), [outcome(records())], input({ sensitiveAllowed: (_o, c) => c === "income" }));
     expect(named.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["income", "employer"]);
   });
 

@@ -27,8 +27,8 @@ export interface ProhibitedDataEvent {
 export interface ReleaseInput {
   readonly subjectType: number;
   readonly subjectId: string;
-  /** Categories whose level-4 content may pass: named in written consent (Art. 14.2) or covered by a special grant. */
-  readonly sensitiveCategories: ReadonlySet<string>;
+  /** May level-4 content of this owner's category pass? Named in written consent (Art. 14.2) or covered by a special grant. */
+  readonly sensitiveAllowed: (owner: string, category: string) => boolean;
   readonly now: Date;
   /** Records under an open objection (Art. 25) are released marked disputed. */
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
@@ -98,7 +98,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
         continue;
       }
       const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`)!;
-      const sensitiveOk = input.sensitiveCategories.has(record.category);
+      const sensitiveOk = input.sensitiveAllowed(record.ownerAgency, record.category);
       const kept: RecordField[] = [];
       for (const field of record.fields) {
         const fieldReason = fieldWithholdReason(field, record.level, maxLevel, sensitiveOk);
@@ -145,7 +145,7 @@ function recordWithholdReason(record: CreditRecord, provider: string, grantLevel
   if (record.level === Level.PROHIBITED) return "PROHIBITED";
   if (record.level < Level.PUBLIC || record.level > Level.PROHIBITED) return "LEVEL_MISSING";
   if (record.level > maxLevel) return "LEVEL_ABOVE_GRANT";
-  if (record.level === Level.SENSITIVE && !input.sensitiveCategories.has(record.category)) return "SENSITIVE_NOT_CONSENTED";
+  if (record.level === Level.SENSITIVE && !input.sensitiveAllowed(record.ownerAgency, record.category)) return "SENSITIVE_NOT_CONSENTED";
   // Art. 16: negative information is not provided 5 years after the event ended.
   if (record.polarity === Polarity.NEGATIVE && record.endedAt && negativeRecordExpired(timestampDate(record.endedAt), input.now)) return "NEGATIVE_EXPIRED";
   return undefined;

@@ -68,7 +68,9 @@ export function validateQuery(deps: ValidateDeps, request: QueryRequest, princip
   let consent: VerifiedConsent | undefined;
   if (request.consent) {
     consent = verifyConsent(request.consent, { subjectType: subject.type, subjectId: subject.id, purpose: request.purpose, categories, principal, now });
-  } else if (subject.type === SubjectType.NATURAL_PERSON) {
+  } else if (subject.type === SubjectType.NATURAL_PERSON && request.specialGrantId === "") {
+    // A special grant stands in for consent only because its approval by the
+    // owner, with a justification, is itself recorded; the grant is checked next.
     throw new CredexError("CONSENT_REQUIRED");
   }
   return { subjectType: subject.type, subjectId: subject.id, categories, purpose, consent, specialGrantId: request.specialGrantId, requestId: request.requestId };

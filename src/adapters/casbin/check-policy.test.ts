@@ -1,0 +1,97 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkPolicyDir } from "./check-policy.js";
+
+const POLICIES = join(__dirname, "..", "..", "..", "policies");
+
+/** A copy of the shipped policies/ with policy.csv (and optionally tests) edited. */
+function policyCopy(edit: (csv: string) => string, tests?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "credex-check-"));
+  cpSync(POLICIES, dir, { recursive: true });
+  writeFileSync(join(dir, "policy.csv"), edit(readFileSync(join(POLICIES, "policy.csv"), "utf8")));
+  if (tests !== undefined) writeFileSync(join(dir, "tests", "demo-agencies.yaml"), tests);
+  return dir;
+}
+
+const messages = (r: Awaited<ReturnType<typeof checkPolicyDir>>) => r.findings.map((f) => `${f.severity} ${f.file.split("/").pop()}:${f.line} ${f.message}`);
+
+describe("checkPolicyDir", () => {
+  it("ok/the shipped policy is clean and its tests pass", async () => {
+    const report = await checkPolicyDir(POLICIES);
+    expect(messages(report)).toEqual([]);
+    expect(report.testsRun).toBeGreaterThanOrEqual(20);
+    expect(report.testsFailed).toBe(0);
+    expect(report.revision).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("fail/errors carry file and line", async () => {
+    const dir = policyCopy(
+      (csv) =>
+        `${csv}p, csrc, *, loan_record, query, 7, SUPERVISION, allow\n` +
+        `p, csrc, *, loan_recrod, query, 3, SUPERVISION, allow\n` +
+        `p, csrc, *, loan_record, query, 3, SUPERVISON, allow\n` +
+        `p, csrc, *, loan_record, query, 3\n` +
+        `p, sector:TELECOM, *, loan_record, query, 3, SUPERVISION, allow\n` +
+        `g, csrc, sector:BANKING\n` +
+        `x, csrc\n`,
+    );
+    const report = await checkPolicyDir(dir);
+    const n = readFileSync(join(POLICIES, "policy.csv"), "utf8").split("\n").length; // first appended line
+    expect(messages(report)).toEqual([
+      `error policy.csv:${n} level "7" is not one of 1, 2, 3, 4`,
+      `error policy.csv:${n + 1} unknown category "loan_recrod" (not in categories.yaml, not a group)`,
+      expect.stringMatching(new RegExp(`^error policy.csv:${n + 2} unknown purpose "SUPERVISON"`)),
+      `error policy.csv:${n + 3} expected 7 fields (sub, dom, obj, act, lvl, pur, eft), got 5`,
+      `error policy.csv:${n + 4} requester sector:TELECOM never matches: TELECOM is not a sector (known: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL)`,
+      `error policy.csv:${n + 5} g lines come from the agency registry at run time; remove this line`,
+      `error policy.csv:${n + 6} unknown line type "x" (expected p or g3)`,
+      "error tests:0 test cases not run: fix the errors above first",
+    ]);
+  });
+
+  it("warn/shadowed and partly denied rules; fail/allows that a deny cancels", async () => {
+    const dir = policyCopy(
+      (csv) =>
+        `${csv}p, pbccrc, csrc, securities_violation, query, 2, LOAN_APPROVAL, allow\n` +
+        `p, csrc, pbccrc, deposit, query, 3, SUPERVISION, allow\n` +
+        `p, safe, nfra, insurance_claim, query, 3, SUPERVISION, allow\n` +
+        `p, safe, *, insurance_claim, query, 2, *, deny\n` +
+        `p, *, *, deposit, query, 1, *, deny\n`,
+    );
+    const report = await checkPolicyDir(dir);
+    const n = readFileSync(join(POLICIES, "policy.csv"), "utf8").split("\n").length;
+    const csv = readFileSync(join(POLICIES, "policy.csv"), "utf8").split("\n");
+    const lineOf = (start: string) => csv.findIndex((l) => l.startsWith(start)) + 1;
+    const wider = lineOf("p, sector:BANKING, sector:SECURITIES, securities_violation");
+    const depositDeny = lineOf("p, *, *, deposit, query, 1, *, deny");
+    expect(messages(report)).toEqual([
+      `warning policy.csv:${n} shadowed by line ${wider} (p, sector:BANKING, sector:SECURITIES, securities_violation, query, 3, LOAN_APPROVAL|POST_LOAN_MANAGEMENT|GUARANTEE, allow): removing this line changes no decision`,
+      `error policy.csv:${n + 1} never takes effect: the deny at line ${depositDeny} refuses every level this allow grants`,
+      `warning policy.csv:${n + 2} levels 2..3 of this allow are refused by the deny at line ${n + 3}; it grants at most level 1`,
+      `warning policy.csv:${n + 4} duplicate of line ${depositDeny}`,
+      "error tests:0 test cases not run: fix the errors above first",
+    ]);
+  });
+
+  it("fail/a failing test case names its file, line and the deciding rule", async () => {
+    const tests = readFileSync(join(POLICIES, "tests", "demo-agencies.yaml"), "utf8");
+    const dir = policyCopy((csv) => csv.replace("p, *, *, deposit, query, 1, *, deny\n", ""), tests);
+    const report = await checkPolicyDir(dir);
+    expect(report.testsFailed).toBe(1);
+    const line = tests.split("\n").findIndex((l) => l.includes("deposits are refused at every level")) + 1;
+    expect(messages(report)).toContain(
+      `error demo-agencies.yaml:${line} test "deposits are refused at every level, even for JUDICIAL" failed: expected explicit-deny, got allow (p, *, *, *, query, 3, JUDICIAL, allow)`,
+    );
+  });
+
+  it("fail/an edited model is pointed at by line", async () => {
+    const dir = policyCopy((csv) => csv);
+    const model = readFileSync(join(dir, "model.conf"), "utf8");
+    writeFileSync(join(dir, "model.conf"), model.replace(/^e = .*$/m, "e = some(where (p.eft == allow))"));
+    const report = await checkPolicyDir(dir);
+    const line = model.split("\n").findIndex((l) => l.startsWith("e = ")) + 1;
+    expect(messages(report)[0]).toBe(`error model.conf:${line} model: definition e.e differs from the credex model the evaluator compiles`);
+  });
+});

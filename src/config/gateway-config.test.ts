@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { readFileSync } from "node:fs";
+import { loadGatewayConfig, parseGatewayConfig, DEFAULT_LIMITS } from "./gateway-config.js";
+import { ConfigError } from "./config-reader.js";
+import { loadCatalogue } from "./catalogue-file.js";
+import { packageRoot } from "./package-root.js";
+
+const example = join(packageRoot(), "deploy", "gateway.example.yaml");
+const base = () => parse(readFileSync(example, "utf8")) as Record<string, unknown>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests reach into an untyped YAML document on purpose
+type Doc = any;
+
+function problem(mutate: (doc: Doc) => void): string {
+  const doc = base();
+  mutate(doc);
+  try {
+    parseGatewayConfig("gw.yaml", doc);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  return "valid";
+}
+
+describe("gateway config", () => {
+  it("ok/the shipped example is valid, frozen, with defaults filled", () => {
+    const config = loadGatewayConfig(example);
+    expect(config.agencies.map((a) => a.id)).toEqual(["pbccrc", "csrc", "sh-credit"]);
+    expect(config.tls.minVersion).toBe("TLSv1.3");
+    expect(config.limits.maxConnectionAgeMs).toBe(DEFAULT_LIMITS.maxConnectionAgeMs);
+    expect(config.policy.model).toBe(join(packageRoot(), "policies", "model.conf"));
+    expect(Object.isFrozen(config.agencies[0])).toBe(true);
+  });
+
+  it.each([
+    ["fail/bad USCC names the agency and the check", (d: Doc) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
+    ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion, watch, renew)"],
+    ["fail/unknown sector", (d: Doc) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL'],
+    ["fail/duplicate agency", (d: Doc) => (d.agencies[1].id = "pbccrc"), 'gw.yaml: agencies[1].id: duplicate agency id "pbccrc"'],
+    ["fail/clearance out of range", (d: Doc) => (d.agencies[0].clearance = 5), "gw.yaml: agencies[0].clearance: must be ≤ 4 (got 5)"],
+    ["fail/TLS below 1.2", (d: Doc) => (d.tls.minVersion = "TLSv1.1"), 'gw.yaml: tls.minVersion: "TLSv1.1" is not one of: TLSv1.2, TLSv1.3'],
+    ["fail/limit not a number", (d: Doc) => (d.limits.maxRequestBytes = "64k"), "gw.yaml: limits.maxRequestBytes: must be an integer"],
+    ["fail/missing listen", (d: Doc) => delete d.listen, "gw.yaml: listen: must be a non-empty string"],
+    ["fail/kafka sink without brokers", (d: Doc) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
+  ])("%s", (_name, mutate, message) => {
+    expect(problem(mutate)).toBe(message);
+  });
+
+  it("ok/the shipped catalogue loads; level-4 categories are exactly the sensitive ones", () => {
+    const catalogue = loadCatalogue(join(packageRoot(), "policies", "categories.yaml"));
+    expect(catalogue.categories.size).toBeGreaterThan(10);
+    for (const c of catalogue.categories.values()) expect(c.sensitive).toBe(c.level === 4);
+  });
+});

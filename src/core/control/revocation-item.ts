@@ -1,0 +1,42 @@
+/**
+ * The "revocation" control item: one revoked certificate. id = the serial
+ * (uppercase hex, no leading zeros), so the compacted topic keeps one record
+ * per certificate. Payload: JSON {"serial", "reason" (RFC 5280 §5.3.1 name),
+ * "revokedAt" (RFC 3339)}.
+ */
+import { ControlItemError, type ControlItem, type UnsignedControlItem } from "./control-item.js";
+
+export const REVOCATION_ITEM = "revocation";
+
+export interface RevocationNotice {
+  readonly serial: string;
+  readonly reason: string;
+  readonly revokedAt: Date;
+}
+
+const normalize = (serial: string) => serial.replace(/[:\s]/g, "").toUpperCase().replace(/^0+(?=.)/, "");
+
+export function revocationItem(notice: RevocationNotice, issuedAt = new Date()): UnsignedControlItem {
+  const serial = normalize(notice.serial);
+  if (!/^[0-9A-F]{1,64}$/.test(serial)) throw new RangeError(`serial "${notice.serial}" is not hexadecimal`);
+  const payload = Buffer.from(JSON.stringify({ serial, reason: notice.reason, revokedAt: notice.revokedAt.toISOString() }), "utf8");
+  return { type: REVOCATION_ITEM, id: serial, issuedAt, payload };
+}
+
+export function revocationOf(item: ControlItem): RevocationNotice {
+  let doc: { serial?: unknown; reason?: unknown; revokedAt?: unknown };
+  try {
+    doc = JSON.parse(Buffer.from(item.payload).toString("utf8")) as typeof doc;
+  } catch {
+    throw new ControlItemError("BAD_PAYLOAD", "the revocation payload is not JSON");
+  }
+  if (typeof doc.serial !== "string" || typeof doc.reason !== "string" || typeof doc.revokedAt !== "string") {
+    throw new ControlItemError("BAD_PAYLOAD", "the revocation payload needs serial, reason and revokedAt strings");
+  }
+  const serial = normalize(doc.serial);
+  // The key names the certificate: a payload about another serial would let one record shadow another.
+  if (serial !== item.id) throw new ControlItemError("BAD_PAYLOAD", `the revocation payload names serial ${serial}, the item id ${item.id}`);
+  const revokedAt = new Date(doc.revokedAt);
+  if (Number.isNaN(revokedAt.getTime())) throw new ControlItemError("BAD_PAYLOAD", "revokedAt is not a time");
+  return { serial, reason: doc.reason, revokedAt };
+}
