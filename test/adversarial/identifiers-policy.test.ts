@@ -151,5 +151,23 @@ describe("adversarial/policy: authorization", () => {
     await expectStillServing(fed, "safe");
   });
 
-  it.todo("fail/a special grant used past its count → PERMISSION_DENIED (special grants are not built yet: no grant store, no count to exceed; issue 8 keeps this case open)");
+  it("fail/a special grant used past its count, even by concurrent calls → PERMISSION_DENIED SPECIAL_GRANT_EXHAUSTED; by another agency → SPECIAL_GRANT_MISMATCH", async () => {
+    const pending = await sharedClient(fed, "pbccrc").requestSpecialAccess({
+      subject: person,
+      categories: ["securities_holding"],
+      purpose: Purpose.LOAN_APPROVAL,
+      justification: "Adversarial suite: a grant of two uses raced by six concurrent calls",
+      durationSeconds: 3600,
+      ownerAgency: "csrc",
+    });
+    const approved = await sharedClient(fed, "csrc").decideSpecialAccess({ applicationId: pending.applicationId, approve: true, maxUses: 2 });
+    const query = { subject: person, categories: ["securities_holding"], purpose: Purpose.LOAN_APPROVAL, specialGrantId: approved.grantId };
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => sharedClient(fed, "pbccrc").query(query).then(() => "OK", (err) => failureOf(Promise.reject(err)).then((f) => `${f.code}:${f.reason}`))));
+    expect(outcomes.filter((o) => o === "OK")).toHaveLength(2);
+    expect(outcomes.filter((o) => o !== "OK")).toEqual(Array(4).fill(`${status.PERMISSION_DENIED}:SPECIAL_GRANT_EXHAUSTED`));
+    const stolen = await failureOf(sharedClient(fed, "nfra").query(query));
+    expect(stolen).toMatchObject({ code: status.PERMISSION_DENIED, reason: "SPECIAL_GRANT_MISMATCH" });
+    await expectAuditedRefusal("pbccrc", "SPECIAL_GRANT_EXHAUSTED");
+    await expectStillServing(fed);
+  });
 });
