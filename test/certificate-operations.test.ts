@@ -2,7 +2,7 @@
  * Certificate operations on a running federation (issue 5, parts 2 and 3):
  * rotation and revocation under load over real mTLS, refusals of bad
  * certificates, and revocations travelling over the control topic to every
- * gateway replica. Each step of docs/rotating-and-revoking.md names the test
+ * gateway replica. Each step of README.md "Rotating and revoking certificates" names the test
  * here that covers it.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";

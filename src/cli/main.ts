@@ -12,6 +12,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/audit.js"),
     import("./commands/policy.js"),
     import("./commands/posture.js"),
+    import("./commands/incidents.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -5,6 +5,7 @@ import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
 import type { AgencyEntry } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
+import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
 
 export interface GatewayLimits {
   /** Requests larger than this are refused with REQUEST_TOO_LARGE (and audited). */
@@ -91,6 +92,9 @@ export interface GatewayConfig {
   readonly limits: GatewayLimits;
   /** Present when the config has an `observability` section. */
   readonly observability?: ObservabilityConfig | undefined;
+  readonly incidents: IncidentsConfig;
+  /** The GatewayAdmin listener; absent: no admin API. */
+  readonly admin?: AdminConfig | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -127,7 +131,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -244,6 +248,8 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       requestReceiveTimeoutMs: limit("requestReceiveTimeoutMs", 100, 600_000),
     },
     observability,
+    incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),
+    admin: root.has("admin") ? parseAdminConfig(root.field("admin")) : undefined,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");

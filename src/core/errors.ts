@@ -108,6 +108,11 @@ export const ERROR_CATALOGUE = {
   // providers (CreditProvider side)
   CALLER_NOT_GATEWAY: [P, "only the exchange gateway may call this provider"],
 
+  // incidents and the admin API
+  INCIDENT_NOT_FOUND: [GrpcCode.NOT_FOUND, "no incident with this id"],
+  INCIDENT_STATE_INVALID: [GrpcCode.FAILED_PRECONDITION, "the incident cannot move to that state from its current one"],
+  ADMIN_TARGET_UNKNOWN: [GrpcCode.NOT_FOUND, "the agency or certificate named is not known to the gateway"],
+
   INTERNAL: [GrpcCode.INTERNAL, "internal error"],
 } as const satisfies Record<string, readonly [GrpcCode, string]>;
 

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
+  /** Admission after authenticate (per-agency rate limits): throws RATE_LIMITED to refuse. */
+  readonly admit?: (principal: Principal) => void;
   /**
    * Per-agency concurrency bounds (src/core/limits): a slot taken right after
    * authentication and held until the audit record is durable; throws a
@@ -71,6 +73,8 @@ export async function runQuery(
   let slot: CallSlot | undefined;
   try {
     ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
+    // Rate first (a refused call takes no slot), then the concurrency slot.
+    deps.admit?.(ctx.principal);
     slot = deps.holdCallSlot?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;

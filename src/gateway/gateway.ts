@@ -54,6 +54,8 @@ export interface GatewayParts {
   readonly onCertificateExpiring?: (event: CertificateExpiring) => void;
   /** The control channel to use instead of the one config.control describes (tests). */
   readonly controlChannel?: ControlChannel;
+  readonly onProhibited?: PipelineDeps["onProhibited"];
+  readonly admit?: PipelineDeps["admit"];
 }
 
 export interface RunningGateway {
@@ -144,6 +146,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
     telemetry: observability?.telemetry,
     specialAccess,
+    onProhibited: parts.onProhibited,
+    admit: parts.admit,
   };
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({

@@ -22,6 +22,12 @@ export class RevocationSet implements RevocationList {
     this.announced.set(normalizeSerial(serial), { reason, revokedAt });
   }
 
+  /** Lifts a revocation made at run time (an officer reversing a playbook). */
+  remove(serial: string): boolean {
+    // Only run-time revocations: one listed in a CRL stays until the CA publishes a CRL without it.
+    return this.announced.delete(normalizeSerial(serial));
+  }
+
   /** Replaces the entries that came from CRL files; announced ones stay. */
   replaceAll(entries: Iterable<[string, Revocation]>): void {
     this.fromCrl.clear();

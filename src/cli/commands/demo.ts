@@ -3,12 +3,13 @@ import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
 import { SPECIAL_ACCESS_STEPS } from "../../demo/special-access-steps.js";
+import { HARVESTING_STEP } from "../../demo/harvesting-step.js";
 import { postureOfFederationDir } from "./posture.js";
 import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, HARVESTING_STEP];
 
 export const command: CliCommand = {
   name: "demo",

@@ -1,8 +1,7 @@
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { loadGatewayConfig } from "../../config/gateway-config.js";
 import { ConfigError } from "../../config/config-reader.js";
-import { startGateway } from "../../gateway/gateway.js";
-import { buildGatewayParts } from "../../gateway/gateway-parts.js";
+import { startMonitoredGateway } from "../../gateway/start-monitored-gateway.js";
 import { createJsonLogger } from "../../adapters/log/json-logger.js";
 
 export const command: CliCommand = {
@@ -40,8 +39,16 @@ example:
       throw err;
     }
     const logger = createJsonLogger({ component: "gateway", level: config.observability?.logLevel ?? "info" });
-    const gateway = await startGateway(config, await buildGatewayParts(config, { logger }));
-    logger.info("gateway listening", { address: gateway.address, instance: config.instance, audit: gateway.auditSink().describe(), metrics: gateway.observability?.metricsUrl });
+    const monitored = await startMonitoredGateway(config, { logger });
+    const gateway = monitored.gateway;
+    logger.info("gateway listening", {
+      address: gateway.address,
+      instance: config.instance,
+      audit: gateway.auditSink().describe(),
+      metrics: gateway.observability?.metricsUrl,
+      admin: monitored.admin?.address,
+      incidents: config.incidents.enabled ? config.incidents.file : undefined,
+    });
     process.on("SIGHUP", () => {
       try {
         gateway.reloadTls();
@@ -55,7 +62,7 @@ example:
       process.once("SIGTERM", done);
     });
     logger.info("draining");
-    await gateway.stop();
+    await monitored.stop();
     logger.info("stopped");
     return 0;
   },

@@ -1,0 +1,264 @@
+import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import type { GatewayConfig } from "../config/gateway-config.js";
+import { loadPlaybooks } from "../config/playbook-file.js";
+import type { GatewayParts, RunningGateway } from "./gateway.js";
+import { CredexError } from "../core/errors.js";
+import { adminAuditEvent } from "../core/admin-audit-event.js";
+import { createAgencyRateLimiter, type AgencyRateLimiter } from "../core/agency-rate-limiter.js";
+import { createDetectors } from "../core/incidents/create-detectors.js";
+import { createIncidentManager, type IncidentManager } from "../core/incidents/incident-manager.js";
+import { createPlaybookRunner, type PlaybookRunner } from "../core/incidents/playbook-runner.js";
+import { observationOf, type SecurityEvent } from "../core/incidents/security-event.js";
+import type { Incident, IncidentState } from "../core/incidents/incident.js";
+import type { Playbook } from "../core/incidents/playbook.js";
+import type { Pseudonymize } from "../core/stages/audit.js";
+import { createFileIncidentStore } from "../adapters/incidents/file-incident-store.js";
+import { postJson } from "../adapters/http/post-json.js";
+import { runCommand } from "../adapters/process/run-command.js";
+import { createKafkaIncidentPublisher, type IncidentPublisher } from "../adapters/kafka/incident-topic.js";
+
+/** Who performs an administrative action, as the audit records it. */
+export interface AdminActor {
+  /** "admin/<role>/<name>" for officers. */
+  readonly id: string;
+  readonly certFingerprint?: string | undefined;
+  readonly certSerial?: string | undefined;
+  readonly peerAddress?: string | undefined;
+}
+
+/** What an officer may do (the admin API calls these after its role check). Each is audited before it acts. */
+export interface OfficerActions {
+  suspendAgency(actor: AdminActor, agencyId: string, reason: string): Promise<void>;
+  resumeAgency(actor: AdminActor, agencyId: string): Promise<void>;
+  /** ratePerSecond 0 lifts the throttle (back to the configured default). */
+  throttleAgency(actor: AdminActor, agencyId: string, ratePerSecond: number, burst: number): Promise<void>;
+  setRestrictedMode(actor: AdminActor, on: boolean): Promise<void>;
+  revokeCertificate(actor: AdminActor, serial: string, reason: string): Promise<void>;
+  unrevokeCertificate(actor: AdminActor, serial: string): Promise<void>;
+  transition(actor: AdminActor, incidentId: string, to: IncidentState, note: string): Promise<Incident>;
+  reloadTls(actor: AdminActor): Promise<void>;
+  /** Records a read (ListIncidents, GetIncident) or a refused call. */
+  audit(actor: AdminActor, action: string, attributes: Record<string, string>, refusal?: CredexError): Promise<void>;
+  restrictedMode(): boolean;
+}
+
+export interface IncidentSystem {
+  readonly manager: IncidentManager;
+  readonly limiter: AgencyRateLimiter;
+  readonly playbooks: readonly Playbook[];
+  /** Hooks to merge into the GatewayParts given to startGateway. */
+  readonly hooks: Required<Pick<GatewayParts, "onExchange" | "onProhibited" | "admit">>;
+  /** Binds containment actions and the audit to the running gateway; observations before it are dropped. */
+  attach(gateway: RunningGateway, pseudonymize: Pseudonymize): void;
+  /** Reports a security event from another module (audit sink degraded, policy rejected, certificate expiry). */
+  report(event: SecurityEvent): void;
+  readonly officer: OfficerActions;
+  /** Waits for playbook notifications, the incidents file and the Kafka publisher. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The GatewayAdmin method each move corresponds to, as the audit names it. */
+const TRANSITION_METHODS: Record<IncidentState, string> = { open: "ReopenIncident", acknowledged: "AcknowledgeIncident", contained: "ContainIncident", resolved: "ResolveIncident" };
+
+export interface IncidentSystemOptions {
+  /** Days before expiry from which the gateway certificate raises an incident (checked at attach and hourly). */
+  readonly certificateWarningDays?: number;
+}
+
+/**
+ * The incident machinery of one gateway: detectors fed from the pipeline,
+ * the incident store (JSONL file), playbooks with their actions on the
+ * running gateway, the Kafka publisher when configured, and the rate limiter
+ * the pipeline's `admit` consults.
+ */
+export async function startIncidentSystem(config: GatewayConfig, options: IncidentSystemOptions = {}): Promise<IncidentSystem> {
+  const settings = config.incidents;
+  const playbooks = loadPlaybooks(settings.playbooks);
+  const store = createFileIncidentStore(settings.file);
+  const manager = createIncidentManager({ detectors: createDetectors(settings.detectors), store, gatewayInstance: config.instance, operatorClass: settings.operatorClass });
+  const limiter = createAgencyRateLimiter({ defaultRatePerSecond: config.limits.maxRequestsPerSecondPerAgency });
+  const publisher: IncidentPublisher | undefined = settings.kafka
+    ? await createKafkaIncidentPublisher({ brokers: settings.kafka.brokers.join(","), topic: settings.kafka.topic, clientId: `credex-incidents-${config.instance}` })
+    : undefined;
+  if (publisher) manager.subscribe((incident) => publisher.publish(manager.get(incident.id) ?? incident));
+
+  let gateway: RunningGateway | undefined;
+  let pseudonymize: Pseudonymize | undefined;
+  let restricted = false;
+  let certTimer: NodeJS.Timeout | undefined;
+
+  const appendAudit = async (event: ReturnType<typeof adminAuditEvent>) => {
+    if (!gateway) throw new CredexError("AUDIT_UNAVAILABLE", "the gateway is not running");
+    try {
+      await gateway.auditSink().append(event);
+    } catch (err) {
+      throw err instanceof CredexError ? err : new CredexError("AUDIT_UNAVAILABLE", undefined, {}, { cause: err });
+    }
+  };
+  const requireGateway = (): RunningGateway => {
+    if (!gateway) throw new CredexError("SHUTTING_DOWN", "the gateway is not running");
+    return gateway;
+  };
+
+  const runner: PlaybookRunner = createPlaybookRunner({
+    playbooks,
+    manager,
+    containment: {
+      suspendAgency: (agency, reason) => requireGateway().registry.suspend(agency, reason),
+      throttleAgency: (agency, limit) => limiter.throttle(agency, limit),
+      revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason),
+      setRestrictedMode: (on) => {
+        requireGateway().setRestrictedMode(on);
+        restricted = on;
+      },
+    },
+    notifications: { postJson, runCommand },
+    audit: (action, attributes) => appendAudit(adminAuditEvent({ gatewayInstance: config.instance, action, actor: attributes["actor"] ?? "playbook", attributes })),
+  });
+
+  const checkCertificate = () => {
+    try {
+      const cert = new X509Certificate(readFileSync(config.tls.cert));
+      const notAfter = new Date(cert.validTo);
+      const now = new Date();
+      if (notAfter.getTime() - now.getTime() < (options.certificateWarningDays ?? 30) * 86_400_000) {
+        manager.report({ kind: "certificate-expiry", at: now, fingerprint: cert.fingerprint256.replaceAll(":", "").toLowerCase(), owner: `gateway ${config.instance}`, notAfter });
+      }
+    } catch {
+      // Unreadable certificate: the TLS reload reports that itself.
+    }
+  };
+
+  const officerAudit = async (actor: AdminActor, action: string, attributes: Record<string, string>, refusal?: CredexError) => {
+    await appendAudit(
+      adminAuditEvent({
+        gatewayInstance: config.instance,
+        action,
+        actor: actor.id,
+        certFingerprint: actor.certFingerprint,
+        certSerial: actor.certSerial,
+        peerAddress: actor.peerAddress,
+        attributes,
+        ...(refusal ? { statusCode: refusal.code, statusReason: refusal.reason } : {}),
+      }),
+    );
+  };
+  const knownAgency = (agencyId: string) => {
+    if (!requireGateway().registry.get(agencyId)) throw new CredexError("ADMIN_TARGET_UNKNOWN", `no agency "${agencyId}" in the registry`, { agency: agencyId });
+  };
+
+  const officer: OfficerActions = {
+    audit: officerAudit,
+    restrictedMode: () => restricted,
+    async suspendAgency(actor, agencyId, reason) {
+      knownAgency(agencyId);
+      await officerAudit(actor, "SuspendAgency", { agency: agencyId, reason });
+      requireGateway().registry.suspend(agencyId, `${reason} (by ${actor.id})`);
+    },
+    async resumeAgency(actor, agencyId) {
+      knownAgency(agencyId);
+      await officerAudit(actor, "ResumeAgency", { agency: agencyId });
+      requireGateway().registry.resume(agencyId);
+    },
+    async throttleAgency(actor, agencyId, ratePerSecond, burst) {
+      knownAgency(agencyId);
+      if (ratePerSecond < 0 || (ratePerSecond > 0 && burst < 1)) throw new CredexError("FIELD_INVALID", "rate_per_second must be ≥ 0 and burst ≥ 1", { field: "rate_per_second" });
+      await officerAudit(actor, "ThrottleAgency", { agency: agencyId, rate_per_second: String(ratePerSecond), burst: String(burst) });
+      if (ratePerSecond === 0) limiter.unthrottle(agencyId);
+      else limiter.throttle(agencyId, { ratePerSecond, burst });
+    },
+    async setRestrictedMode(actor, on) {
+      await officerAudit(actor, "SetRestrictedMode", { restricted: String(on) });
+      requireGateway().setRestrictedMode(on);
+      restricted = on;
+    },
+    async revokeCertificate(actor, serial, reason) {
+      await officerAudit(actor, "RevokeCertificate", { serial, reason });
+      requireGateway().revocations.add(serial, reason);
+    },
+    async unrevokeCertificate(actor, serial) {
+      await officerAudit(actor, "UnrevokeCertificate", { serial });
+      requireGateway().revocations.remove(serial);
+    },
+    async transition(actor, incidentId, to, note) {
+      // Checked before the audit so that a refused move is audited as refused.
+      const current = manager.get(incidentId);
+      if (!current) throw new CredexError("INCIDENT_NOT_FOUND", `no incident "${incidentId}"`, { incident: incidentId });
+      await officerAudit(actor, TRANSITION_METHODS[to], { incident: incidentId, from: current.state, to });
+      return manager.transition(incidentId, to, actor.id, note || undefined);
+    },
+    async reloadTls(actor) {
+      await officerAudit(actor, "ReloadTls", {});
+      requireGateway().reloadTls();
+      checkCertificate();
+    },
+  };
+
+  return {
+    manager,
+    limiter,
+    playbooks,
+    hooks: {
+      onExchange(ctx) {
+        if (pseudonymize) manager.observe(observationOf(ctx, pseudonymize));
+      },
+      onProhibited(event, ctx) {
+        manager.report({ kind: "prohibited-data", at: new Date(), provider: event.provider, exchangeId: ctx.exchangeId, recordId: event.recordId, fieldName: event.fieldName });
+      },
+      admit: (principal) => limiter.admit(principal),
+    },
+    attach(running, pseudonymizer) {
+      gateway = running;
+      pseudonymize = pseudonymizer;
+      checkCertificate();
+      certTimer = setInterval(checkCertificate, 3_600_000).unref();
+    },
+    report: (event) => manager.report(event),
+    officer,
+    async settle() {
+      await runner.idle();
+      await store.flush();
+      await publisher?.flush();
+    },
+    async stop() {
+      if (certTimer) clearInterval(certTimer);
+      runner.stop();
+      await runner.idle();
+      await store.close();
+      await publisher?.close();
+    },
+  };
+}
+
+/** Both observers: the caller's own (metrics, tests) and the incident system's. */
+export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, system: IncidentSystem): Partial<GatewayParts> {
+  const own = parts?.onExchange;
+  const ownProhibited = parts?.onProhibited;
+  return {
+    ...parts,
+    onExchange: own
+      ? (ctx) => {
+          system.hooks.onExchange(ctx);
+          own(ctx);
+        }
+      : system.hooks.onExchange,
+    onProhibited: ownProhibited
+      ? (event, ctx) => {
+          system.hooks.onProhibited(event, ctx);
+          ownProhibited(event, ctx);
+        }
+      : system.hooks.onProhibited,
+    admit: parts?.admit ?? system.hooks.admit,
+    // Reports from the posture monitor and the certificate expiry watch become incidents too.
+    onPostureRegression: (control) => {
+      system.report({ kind: "posture-regression", at: new Date(), control: control.id, clause: control.clause, detail: control.evidence, critical: true });
+      parts?.onPostureRegression?.(control);
+    },
+    onCertificateExpiring: (event) => {
+      system.report({ kind: "certificate-expiry", at: new Date(), fingerprint: event.serial, owner: event.subject, notAfter: event.notAfter });
+      parts?.onCertificateExpiring?.(event);
+    },
+  };
+}
