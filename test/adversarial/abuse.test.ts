@@ -82,6 +82,29 @@ describe("adversarial/abuse: per-agency concurrency", () => {
   });
 });
 
+describe("adversarial/abuse: request rate", () => {
+  it("fail/above the agency's rate (token bucket, 5/s, burst 5) → RESOURCE_EXHAUSTED RATE_LIMITED; others unaffected", async () => {
+    const limiter = fed.incidents?.limiter;
+    if (!limiter) throw new Error("the test federation runs without its incident system: no rate limiter to exercise");
+    // The same bucket as limits.maxRequestsPerSecondPerAgency, set low for one agency only.
+    limiter.throttle("nfra", { ratePerSecond: 5, burst: 5 });
+    const client = rawClient(fed.gateway.address, agencyTls(fed, "nfra"));
+    try {
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => settle(client.call(QUERY_PATH, QUERY))));
+      const refused = outcomes.filter((o) => !o.ok);
+      expect(outcomes.filter((o) => o.ok).length).toBeLessThanOrEqual(LIMITS.maxConcurrentCallsPerAgency + 1);
+      expect(refused.length).toBeGreaterThanOrEqual(6);
+      // Rate is checked before the concurrency slot: both reasons are RESOURCE_EXHAUSTED; the rate one comes first.
+      expect(refused.filter((o) => !o.ok && o.reason === "RATE_LIMITED").length).toBeGreaterThanOrEqual(12 - 5);
+      for (const r of refused) expect(r).toMatchObject({ ok: false, code: status.RESOURCE_EXHAUSTED });
+      await expectStillServing(fed, "csrc");
+    } finally {
+      limiter.unthrottle("nfra");
+      client.close();
+    }
+  });
+});
+
 describe("adversarial/abuse: connections", () => {
   it(`fail/more than maxConnectionsPerAgency (${LIMITS.maxConnectionsPerAgency}) connections → RESOURCE_EXHAUSTED TOO_MANY_CONNECTIONS; a slot frees when one closes`, async () => {
     const clients: RawClient[] = Array.from({ length: 5 }, () => rawClient(fed.gateway.address, agencyTls(fed, "safe")));
