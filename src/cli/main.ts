@@ -13,6 +13,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/policy.js"),
     import("./commands/posture.js"),
     import("./commands/incidents.js"),
+    import("./commands/bench.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -23,19 +23,37 @@ export interface ClientCertificate {
   readonly publicKey: KeyObject;
 }
 
+/**
+ * Parsed certificates by the DER buffer they came from. The TLS adapter hands
+ * the same buffer for every call on one connection (src/adapters/grpc/peer-tls.ts),
+ * so a connection's certificate is parsed once, not per call: X.509 parsing was
+ * the costliest single step of an exchange (BENCHMARKS.md). Keyed by the buffer
+ * object, weakly: nothing outlives its connection, and a different buffer, even
+ * with equal bytes, is parsed afresh.
+ */
+const parsed = new WeakMap<Buffer, ClientCertificate>();
+
 export function readClientCertificate(der: Buffer): ClientCertificate {
+  const known = parsed.get(der);
+  if (known) return known;
+  const cert = parseClientCertificate(der);
+  parsed.set(der, cert);
+  return cert;
+}
+
+function parseClientCertificate(der: Buffer): ClientCertificate {
   const x509 = new X509Certificate(der);
-  return {
+  return Object.freeze({
     fingerprint: x509.fingerprint256.replaceAll(":", "").toLowerCase(),
     serial: x509.serialNumber.toUpperCase(),
-    uris: parseUriSans(x509.subjectAltName ?? ""),
-    subject: parseDistinguishedName(x509.subject),
+    uris: Object.freeze(parseUriSans(x509.subjectAltName ?? "")),
+    subject: Object.freeze(parseDistinguishedName(x509.subject)),
     isCa: x509.ca,
-    extKeyUsage: x509.keyUsage ?? [],
+    extKeyUsage: Object.freeze(x509.keyUsage ?? []),
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     publicKey: x509.publicKey,
-  };
+  });
 }
 
 function parseUriSans(san: string): string[] {

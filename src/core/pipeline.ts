@@ -109,7 +109,9 @@ export async function runQuery(
       }),
     );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });
-    const bytes = Buffer.from(toBinary(QueryResponseSchema, response));
+    // A view, not Buffer.from(array)'s copy: the encoded answer is fan-out × payload bytes (BENCHMARKS.md).
+    const encoded = toBinary(QueryResponseSchema, response);
+    const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
     ctx.responseBytes = bytes.length;
     outcome = { responseBytes: bytes, response };

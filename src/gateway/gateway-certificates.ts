@@ -2,7 +2,8 @@ import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { createCertificateExpiryWatch, type CertificateExpiring, type CertificateExpiryEntry } from "../core/certificate-expiry.js";
 import type { ControlChannel } from "../core/control/control-channel.js";
-import { startControlConsumer, type ControlConsumer } from "../core/control/control-consumer.js";
+import { startControlConsumer, type ControlConsumer, type ControlHandler } from "../core/control/control-consumer.js";
+import type { ControlItemError } from "../core/control/control-item.js";
 import { REVOCATION_ITEM, revocationOf } from "../core/control/revocation-item.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import { startCertificateRenewal, type CertificateRenewal } from "./certificate-renewal.js";
@@ -19,6 +20,10 @@ export interface GatewayCertificatesOptions {
   readonly onCertificateExpiring?: ((event: CertificateExpiring) => void) | undefined;
   /** The control channel; by default built from config.control (none when absent). */
   readonly controlChannel?: ControlChannel | undefined;
+  /** Handlers of other item types (policy bundles), present from the replay on. */
+  readonly controlHandlers?: Readonly<Record<string, ControlHandler>> | undefined;
+  /** Every refused control record, after it is logged. */
+  readonly onControlRejected?: ((error: ControlItemError, key: string) => void) | undefined;
   readonly log?: GatewayTlsLog | undefined;
   readonly now?: (() => Date) | undefined;
   /** Debounce of file-change reloads (default 200 ms). */
@@ -108,13 +113,17 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
           channel,
           trusted: () => reloader.trusted(),
           handlers: {
+            ...options.controlHandlers,
             [REVOCATION_ITEM]: (item) => {
               const r = revocationOf(item);
               options.revocations.add(r.serial, r.reason, r.revokedAt);
               log({ msg: "revocation applied", source: "control", serial: r.serial, reason: r.reason });
             },
           },
-          onRejected: (err, key) => log({ msg: "control item refused", key, reason: err.reason, detail: err.message }),
+          onRejected: (err, key) => {
+            log({ msg: "control item refused", key, reason: err.reason, detail: err.message });
+            options.onControlRejected?.(err, key);
+          },
         })
       : undefined;
   } catch (err) {

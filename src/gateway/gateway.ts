@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
@@ -17,6 +17,7 @@ import { loadCatalogue } from "../config/catalogue-file.js";
 import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import type { PeerTls } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
@@ -36,6 +37,9 @@ import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
 import type { ControlChannel } from "../core/control/control-channel.js";
 import type { ControlConsumer } from "../core/control/control-consumer.js";
+import { POLICY_BUNDLE_ITEM } from "../core/control/policy-bundle-item.js";
+import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type PolicyUpdates } from "./policy-updates.js";
+import { randomTraceId } from "./trace-id.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -56,6 +60,10 @@ export interface GatewayParts {
   readonly controlChannel?: ControlChannel;
   readonly onProhibited?: PipelineDeps["onProhibited"];
   readonly admit?: PipelineDeps["admit"];
+  /** A signed policy bundle from the control topic is in force on this replica. */
+  readonly onPolicyApplied?: (event: PolicyApplied) => void;
+  /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
+  readonly onPolicyRejected?: (event: PolicyRejected) => void;
 }
 
 export interface RunningGateway {
@@ -79,6 +87,8 @@ export interface RunningGateway {
   certificateExpiry(): CertificateExpiryEntry[];
   /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
   readonly control: ControlConsumer | undefined;
+  /** Policy bundles received over the control topic (applied/rejected counts, settled()). */
+  readonly policyUpdates: PolicyUpdates;
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
@@ -99,6 +109,16 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const registry = new AgencyRegistry(config.agencies);
   const catalogue = loadCatalogue(config.policy.categories);
   const revocations = new RevocationSet();
+  let authorizer = parts.authorizer;
+  const policyUpdates = createPolicyUpdates({
+    instance: config.instance,
+    agencies: config.agencies,
+    current: () => authorizer,
+    swap: (next) => void (authorizer = next),
+    auditSink: () => parts.auditSink,
+    onPolicyApplied: parts.onPolicyApplied,
+    onPolicyRejected: parts.onPolicyRejected,
+  });
   // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
   let credentials: ReloadableServerCredentials;
   const certificates = await startGatewayCertificates({
@@ -107,9 +127,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     revocations,
     onCertificateExpiring: parts.onCertificateExpiring,
     controlChannel: parts.controlChannel,
+    controlHandlers: { [POLICY_BUNDLE_ITEM]: (item) => policyUpdates.handle(item) },
+    onControlRejected: (err, key) => policyUpdates.refused(err, key),
   });
+  // A replica starts serving with the latest bundle of the topic, not the policy files of its config.
+  await policyUpdates.start();
   const material = (): TlsMaterial => certificates.material();
-  let authorizer = parts.authorizer;
   let restricted = false;
   let acceptingCalls = true;
 
@@ -126,7 +149,15 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const exchangeLog = createExchangeLog({ logger: logger.child("exchange"), pseudonymize: parts.pseudonymize, successLevel: config.observability?.exchangeLogLevel });
 
   const agencyLimits = createGatewayAgencyLimits(config.limits);
-  const peerOf = (call: object) => ({ ...peerTlsOf(call), connection: sessionOfCall(call) });
+  // The connection joins the TLS facts for the per-agency connection limit; kept per facts object so that
+  // TLS 1.3 connections (whose facts peerTlsOf reads once) allocate nothing per call.
+  const withConnection = new WeakMap<PeerTls, PeerTls>();
+  const peerOf = (call: object): PeerTls => {
+    const facts = peerTlsOf(call);
+    let peer = withConnection.get(facts);
+    if (!peer) withConnection.set(facts, (peer = { ...facts, connection: sessionOfCall(call) }));
+    return peer;
+  };
 
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
@@ -245,6 +276,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     reloadTls: () => certificates.reload("admin"),
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
+    policyUpdates,
     setAuthorizer(next) {
       authorizer = next;
     },
@@ -296,5 +328,5 @@ function traceIdOf(traceparent: unknown): string {
     const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
     if (m && m[1] !== "0".repeat(32)) return m[1]!;
   }
-  return randomBytes(16).toString("hex");
+  return randomTraceId();
 }

@@ -256,6 +256,10 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
       system.report({ kind: "posture-regression", at: new Date(), control: control.id, clause: control.clause, detail: control.evidence, critical: true });
       parts?.onPostureRegression?.(control);
     },
+    onPolicyRejected: (event) => {
+      system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });
+      parts?.onPolicyRejected?.(event);
+    },
     onCertificateExpiring: (event) => {
       system.report({ kind: "certificate-expiry", at: new Date(), fingerprint: event.serial, owner: event.subject, notAfter: event.notAfter });
       parts?.onCertificateExpiring?.(event);

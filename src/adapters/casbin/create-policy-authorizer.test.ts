@@ -155,3 +155,24 @@ describe("invalid policies are refused", () => {
     );
   });
 });
+
+describe("compiled in slices (policy apply beside live traffic)", () => {
+  it("ok/the sliced compile decides exactly as the one-piece compile, and pauses between slices", async () => {
+    const source = { modelText: MODEL, policyText: readFileSync(join(POLICIES, "policy.csv"), "utf8"), agencies: AGENCIES };
+    let pauses = 0;
+    const whole = await createPolicyAuthorizerFromSource(source);
+    const sliced = await createPolicyAuthorizerFromSource(source, { slice: 3, pause: async () => void pauses++ });
+    expect(pauses).toBeGreaterThan(whole.ruleCount / 3);
+    expect(sliced.revision).toBe(whole.revision);
+    const categories = ["loan_overdue", "loan_record", "income", "securities_holding", "administrative_penalty", "business_registration", "deposit", "forex_violation"];
+    const purposes = ["LOAN_APPROVAL", "SUPERVISION", "GUARANTEE", "JUDICIAL", "SUBJECT_REQUEST"];
+    let compared = 0;
+    for (const requester of AGENCIES) for (const owner of AGENCIES) for (const category of categories) for (const purpose of purposes) {
+      const base = { requester: requester.id, owner: owner.id, category, action: "query", purpose };
+      expect(sliced.grantLevels(base)).toEqual(whole.grantLevels(base));
+      for (let level = 1; level <= 4; level++) expect(sliced.decide({ ...base, level })).toEqual(whole.decide({ ...base, level }));
+      compared++;
+    }
+    expect(compared).toBe(AGENCIES.length * AGENCIES.length * categories.length * purposes.length);
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { AccessDecision, AccessRequest, Authorizer, LevelGrant } from "../../core/authorizer.js";
-import { compileEnforcer, loadCasbinEnforcer, policyRevision, type AgencySector, type PolicySource } from "./load-casbin-policy.js";
+import { compileEnforcer, compileEnforcerSliced, loadCasbinEnforcer, policyRevision, type AgencySector, type PolicySource, type Slicing } from "./load-casbin-policy.js";
 
 export interface PolicyFiles {
   readonly modelPath: string;
@@ -33,8 +33,10 @@ export async function createPolicyAuthorizer(files: PolicyFiles): Promise<Policy
   return createPolicyAuthorizerFromSource(await readPolicySource(files));
 }
 
-export async function createPolicyAuthorizerFromSource(source: PolicySource): Promise<PolicyAuthorizer> {
-  const index = compileEnforcer(await loadCasbinEnforcer(source));
+/** `slicing`: compile in slices beside live traffic (policy apply on a running gateway). */
+export async function createPolicyAuthorizerFromSource(source: PolicySource, slicing?: Slicing): Promise<PolicyAuthorizer> {
+  const enforcer = await loadCasbinEnforcer(source, "fast", slicing);
+  const index = slicing ? await compileEnforcerSliced(enforcer, slicing) : compileEnforcer(enforcer);
   const revision = policyRevision(source);
   const rules = index.rules;
   return Object.freeze({

@@ -63,7 +63,7 @@ export function policyRevision(source: PolicySource): string {
  * one reloaded: TOOLCHAIN.md). `lineParser: "casbin"` loads through Casbin's
  * StringAdapter unchanged (the reference), "fast" through PolicyTextAdapter.
  */
-export async function loadCasbinEnforcer(source: PolicySource, lineParser: "fast" | "casbin" = "fast"): Promise<Enforcer> {
+export async function loadCasbinEnforcer(source: PolicySource, lineParser: "fast" | "casbin" = "fast", slicing?: Slicing): Promise<Enforcer> {
   let model: Model;
   try {
     model = newModelFromString(source.modelText);
@@ -72,10 +72,30 @@ export async function loadCasbinEnforcer(source: PolicySource, lineParser: "fast
   }
   const text = `${source.policyText}\n${registryGroupingText(source.agencies)}\n`;
   try {
-    return await newEnforcer(model, lineParser === "fast" ? new PolicyTextAdapter(text) : new StringAdapter(text));
+    return await newEnforcer(model, lineParser === "fast" ? new PolicyTextAdapter(text, slicing) : new StringAdapter(text));
   } catch (err) {
     throw new PolicyLoadError(`policy: ${(err as Error).message}`);
   }
+}
+
+/** Work cut in slices of `slice` lines with `pause()` between them (compiles beside live traffic). */
+export interface Slicing {
+  readonly slice: number;
+  readonly pause: () => Promise<void>;
+}
+
+/** compileEnforcer in slices: same result, the event loop runs between slices. */
+export async function compileEnforcerSliced(enforcer: Enforcer, slicing: Slicing): Promise<PolicyIndex> {
+  const model = enforcer.getModel();
+  assertCanonicalModel(model);
+  const p = model.model.get("p")?.get("p")?.policy ?? [];
+  const rules: PolicyRule[] = [];
+  for (let from = 0; from < p.length; from += slicing.slice) {
+    for (let i = from; i < Math.min(p.length, from + slicing.slice); i++) rules.push(compileRule(p[i]!));
+    await slicing.pause();
+  }
+  const links: RoleLinks = { g: groupingLines(model, "g"), g2: groupingLines(model, "g2"), g3: groupingLines(model, "g3") };
+  return PolicyIndex.build(rules, links, slicing.slice, slicing.pause);
 }
 
 /** Compiles what Casbin loaded; throws PolicyLoadError when the model is not credex's or a line is invalid. */

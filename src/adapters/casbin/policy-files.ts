@@ -152,8 +152,9 @@ export function readTestSuites(dir: string, findings: Finding[]): TestSuite[] {
   });
 }
 
-function readTestSuite(file: string, findings: Finding[]): TestSuite | undefined {
-  const doc = readYaml(file, findings);
+/** One test suite; `text` when it does not come from disk (a policy bundle's tests, policy-bundle-check.ts). */
+export function readTestSuite(file: string, findings: Finding[], text?: string): TestSuite | undefined {
+  const doc = readYaml(file, findings, text);
   if (!doc) return undefined;
   const fail = (line: number, message: string) => findings.push({ file, line, severity: "error", message });
   const agencies: AgencySector[] = [];
@@ -222,10 +223,10 @@ interface YamlFile {
   lineOf(node: Node | null | undefined): number;
 }
 
-function readYaml(file: string, findings: Finding[]): YamlFile | undefined {
+function readYaml(file: string, findings: Finding[], given?: string): YamlFile | undefined {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = given ?? readFileSync(file, "utf8");
   } catch (err) {
     findings.push({ file, line: 0, severity: "error", message: `cannot read: ${(err as Error).message}` });
     return undefined;

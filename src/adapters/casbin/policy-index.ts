@@ -82,11 +82,33 @@ export class PolicyIndex {
   constructor(
     readonly rules: readonly PolicyRule[],
     links: RoleLinks,
+    options: { deferred?: boolean } = {},
   ) {
     this.closures = [roleClosures(links.g), roleClosures(links.g2), roleClosures(links.g3)];
-    this.allowDecisions = rules.map((r) => Object.freeze({ allowed: true, matchedRule: r.text, explicitDeny: false }));
-    this.denyDecisions = rules.map((r) => Object.freeze({ allowed: false, matchedRule: r.text, explicitDeny: true }));
-    rules.forEach((rule, i) => {
+    this.allowDecisions = new Array<AccessDecision>(rules.length);
+    this.denyDecisions = new Array<AccessDecision>(rules.length);
+    if (!options.deferred) this.insert(0, rules.length);
+  }
+
+  /**
+   * The same index built in slices of `slice` rules with `pause()` between them,
+   * so that a gateway compiling a new policy keeps serving exchanges with the old
+   * one (issue 4: apply of 100k lines without pausing traffic).
+   */
+  static async build(rules: readonly PolicyRule[], links: RoleLinks, slice: number, pause: () => Promise<void>): Promise<PolicyIndex> {
+    const index = new PolicyIndex(rules, links, { deferred: true });
+    for (let from = 0; from < rules.length; from += slice) {
+      index.insert(from, Math.min(rules.length, from + slice));
+      await pause();
+    }
+    return index;
+  }
+
+  private insert(from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const rule = this.rules[i]!;
+      this.allowDecisions[i] = Object.freeze({ allowed: true, matchedRule: rule.text, explicitDeny: false });
+      this.denyDecisions[i] = Object.freeze({ allowed: false, matchedRule: rule.text, explicitDeny: true });
       const byDom = child(this.index, rule.sub);
       const byObj = child(byDom, rule.dom);
       const byAct = child(byObj, rule.obj);
@@ -106,7 +128,7 @@ export class PolicyIndex {
           cell.denyRule = i;
         }
       }
-    });
+    }
   }
 
   /** Casbin's decision for one request (effect: some allow and no deny). */

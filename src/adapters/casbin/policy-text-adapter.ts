@@ -31,12 +31,18 @@ export class FastPolicyLineParser {
 export class PolicyTextAdapter implements Adapter {
   private readonly loader = new PolicyLoader(new FastPolicyLineParser());
 
-  constructor(private readonly text: string) {}
+  /** `pause` every `slice` lines: a gateway loading a new policy keeps serving meanwhile (policy apply). */
+  constructor(
+    private readonly text: string,
+    private readonly slicing?: { readonly slice: number; readonly pause: () => Promise<void> },
+  ) {}
 
   async loadPolicy(model: Model): Promise<void> {
     // As StringAdapter: one policy line per "\n", empty lines skipped.
+    let n = 0;
     for (const line of this.text.split("\n")) {
       if (line) this.loader.loadPolicyLine(line, model);
+      if (this.slicing && ++n % this.slicing.slice === 0) await this.slicing.pause();
     }
   }
 

@@ -18,6 +18,24 @@ interface CallChainLink {
 export function peerTlsOf(call: object): PeerTls {
   const socket = socketOf(call as CallChainLink);
   if (!socket) return { secure: false, authorized: false };
+  const known = byConnection.get(socket);
+  if (known) return known;
+  const facts = readPeerTls(socket);
+  // TLS 1.3 has no renegotiation (RFC 8446 §4.1.2 ff.: no renegotiation, post-handshake auth not offered
+  // by Node's server), so what the handshake established holds for the connection's life: read it
+  // once, not on every call. TLS 1.2 connections may renegotiate and are read each time.
+  if (facts.protocol === "TLSv1.3") byConnection.set(socket, facts);
+  return facts;
+}
+
+/**
+ * The caller's TLS facts per connection. Reading them costs a certificate
+ * export (getPeerCertificate) per call otherwise: the top item of the gateway's
+ * CPU profile before this cache (BENCHMARKS.md). Weak, so a closed connection's entry goes with it.
+ */
+const byConnection = new WeakMap<TLSSocket, PeerTls>();
+
+function readPeerTls(socket: TLSSocket): PeerTls {
   const cert = socket.getPeerCertificate(false);
   const hasCert = cert !== null && typeof cert === "object" && cert.raw !== undefined;
   return {

@@ -44,7 +44,7 @@ export function serviceDefinitionOf(service: DescService, options: ServiceDefini
       requestSerialize: (value) => Buffer.from(toBinary(method.input, value as MessageShape<DescMessage>)),
       requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes, options.maxRequestBytes),
       // Handlers may hand over bytes already serialized (the pipeline digests exactly what is sent).
-      responseSerialize: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(toBinary(method.output, value as MessageShape<DescMessage>))),
+      responseSerialize: (value) => (Buffer.isBuffer(value) ? value : bufferOf(toBinary(method.output, value as MessageShape<DescMessage>))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.name,
     };
@@ -68,4 +68,9 @@ function decodeRequest(schema: DescMessage, bytes: Buffer, maxBytes: number | un
 /** The same definition for clients (requests serialized, responses decoded). */
 export function clientDefinitionOf(service: DescService): ServiceDefinition {
   return serviceDefinitionOf(service);
+}
+
+/** The encoded bytes as a Buffer without copying them (Buffer.from(Uint8Array) copies; answers can be MiBs). */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -22,6 +22,8 @@ export const CONTROL_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.fr
   "cleanup.policy": "compact",
   "min.compaction.lag.ms": "0",
   "delete.retention.ms": String(24 * 3600 * 1000),
+  // A policy bundle of 100k lines is ≈1 MB gzip'd, 1.3 MB in its envelope: above the 1 MB broker default.
+  "max.message.bytes": String(16 * 1024 * 1024),
 });
 
 /**

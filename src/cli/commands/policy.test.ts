@@ -1,7 +1,12 @@
 import { cpSync, mkdtempSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createCa } from "../../adapters/pki/certificate-authority.js";
+import { decodeControlItem, verifyControlItem } from "../../core/control/control-item.js";
+import { policyBundleOf } from "../../core/control/policy-bundle-item.js";
 import { UsageError } from "../command.js";
 import { command } from "./policy.js";
 
@@ -54,7 +59,55 @@ describe("credex policy", () => {
   it("fail/usage errors", async () => {
     await expect(command.run([])).rejects.toThrow(UsageError);
     await expect(command.run(["diff", POLICIES])).rejects.toThrow("diff needs <old-dir> and <new-dir>");
-    await expect(command.run(["apply"])).rejects.toThrow('unknown action "apply"');
+    await expect(command.run(["publish"])).rejects.toThrow('unknown action "publish" (expected check, diff or apply)');
     await expect(command.run(["diff", "a", "b", "--agencies", "nfra"])).rejects.toThrow('"nfra" is not id:SECTOR');
+  });
+});
+
+describe("credex policy apply", () => {
+  let keyFile: string;
+  let certFile: string;
+  let certPem: string;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "credex-cli-apply-"));
+    const ca = await createCa({ commonName: "policy operator", keyBits: 2048 });
+    certPem = ca.certPem;
+    keyFile = join(dir, "operator.key");
+    certFile = join(dir, "operator.crt");
+    writeFileSync(keyFile, ca.keyPem, { mode: 0o600 });
+    writeFileSync(certFile, ca.certPem);
+  });
+  const signing = () => ["--signing-key", keyFile, "--signing-cert", certFile];
+
+  it("ok/checks, signs and publishes the directory as one bundle on the control file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "credex-cli-apply-")), "control.jsonl");
+    const out = captureStdout();
+    expect(await command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--revision", "r-2026.1"])).toBe(0);
+    expect(out()).toMatch(/published policy bundle r-2026\.1 \(\d+ bytes gzip'd, signed by policy operator\) to file /);
+    const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: string });
+    expect(lines.map((l) => l.key)).toEqual(["policy-bundle/active"]);
+    const item = decodeControlItem(Buffer.from(lines[0]!.value, "base64"));
+    verifyControlItem(item, [new X509Certificate(certPem)]);
+    const bundle = policyBundleOf(item);
+    expect([bundle.revision, bundle.operator, Object.keys(bundle.tests)]).toEqual(["r-2026.1", "policy operator", ["demo-agencies.yaml"]]);
+    expect(bundle.policy).toBe(readFileSync(join(POLICIES, "policy.csv"), "utf8"));
+  });
+
+  it("fail/a directory that fails its check is not published", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "credex-cli-policy-"));
+    cpSync(POLICIES, dir, { recursive: true });
+    appendFileSync(join(dir, "policy.csv"), "p, csrc, pbccrc, loan_record, query, 3, LOAN_APPROVAL, allow\n");
+    const file = join(dir, "control.jsonl");
+    const out = captureStdout();
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    expect(await command.run(["apply", dir, "--control-file", file, ...signing()])).toBe(1);
+    expect(out()).toContain('test "csrc may not read loan records for LOAN_APPROVAL" failed: expected highest level 0, got 3');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it("fail/usage: signing material, one channel", async () => {
+    await expect(command.run(["apply", POLICIES, "--control-file", "x"])).rejects.toThrow("--signing-key is required");
+    await expect(command.run(["apply", POLICIES, "--control-file", "x", "--brokers", "h:1", ...signing()])).rejects.toThrow("give either --control-file or --brokers, not both");
+    await expect(command.run(["apply", POLICIES, "--control-file", "x", "--signing-key", keyFile, "--signing-cert", keyFile])).rejects.toThrow("cannot load the signing key or certificate");
   });
 });

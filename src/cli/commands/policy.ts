@@ -1,8 +1,10 @@
 import { relative } from "node:path";
-import { parseCommandArgs, UsageError, type CliCommand } from "../command.js";
+import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 
 const HELP = `usage: credex policy check [dir] [--strict]
        credex policy diff <old-dir> <new-dir> [--agencies <id:SECTOR,...>]
+       credex policy apply [dir] (--brokers <host:port,...> [--topic <t>] | --control-file <path>)
+                           --signing-key <pem> --signing-cert <pem> [--revision <r>] [--operator <name>]
 
 Operations on the access policy (Casbin model + policy, issue 4). A policy
 directory holds model.conf, policy.csv, categories.yaml and tests/*.yaml.
@@ -18,24 +20,57 @@ directory holds model.conf, policy.csv, categories.yaml and tests/*.yaml.
           between two policy directories, in words. The registry is the agencies
           of both test registries unless --agencies is given.
           Exit 0 when no decision changes, 1 when some do.
+  apply   run check (with the tests) on the directory; if it passes, sign the
+          directory as a policy bundle (model, policy, categories, tests,
+          revision, time, operator) and publish it on the control topic
+          (credex.control.v1, key policy-bundle/active). Every gateway replica
+          verifies the signature, compiles it under its registry, runs the
+          tests and swaps atomically; a replica that refuses it keeps its
+          policy and reports why. A failing check publishes nothing (exit 1).
+          The signing certificate must be one the gateways trust for control
+          items (a CA certificate of their bundle, e.g. the issuing CA).
 
 options:
   --strict                 check: warnings fail too
   --agencies <list>        diff: registry as id:SECTOR pairs, comma separated
+  --brokers <list>         apply: Kafka brokers (default $KAFKA_BROKERS)
+  --topic <name>           apply: control topic (default credex.control.v1)
+  --control-file <path>    apply: the file control channel instead of Kafka
+  --signing-key <pem>      apply: private key (PEM, unencrypted) of the signing certificate
+  --signing-cert <pem>     apply: the signing certificate
+  --revision <r>           apply: revision label (default sha256:<16 hex> of the files)
+  --operator <name>        apply: who applies (default the certificate subject CN)
 
 examples:
   credex policy check
   credex policy check policies --strict
   credex policy diff /tmp/policies-live policies
   credex policy diff old new --agencies pbccrc:BANKING,csrc:SECURITIES
+  credex policy apply policies --brokers 127.0.0.1:9092 \
+      --signing-key ca/issuing-ca.key --signing-cert ca/issuing-ca.pem --revision 2026-11-26.1
 `;
 
 export const command: CliCommand = {
   name: "policy",
-  summary: "check a policy directory (errors, dead and shadowed rules, tests) or diff two",
+  summary: "check a policy directory (errors, dead and shadowed rules, tests), diff two, apply one to every gateway",
   help: HELP,
   async run(argv) {
-    const parsed = parseCommandArgs(this, argv, { strict: { type: "boolean" }, agencies: { type: "string" } }, true);
+    const parsed = parseCommandArgs(
+      this,
+      argv,
+      {
+        strict: { type: "boolean" },
+        agencies: { type: "string" },
+        brokers: { type: "string" },
+        topic: { type: "string" },
+        "control-file": { type: "string" },
+        "signing-key": { type: "string" },
+        "signing-cert": { type: "string" },
+        revision: { type: "string" },
+        operator: { type: "string" },
+      },
+      true,
+    );
     if (parsed === null) return 0;
     const [action, ...args] = parsed.positionals;
     switch (action) {
@@ -49,13 +84,80 @@ export const command: CliCommand = {
         if (parsed.values.strict !== undefined) throw new UsageError("--strict applies to check only");
         return diff(args[0]!, args[1]!, parsed.values.agencies);
       }
+      case "apply": {
+        if (args.length > 1) throw new UsageError(`unexpected argument "${args[1]}"`);
+        return apply(args[0] ?? "policies", parsed.values);
+      }
       case undefined:
-        throw new UsageError("an action is required: check or diff");
+        throw new UsageError("an action is required: check, diff or apply");
       default:
-        throw new UsageError(`unknown action "${action}" (expected check or diff)`);
+        throw new UsageError(`unknown action "${action}" (expected check, diff or apply)`);
     }
   },
 };
+
+interface ApplyValues {
+  readonly strict?: boolean | undefined;
+  readonly agencies?: string | undefined;
+  readonly brokers?: string | undefined;
+  readonly topic?: string | undefined;
+  readonly "control-file"?: string | undefined;
+  readonly "signing-key"?: string | undefined;
+  readonly "signing-cert"?: string | undefined;
+  readonly revision?: string | undefined;
+  readonly operator?: string | undefined;
+}
+
+async function apply(dir: string, v: ApplyValues): Promise<number> {
+  if (v.agencies !== undefined) throw new UsageError("--agencies applies to diff only");
+  const keyFile = requireOption(v["signing-key"], "signing-key");
+  const certFile = requireOption(v["signing-cert"], "signing-cert");
+  if (v["control-file"] !== undefined && (v.brokers !== undefined || v.topic !== undefined)) throw new UsageError("give either --control-file or --brokers, not both");
+  const brokers = v.brokers ?? process.env["KAFKA_BROKERS"];
+  if (v["control-file"] === undefined && !brokers) throw new UsageError("apply needs --brokers <host:port,...> (or $KAFKA_BROKERS) or --control-file <file>");
+  const { createPrivateKey, X509Certificate } = await import("node:crypto");
+  const { readFileSync } = await import("node:fs");
+  let certificate: InstanceType<typeof X509Certificate>;
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    certificate = new X509Certificate(readFileSync(certFile));
+    key = createPrivateKey(readFileSync(keyFile, "utf8"));
+  } catch (err) {
+    throw new UsageError(`cannot load the signing key or certificate: ${(err as Error).message}`);
+  }
+  if (!certificate.checkPrivateKey(key)) throw new UsageError("--signing-key does not belong to --signing-cert");
+
+  // The same check an operator runs by hand, tests included: a failing bundle never leaves this machine.
+  process.stdout.write(`checking ${dir}\n`);
+  if ((await check(dir, v.strict === true)) !== 0) {
+    process.stderr.write("credex policy apply: the check failed; nothing was published\n");
+    return 1;
+  }
+  const { readPolicyBundle } = await import("../../adapters/casbin/policy-bundle-check.js");
+  const { policyBundleItem } = await import("../../core/control/policy-bundle-item.js");
+  const { signControlItem, encodeControlItem, controlItemKey } = await import("../../core/control/control-item.js");
+  const operator = v.operator ?? /CN=([^\n,]+)/.exec(certificate.subject)?.[1] ?? certificate.subject;
+  let item;
+  let revision: string;
+  try {
+    const bundle = readPolicyBundle(dir, { operator, revision: v.revision });
+    revision = bundle.revision;
+    item = signControlItem(policyBundleItem(bundle), certificate, key);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const channel =
+    v["control-file"] !== undefined
+      ? (await import("../../adapters/control/file-control-channel.js")).createFileControlChannel(v["control-file"])
+      : (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: brokers!, topic: v.topic ?? "credex.control.v1", clientId: "credex-policy" });
+  try {
+    await channel.publish({ key: controlItemKey(item), value: encodeControlItem(item) });
+  } finally {
+    await channel.close();
+  }
+  process.stdout.write(`published policy bundle ${revision} (${item.payload.length} bytes gzip'd, signed by ${operator}) to ${channel.description}\n`);
+  return 0;
+}
 
 async function check(dir: string, strict: boolean): Promise<number> {
   // Loaded here so that `credex --help` does not pay for casbin.

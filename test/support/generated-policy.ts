@@ -1,0 +1,43 @@
+/**
+ * Large policies for apply tests and figures, generated as bench/policy-decision.ts
+ * does (one agency per 20 lines in the five sectors, category groups, 1–3 purposes
+ * or "*", ~10% denies), except that every requester is a generated agency: the
+ * demo agencies' decisions, and so the demo policy tests, stay as they are.
+ */
+const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"];
+const CATEGORIES = [
+  "business_registration", "administrative_license", "administrative_penalty", "dishonest_debtor", "red_list", "tax_arrears",
+  "loan_record", "loan_overdue", "guarantee_record", "deposit", "securities_violation", "securities_holding", "insurance_claim",
+  "insurance_policy", "forex_registration", "forex_violation", "income", "real_estate", "tax_amount",
+];
+const GROUPS = ["group:public", "group:registration", "group:bank_credit", "group:sensitive"];
+const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+
+/** `lines` p lines (no g3: the demo policy defines the groups), newline-separated. */
+export function generatedPolicyLines(lines: number, seed = lines): string {
+  const rand = prng(seed);
+  const agencies = Array.from({ length: Math.max(10, Math.round(lines / 20)) }, (_, i) => ({ id: `agency-${i}`, sector: pick(rand, SECTORS) }));
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const sub = pick(rand, agencies).id;
+    const d = rand();
+    const dom = d < 0.6 ? pick(rand, agencies).id : d < 0.95 ? `sector:${pick(rand, SECTORS)}` : "*";
+    const obj = rand() < 0.85 ? pick(rand, CATEGORIES) : pick(rand, GROUPS);
+    const purposes = rand() < 0.2 ? "*" : [...new Set(Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(rand, PURPOSES)))].join("|");
+    const eft = rand() < 0.1 ? "deny" : "allow";
+    out.push(`p, ${sub}, ${dom}, ${obj}, query, ${1 + Math.floor(rand() * 4)}, ${purposes}, ${eft}`);
+  }
+  return out.join("\n");
+}
