@@ -2,6 +2,7 @@ import { Server, type ServerCredentials, type sendUnaryData, type ServerUnaryCal
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
 import { CreditProvider, FetchResponseSchema, type FetchRequest } from "../gen/credex/v1/provider_pb.js";
+import { ReceiveObjectionResponseSchema, type ReceiveObjectionRequest } from "../gen/credex/v1/objections_pb.js";
 import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
 import { CredexError } from "../core/errors.js";
 import { readClientCertificate } from "../core/client-certificate.js";
@@ -24,10 +25,14 @@ export interface ReferenceAgencyOptions {
   readonly watchTls?: boolean;
   /** Every reload attempt, accepted or refused (default: refused ones are logged on stderr). */
   readonly onTlsReload?: (outcome: ReloadOutcome) => void;
+  /** Called with every objection received (Art. 25); the agency answers through CreditExchange.ResolveObjection. */
+  readonly onObjection?: (objection: ReceiveObjectionRequest) => void;
 }
 
 export interface RunningAgency {
   readonly agencyId: string;
+  /** Objections received so far, oldest first (the reference agency keeps the grounds; the gateway does not). */
+  readonly objections: readonly ReceiveObjectionRequest[];
   readonly port: number;
   readonly address: string;
   /** Reloads the TLS files now; throws with the reason when the set is refused (the old one stays). */
@@ -60,6 +65,7 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
     bySubject.set(key, [...(bySubject.get(key) ?? []), record]);
   }
 
+  const objections: ReceiveObjectionRequest[] = [];
   const server = new Server();
   server.addService(serviceDefinitionOf(CreditProvider, { maxRequestBytes: 64 * 1024 }), {
     fetch(call: ServerUnaryCall<FetchRequest | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) {
@@ -79,6 +85,22 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
         callback(statusFromError(err instanceof CredexError ? err : new CredexError("INTERNAL", undefined, {}, { cause: err })));
       }
     },
+    receiveObjection(call: ServerUnaryCall<ReceiveObjectionRequest | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) {
+      try {
+        checkCallerIsGateway(call, options.trustDomain);
+        const request = call.request;
+        if (isUndecodable(request)) throw new CredexError(request.$undecodable);
+        const held = bySubject.get(`${request.subject?.type}:${request.subject?.id}`) ?? [];
+        const recordFound = held.some((r) => r.recordId === request.recordId);
+        if (recordFound) {
+          objections.push(request);
+          options.onObjection?.(request);
+        }
+        callback(null, create(ReceiveObjectionResponseSchema, { recordFound }));
+      } catch (err) {
+        callback(statusFromError(err instanceof CredexError ? err : new CredexError("INTERNAL", undefined, {}, { cause: err })));
+      }
+    },
   } as never);
   new HealthImplementation({ "": "SERVING", [CreditProvider.typeName]: "SERVING" }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
@@ -87,6 +109,7 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
   const host = options.listen.slice(0, options.listen.lastIndexOf(":"));
   return {
     agencyId: options.agencyId,
+    objections,
     port,
     address: `${host}:${port}`,
     reloadTls() {

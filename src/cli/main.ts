@@ -14,6 +14,8 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/posture.js"),
     import("./commands/incidents.js"),
     import("./commands/bench.js"),
+    import("./commands/lists.js"),
+    import("./commands/objections.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -19,6 +19,25 @@ import {
   RequestSpecialAccessResponseSchema,
   type SpecialAccessApplication,
 } from "../gen/credex/v1/special_access_pb.js";
+import {
+  PublishListEntriesRequestSchema,
+  PublishListEntriesResponseSchema,
+  SubscribeListsRequestSchema,
+  SubscribeListsResponseSchema,
+  type PublishListEntriesResponse,
+  type SubscribeListsResponse,
+} from "../gen/credex/v1/lists_pb.js";
+import {
+  FileObjectionRequestSchema,
+  FileObjectionResponseSchema,
+  ListObjectionsRequestSchema,
+  ListObjectionsResponseSchema,
+  ResolveObjectionRequestSchema,
+  ResolveObjectionResponseSchema,
+  type FileObjectionResponse,
+  type ListObjectionsResponse,
+  type ResolveObjectionResponse,
+} from "../gen/credex/v1/objections_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 
 export interface ExchangeClientOptions {
@@ -36,7 +55,25 @@ export interface ExchangeClient {
   queryStream(request: MessageInitShape<typeof QueryRequestSchema>, options?: { batchSize?: number; timeoutMs?: number }): Promise<QueryStreamResponse[]>;
   requestSpecialAccess(request: MessageInitShape<typeof RequestSpecialAccessRequestSchema>): Promise<SpecialAccessApplication>;
   decideSpecialAccess(request: MessageInitShape<typeof DecideSpecialAccessRequestSchema>): Promise<SpecialAccessApplication>;
+  publishListEntries(request: MessageInitShape<typeof PublishListEntriesRequestSchema>, options?: CallOptions): Promise<PublishListEntriesResponse>;
+  /** Opens a SubscribeLists stream; `onMessage` gets each message (keep its cursor to resume). */
+  subscribeLists(request: MessageInitShape<typeof SubscribeListsRequestSchema>, onMessage: (message: SubscribeListsResponse) => void): ListSubscription;
+  fileObjection(request: MessageInitShape<typeof FileObjectionRequestSchema>, options?: CallOptions): Promise<FileObjectionResponse>;
+  resolveObjection(request: MessageInitShape<typeof ResolveObjectionRequestSchema>, options?: CallOptions): Promise<ResolveObjectionResponse>;
+  listObjections(request: MessageInitShape<typeof ListObjectionsRequestSchema>, options?: CallOptions): Promise<ListObjectionsResponse>;
   close(): void;
+}
+
+export interface CallOptions {
+  readonly timeoutMs?: number;
+}
+
+/** An open SubscribeLists stream. */
+export interface ListSubscription {
+  /** Cancels the stream (the subscriber "disconnects"); `ended` then resolves. */
+  cancel(): void;
+  /** Resolves when the stream ends or is cancelled; rejects with the gateway's error otherwise. */
+  readonly ended: Promise<void>;
 }
 
 /** A CreditExchange client for an agency: what the CLI, the demo, tests and benches use. */
@@ -81,31 +118,59 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       });
     },
     async requestSpecialAccess(request) {
-      const response = await unary(client, path(CreditExchange.method.requestSpecialAccess), RequestSpecialAccessRequestSchema, RequestSpecialAccessResponseSchema, request);
-      return response.application!;
+      return (await unary(RequestSpecialAccessRequestSchema, RequestSpecialAccessResponseSchema, "RequestSpecialAccess", request)).application!;
     },
     async decideSpecialAccess(request) {
-      const response = await unary(client, path(CreditExchange.method.decideSpecialAccess), DecideSpecialAccessRequestSchema, DecideSpecialAccessResponseSchema, request);
-      return response.application!;
+      return (await unary(DecideSpecialAccessRequestSchema, DecideSpecialAccessResponseSchema, "DecideSpecialAccess", request)).application!;
+    },
+    publishListEntries: (request, opts) => unary(PublishListEntriesRequestSchema, PublishListEntriesResponseSchema, "PublishListEntries", request, opts),
+    fileObjection: (request, opts) => unary(FileObjectionRequestSchema, FileObjectionResponseSchema, "FileObjection", request, opts),
+    resolveObjection: (request, opts) => unary(ResolveObjectionRequestSchema, ResolveObjectionResponseSchema, "ResolveObjection", request, opts),
+    listObjections: (request, opts) => unary(ListObjectionsRequestSchema, ListObjectionsResponseSchema, "ListObjections", request, opts),
+    subscribeLists(request, onMessage) {
+      const message = create(SubscribeListsRequestSchema, request);
+      const stream = client.makeServerStreamRequest(
+        `/${CreditExchange.typeName}/SubscribeLists`,
+        (value: typeof message) => Buffer.from(toBinary(SubscribeListsRequestSchema, value)),
+        (bytes: Buffer) => fromBinary(SubscribeListsResponseSchema, bytes),
+        message,
+        new Metadata(),
+      );
+      let cancelled = false;
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on("data", (m: SubscribeListsResponse) => {
+          if (!cancelled) onMessage(m);
+        });
+        stream.on("error", (err: ServiceError) => (cancelled ? resolve() : reject(err)));
+        stream.on("end", () => resolve());
+      });
+      return {
+        ended,
+        cancel() {
+          cancelled = true;
+          stream.cancel();
+        },
+      };
     },
     close: () => client.close(),
   };
+
+  function unary<I extends DescMessage, O extends DescMessage>(input: I, output: O, method: string, request: MessageInitShape<I>, opts: CallOptions = {}): Promise<MessageShape<O>> {
+    const message = create(input, request);
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        `/${CreditExchange.typeName}/${method}`,
+        (value: MessageShape<I>) => Buffer.from(toBinary(input, value)),
+        (bytes: Buffer) => fromBinary(output, bytes),
+        message,
+        new Metadata(),
+        { deadline: Date.now() + (opts.timeoutMs ?? 10_000) },
+        (err: ServiceError | null, response?: MessageShape<O>) => (err ? reject(err) : resolve(response!)),
+      );
+    });
+  }
 }
 
-
-function unary<I extends DescMessage, O extends DescMessage>(client: Client, method: string, input: I, output: O, request: MessageInitShape<I>, timeoutMs = 10_000): Promise<MessageShape<O>> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      method,
-      (value: MessageShape<I>) => Buffer.from(toBinary(input, value)),
-      (bytes: Buffer) => fromBinary(output, bytes),
-      create(input, request),
-      new Metadata(),
-      { deadline: Date.now() + timeoutMs },
-      (err: ServiceError | null, response?: MessageShape<O>) => (err ? reject(err) : resolve(response!)),
-    );
-  });
-}
 
 function metadataOf(values: Record<string, string> | undefined): Metadata {
   const md = new Metadata();

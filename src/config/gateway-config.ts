@@ -65,6 +65,25 @@ export interface ObservabilityConfig {
 export type ControlConfig =
   | { readonly kind: "kafka"; readonly brokers: readonly string[]; readonly topic: string }
   | { readonly kind: "file"; readonly file: string };
+/** Joint reward and punishment lists (docs/lists-and-objections.md). */
+export interface ListsConfig {
+  /** "kafka" when a lists.kafka section (or audit.kafka brokers) is configured, else the embedded "file" log. */
+  readonly log: "file" | "kafka";
+  readonly file: string;
+  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
+  readonly maxEntriesPerPublish: number;
+  readonly deliveryBatchSize: number;
+  readonly maxSubscriptionsPerAgency: number;
+}
+
+/** Objections (Credit Investigation Regulation Art. 25). */
+export interface ObjectionsConfig {
+  /** JSON state file in the gateway's data dir. */
+  readonly stateFile: string;
+  readonly answerDays: number;
+  /** How often the 20-day deadline is checked. */
+  readonly checkIntervalMs: number;
+}
 
 export interface GatewayConfig {
   readonly file: string;
@@ -86,7 +105,7 @@ export interface GatewayConfig {
   };
   /** The signed control topic (revocations now; policy bundles and suspensions later). */
   readonly control?: ControlConfig | undefined;
-  readonly policy: { readonly model: string; readonly policy: string; readonly categories: string };
+  readonly policy: { readonly model: string; readonly policy: string; readonly categories: string; readonly lists: string };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
@@ -95,6 +114,8 @@ export interface GatewayConfig {
   readonly incidents: IncidentsConfig;
   /** The GatewayAdmin listener; absent: no admin API. */
   readonly admin?: AdminConfig | undefined;
+  readonly lists: ListsConfig;
+  readonly objections: ObjectionsConfig;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -131,7 +152,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -158,7 +179,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       control = { kind: "file", file: at(c.field("file").string()) };
     }
   }
-  const policy = root.field("policy").object(["model", "policy", "categories"]);
+  const policy = root.field("policy").object(["model", "policy", "categories", "lists"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
   for (const [i, a] of agencies.entries()) {
@@ -221,6 +242,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       model: at(policy.field("model").string()),
       policy: at(policy.field("policy").string()),
       categories: at(policy.field("categories").string()),
+      lists: policy.has("lists") ? at(policy.field("lists").string()) : resolve(dirname(at(policy.field("categories").string())), "lists.yaml"),
     },
     agencies,
     audit: {
@@ -250,11 +272,45 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
     observability,
     incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),
     admin: root.has("admin") ? parseAdminConfig(root.field("admin")) : undefined,
+    lists: parseListsConfig(root, at, kafka?.brokers),
+    objections: parseObjectionsConfig(root, at),
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
   }
   return deepFreeze(config);
+}
+
+function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBrokers: readonly string[] | undefined): ListsConfig {
+  const section = root.has("lists") ? root.field("lists").object(["log", "file", "kafka", "maxEntriesPerPublish", "deliveryBatchSize", "maxSubscriptionsPerAgency"]) : undefined;
+  let kafka: ListsConfig["kafka"];
+  if (section?.has("kafka")) {
+    const k = section.field("kafka").object(["brokers", "topic", "partitions"]);
+    const brokers = k.has("brokers") ? k.field("brokers").stringList() : [...(auditBrokers ?? [])];
+    if (brokers.length === 0) k.field("brokers").fail("needs at least one broker (or an audit.kafka section to share)");
+    kafka = { brokers, topic: k.field("topic").string({ default: "credex.lists.v1" }), partitions: k.field("partitions").integer({ default: 3, min: 1, max: 1024 }) };
+  } else if (auditBrokers && auditBrokers.length > 0) {
+    kafka = { brokers: [...auditBrokers], topic: "credex.lists.v1", partitions: 3 };
+  }
+  const log = (section?.has("log") ? section.field("log").string({ oneOf: ["file", "kafka"] }) : kafka ? "kafka" : "file") as ListsConfig["log"];
+  if (log === "kafka" && !kafka) section!.field("log").fail('"kafka" needs a lists.kafka section with brokers');
+  return {
+    log,
+    file: at(section?.has("file") ? section.field("file").string() : "lists/credex.lists.v1.log"),
+    kafka,
+    maxEntriesPerPublish: section?.has("maxEntriesPerPublish") ? section.field("maxEntriesPerPublish").integer({ min: 1, max: 10_000 }) : 500,
+    deliveryBatchSize: section?.has("deliveryBatchSize") ? section.field("deliveryBatchSize").integer({ min: 1, max: 10_000 }) : 500,
+    maxSubscriptionsPerAgency: section?.has("maxSubscriptionsPerAgency") ? section.field("maxSubscriptionsPerAgency").integer({ min: 1, max: 1_000 }) : 8,
+  };
+}
+
+function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {
+  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs"]) : undefined;
+  return {
+    stateFile: at(section?.has("stateFile") ? section.field("stateFile").string() : "objections/objections.json"),
+    answerDays: section?.has("answerDays") ? section.field("answerDays").integer({ min: 1, max: 20 }) : 20,
+    checkIntervalMs: section?.has("checkIntervalMs") ? section.field("checkIntervalMs").integer({ min: 1_000, max: 86_400_000 }) : 3_600_000,
+  };
 }
 
 function parseAgency(item: ConfigReader): AgencyEntry {

@@ -105,6 +105,23 @@ export const ERROR_CATALOGUE = {
   AUDIT_SPOOL_FULL: [N, "the audit spool is full; the gateway fails closed"],
   SHUTTING_DOWN: [N, "the gateway is shutting down"],
 
+  // joint reward and punishment lists (Planning Outline §4(1)); policies/lists.yaml
+  LIST_UNKNOWN: [I, "the list is not in the list catalogue"],
+  LIST_NOT_OWNED: [P, "the caller does not own this list and may not publish to it"],
+  LIST_NOT_PERMITTED: [P, "the policy does not allow the caller to publish or receive this list"],
+  LIST_ENTRY_INVALID: [I, "a list entry is invalid"],
+  TOO_MANY_LIST_ENTRIES: [I, "too many entries in one publish request"],
+  CURSOR_INVALID: [I, "the list cursor cannot be read or belongs to another list log"],
+  LIST_LOG_UNAVAILABLE: [N, "the list log could not be written or read"],
+
+  // objections (Credit Investigation Regulation Art. 25)
+  OBJECTION_NOT_FOUND: [GrpcCode.NOT_FOUND, "no such objection"],
+  OBJECTION_NOT_OWNER: [P, "only the agency owning the record answers its objection"],
+  OBJECTION_ALREADY_RESOLVED: [GrpcCode.FAILED_PRECONDITION, "the objection is already resolved"],
+  OBJECTION_INVALID: [I, "the objection is incomplete or invalid"],
+  RECORD_NOT_FOUND: [GrpcCode.NOT_FOUND, "the owning agency holds no such record about that subject"],
+  OWNER_UNAVAILABLE: [N, "the owning agency could not be reached; the objection was not filed"],
+
   // providers (CreditProvider side)
   CALLER_NOT_GATEWAY: [P, "only the exchange gateway may call this provider"],
 

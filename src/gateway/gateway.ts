@@ -40,6 +40,8 @@ import type { ControlConsumer } from "../core/control/control-consumer.js";
 import { POLICY_BUNDLE_ITEM } from "../core/control/policy-bundle-item.js";
 import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type PolicyUpdates } from "./policy-updates.js";
 import { randomTraceId } from "./trace-id.js";
+import type { ObjectionDelivery } from "../core/objections/objection-calls.js";
+import { startMemberServices, type MemberServiceParts, type MemberServices } from "./member-services.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -64,6 +66,8 @@ export interface GatewayParts {
   readonly onPolicyApplied?: (event: PolicyApplied) => void;
   /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
   readonly onPolicyRejected?: (event: PolicyRejected) => void;
+  /** Lists and objections: log, objection store, clock, onObjectionOverdue (src/gateway/member-services.ts). */
+  readonly members?: MemberServiceParts;
 }
 
 export interface RunningGateway {
@@ -97,6 +101,8 @@ export interface RunningGateway {
   auditSink(): AuditSink;
   /** Metrics endpoint, telemetry gauges and posture monitor; present when the config has an observability section. */
   readonly observability?: RunningObservability | undefined;
+  /** Joint reward and punishment lists and objections (issue 9). */
+  readonly members: MemberServices;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -179,7 +185,19 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     specialAccess,
     onProhibited: parts.onProhibited,
     admit: parts.admit,
+    // Art. 25: records under an open objection are released marked disputed.
+    isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
+  const members = await startMemberServices({
+    config,
+    authenticate: deps.authenticate,
+    authorizer: () => authorizer,
+    auditSink: () => parts.auditSink,
+    pseudonymize: parts.pseudonymize,
+    delivery: isObjectionDelivery(providers) ? providers : createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes }),
+    acceptingCalls: () => acceptingCalls,
+    parts: parts.members,
+  });
 
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
@@ -248,7 +266,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
     "grpc.max_connection_age_grace_ms": 30_000,
   });
-  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
+  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
   addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
@@ -286,10 +304,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
     auditSink: () => parts.auditSink,
     observability,
+    members,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
       health.setStatus(CreditExchange.typeName, "NOT_SERVING");
+      members.endSubscriptions();
       // Drain: no new calls, in-flight calls finish (each waits for its own audit record).
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -301,6 +321,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
           resolve();
         });
       });
+      await members.close();
       if ("close" in providers && typeof providers.close === "function") providers.close();
       await certificates.close();
       await parts.auditSink.flush();
@@ -308,6 +329,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       await observability?.stop();
     },
   };
+}
+
+function isObjectionDelivery(providers: ProviderClient): providers is ProviderClient & ObjectionDelivery {
+  return "receiveObjection" in providers && typeof providers.receiveObjection === "function";
 }
 
 function deadlineOf(deadline: Date | number): Date | undefined {

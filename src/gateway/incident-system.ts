@@ -1,3 +1,4 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import type { GatewayConfig } from "../config/gateway-config.js";
@@ -255,6 +256,20 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
     onPostureRegression: (control) => {
       system.report({ kind: "posture-regression", at: new Date(), control: control.id, clause: control.clause, detail: control.evidence, critical: true });
       parts?.onPostureRegression?.(control);
+    },
+    members: {
+      ...parts?.members,
+      onObjectionOverdue: (objection) => {
+        system.report({
+          kind: "objection-overdue",
+          at: new Date(),
+          objectionId: objection.objectionId,
+          ownerAgency: objection.ownerAgency,
+          recordId: objection.recordId,
+          dueAt: objection.dueAt ? timestampDate(objection.dueAt) : new Date(),
+        });
+        parts?.members?.onObjectionOverdue?.(objection);
+      },
     },
     onPolicyRejected: (event) => {
       system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });

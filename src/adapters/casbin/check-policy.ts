@@ -16,7 +16,7 @@ import { compileRule, loadCasbinEnforcer, compileEnforcer, PolicyLoadError, sect
 import { MAX_HIERARCHY_LEVEL, WILDCARD, type PolicyRule } from "./policy-index.js";
 import {
   policyDirPaths,
-  readCategories,
+  readRuleObjects,
   readTestSuites,
   tokenisePolicy,
   type CategoryEntry,
@@ -45,7 +45,7 @@ interface LocatedRule {
 export async function checkPolicyDir(dir: string): Promise<CheckReport> {
   const paths = policyDirPaths(dir);
   const findings: Finding[] = [];
-  const categories = readCategories(paths.categories, findings);
+  const categories = readRuleObjects(paths, findings);
   const suites = readTestSuites(paths.tests, findings);
   const registry = mergeRegistries(suites, findings);
 

@@ -9,7 +9,7 @@ import { highestGrantedLevel, type LevelGrant } from "../../core/authorizer.js";
 import { PURPOSE_NAMES } from "./check-policy.js";
 import { createPolicyAuthorizerFromSource } from "./create-policy-authorizer.js";
 import type { AgencySector } from "./load-casbin-policy.js";
-import { policyDirPaths, readCategories, readTestSuites, tokenisePolicy, type Finding } from "./policy-files.js";
+import { policyDirPaths, readRuleObjects, readTestSuites, tokenisePolicy, type Finding } from "./policy-files.js";
 
 export interface GrantState {
   /** Highest level granted, 0 = none. */
@@ -59,7 +59,7 @@ export async function diffPolicyDirs(oldDir: string, newDir: string, agencies: r
   }
   const sides = [oldDir, newDir].map((dir) => {
     const paths = policyDirPaths(dir);
-    const categories = readCategories(paths.categories, findings);
+    const categories = readRuleObjects(paths, findings);
     const read = (file: string) => {
       try {
         return readFileSync(file, "utf8");

@@ -26,6 +26,8 @@ export interface PolicyDirPaths {
   readonly model: string;
   readonly policy: string;
   readonly categories: string;
+  /** Joint reward and punishment lists (optional): their ids are the objects of "subscribe" and "publish" rules. */
+  readonly lists: string;
   readonly tests: string;
 }
 
@@ -35,6 +37,7 @@ export function policyDirPaths(dir: string): PolicyDirPaths {
     model: join(dir, "model.conf"),
     policy: join(dir, "policy.csv"),
     categories: join(dir, "categories.yaml"),
+    lists: join(dir, "lists.yaml"),
     tests: join(dir, "tests"),
   };
 }
@@ -74,6 +77,30 @@ export interface CategoryEntry {
   readonly level: number;
   readonly owners: readonly string[];
   readonly line: number;
+}
+
+/**
+ * The categories a rule may name: those of categories.yaml and, when the
+ * directory has one, the list ids of lists.yaml (rules with action
+ * "subscribe" or "publish" name a list where query rules name a category).
+ */
+export function readRuleObjects(paths: PolicyDirPaths, findings: Finding[]): Map<string, CategoryEntry> {
+  const out = readCategories(paths.categories, findings);
+  if (!existsSync(paths.lists)) return out;
+  const doc = readYaml(paths.lists, findings);
+  const lists = doc?.root.get("lists");
+  if (!doc || !isMap(lists)) {
+    findings.push({ file: paths.lists, line: 0, severity: "error", message: "expected a `lists:` map" });
+    return out;
+  }
+  for (const pair of lists.items) {
+    const name = String((pair.key as Node | null)?.toJSON?.() ?? pair.key);
+    const line = doc.lineOf(pair.key as Node);
+    const level = ((pair.value as Node | null)?.toJSON?.() as Record<string, unknown> | undefined)?.["level"];
+    if (out.has(name)) findings.push({ file: paths.lists, line, severity: "error", message: `list ${name}: a category has the same name` });
+    else out.set(name, { name, level: Number.isInteger(level) ? (level as number) : 1, owners: [], line });
+  }
+  return out;
 }
 
 /** policies/categories.yaml: only what the policy check needs (name, level, owner sectors). */

@@ -2,6 +2,8 @@ import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCreden
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createSecureContext, type PeerCertificate } from "node:tls";
 import { CreditProvider, FetchRequestSchema, FetchResponseSchema } from "../../gen/credex/v1/provider_pb.js";
+import { ReceiveObjectionRequestSchema, ReceiveObjectionResponseSchema, type ReceiveObjectionRequest } from "../../gen/credex/v1/objections_pb.js";
+import type { ObjectionDelivery } from "../../core/objections/objection-calls.js";
 import { ProviderCallError, type ProviderClient, type ProviderQuery, type ProviderReply } from "../../core/stages/fetch.js";
 import type { AgencyEntry } from "../../core/registry.js";
 import type { TlsMaterial } from "./server-credentials.js";
@@ -14,6 +16,7 @@ export interface ProviderClientOptions {
 }
 
 const FETCH_PATH = `/${CreditProvider.typeName}/${CreditProvider.method.fetch.name}`;
+const RECEIVE_OBJECTION_PATH = `/${CreditProvider.typeName}/${CreditProvider.method.receiveObjection.name}`;
 
 /**
  * CreditProvider client over mTLS. One channel per provider, reused across
@@ -21,7 +24,7 @@ const FETCH_PATH = `/${CreditProvider.typeName}/${CreditProvider.method.fetch.na
  * changes. The provider's certificate must name it:
  * URI SAN spiffe://<trust-domain>/provider/<agency-id>.
  */
-export function createGrpcProviderClient(options: ProviderClientOptions): ProviderClient & { close(): void } {
+export function createGrpcProviderClient(options: ProviderClientOptions): ProviderClient & ObjectionDelivery & { close(): void } {
   const clients = new Map<string, { client: Client; material: TlsMaterial }>();
 
   function clientFor(agency: AgencyEntry): Client {
@@ -76,6 +79,22 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
           (err: ServiceError | null, response?: { records: ProviderReply["records"] }) => {
             if (err) reject(classify(err));
             else resolve({ records: response?.records ?? [], bytes });
+          },
+        );
+      });
+    },
+    receiveObjection(agency: AgencyEntry, request: ReceiveObjectionRequest, deadline: Date): Promise<{ recordFound: boolean }> {
+      return new Promise((resolve, reject) => {
+        clientFor(agency).makeUnaryRequest(
+          RECEIVE_OBJECTION_PATH,
+          (value: ReceiveObjectionRequest) => Buffer.from(toBinary(ReceiveObjectionRequestSchema, value)),
+          (buffer: Buffer) => fromBinary(ReceiveObjectionResponseSchema, buffer),
+          request,
+          new Metadata(),
+          { deadline },
+          (err: ServiceError | null, response?: { recordFound: boolean }) => {
+            if (err) reject(classify(err));
+            else resolve({ recordFound: response?.recordFound ?? false });
           },
         );
       });

@@ -43,6 +43,9 @@ example (with the files of \`credex demo --keep --dir /tmp/fed\`):
       listen: args.values.listen ?? "127.0.0.1:0",
       tls: { cert: requireOption(args.values.cert, "cert"), key: requireOption(args.values.key, "key"), ca: requireOption(args.values.ca, "ca") },
       records,
+      // Objections (Art. 25) are logged without the subject id or grounds; answer with `credex objections resolve`.
+      onObjection: (o) =>
+        process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), component: "agency", agency: agencyId, msg: "objection received", objection: o.objectionId, record: o.recordId, filedBy: o.filedBy })}\n`),
     });
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), component: "agency", agency: agencyId, address: agency.address, records: records.length })}\n`);
     await new Promise<void>((done) => {

@@ -7,9 +7,10 @@ import { HARVESTING_STEP } from "../../demo/harvesting-step.js";
 import { postureOfFederationDir } from "./posture.js";
 import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
+import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, HARVESTING_STEP];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP];
 
 export const command: CliCommand = {
   name: "demo",
@@ -29,6 +30,9 @@ mTLS and prints what happened. Exits 0 when every exchange ended as scripted.
                 local one started with \`credex kafka start\` semantics. Without it,
                 and without KAFKA_BROKERS, the audit goes to a sealed local file.
 
+With KAFKA_BROKERS set, the joint reward and punishment lists travel on the
+Kafka topic credex.lists.v1; without it, on an embedded log in <dir>/lists.
+
 examples:
   credex demo
   credex demo --keep --dir /tmp/fed
@@ -45,7 +49,11 @@ examples:
     process.stdout.write(`credex demo: starting a federation in ${dir} …\n`);
     const started = performance.now();
     const kafkaBrokers = await demoKafka(args.values.kafka ?? false);
-    const federation = await startFederation({ dir, ...(kafkaBrokers ? { kafkaBrokers } : {}) });
+    // With Kafka, the audit and the list log both use it; without, the sealed audit file and the embedded list log.
+    const federation = await startFederation({
+      dir,
+      ...(kafkaBrokers ? { kafkaBrokers, gatewayConfig: { lists: { kafka: { brokers: kafkaBrokers.split(",") } } } } : {}),
+    });
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
 
     const rows: DemoExchange[] = [];

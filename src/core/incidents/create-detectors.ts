@@ -11,6 +11,7 @@ import { createAuditDegradedDetector } from "./detectors/audit-degraded.js";
 import { createCertificateExpiryDetector } from "./detectors/certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./detectors/policy-rejected.js";
 import { createPostureRegressionDetector } from "./detectors/posture-regression.js";
+import { createObjectionOverdueDetector } from "./detectors/objection-overdue.js";
 
 /** Every detector credex runs, configured. */
 export function createDetectors(settings: DetectorSettings): Detector[] {
@@ -26,6 +27,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createCertificateExpiryDetector(settings.certificateExpiry),
     createPolicyRejectedDetector(),
     createPostureRegressionDetector(),
+    createObjectionOverdueDetector(),
   ];
 }
 
@@ -41,4 +43,5 @@ export const DETECTOR_NAMES = [
   "certificate-expiry",
   "policy-rejected",
   "posture-regression",
+  "objection-overdue",
 ] as const;

@@ -48,5 +48,7 @@ export type SecurityEvent =
   | { readonly kind: "audit-degraded"; readonly at: Date; readonly detail: string; readonly spoolBytes?: number; readonly spoolMaxBytes?: number }
   | { readonly kind: "certificate-expiry"; readonly at: Date; readonly fingerprint: string; readonly owner: string; readonly notAfter: Date }
   | { readonly kind: "policy-rejected"; readonly at: Date; readonly revision: string; readonly problem: string }
+  /** An objection not answered within 20 days (Art. 25). */
+  | { readonly kind: "objection-overdue"; readonly at: Date; readonly objectionId: string; readonly ownerAgency: string; readonly recordId: string; readonly dueAt: Date }
   /** A posture control (等级保护 check) that passed before now fails. */
   | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean };

@@ -13,6 +13,7 @@ import { createAuditDegradedDetector } from "./audit-degraded.js";
 import { createCertificateExpiryDetector } from "./certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./policy-rejected.js";
 import { createPostureRegressionDetector } from "./posture-regression.js";
+import { createObjectionOverdueDetector } from "./objection-overdue.js";
 import { createDetectors, DETECTOR_NAMES } from "../create-detectors.js";
 import { DEFAULT_DETECTOR_SETTINGS } from "../detector-settings.js";
 
@@ -151,6 +152,12 @@ describe("event detectors", () => {
     const d = createCertificateExpiryDetector({ criticalMs: 86_400_000 });
     expect(d.observeEvent!({ kind: "certificate-expiry", at, fingerprint: "f", owner: "gateway", notAfter: new Date(T0 + 3_600_000) })[0]!.level).toBe("III");
     expect(d.observeEvent!({ kind: "certificate-expiry", at, fingerprint: "f", owner: "gateway", notAfter: new Date(T0 + 10 * 86_400_000) })[0]!.level).toBe("IV");
+  });
+  it("objection-overdue fires once per objection past its Art. 25 deadline, and only on that event", () => {
+    const d = createObjectionOverdueDetector();
+    const event = { kind: "objection-overdue" as const, at, objectionId: "obj-1", ownerAgency: "safe", recordId: "safe-V-0001", dueAt: new Date(T0 - 86_400_000) };
+    expect(d.observeEvent!(event)).toEqual([expect.objectContaining({ detector: "objection-overdue", key: "obj-1", level: "IV", attributes: expect.objectContaining({ owner: "safe" }) })]);
+    expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
   });
   it("policy-rejected: a bad signature is a level III attack, an invalid rule is level IV", () => {
     const d = createPolicyRejectedDetector();

@@ -8,6 +8,10 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DecideSpecialAccessRequestSchema, DecideSpecialAccessResponseSchema, RequestSpecialAccessRequestSchema, RequestSpecialAccessResponseSchema } from "./special_access_pb.js";
 import { file_credex_v1_special_access } from "./special_access_pb.js";
+import type { PublishListEntriesRequestSchema, PublishListEntriesResponseSchema, SubscribeListsRequestSchema, SubscribeListsResponseSchema } from "./lists_pb.js";
+import { file_credex_v1_lists } from "./lists_pb.js";
+import type { FileObjectionRequestSchema, FileObjectionResponseSchema, ListObjectionsRequestSchema, ListObjectionsResponseSchema, ResolveObjectionRequestSchema, ResolveObjectionResponseSchema } from "./objections_pb.js";
+import { file_credex_v1_objections } from "./objections_pb.js";
 import type { ConsentAttestation, CreditRecord, Purpose, Subject } from "./types_pb.js";
 import { file_credex_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -16,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file credex/v1/exchange.proto.
  */
 export const file_credex_v1_exchange: GenFile = /*@__PURE__*/
-  fileDesc("ChhjcmVkZXgvdjEvZXhjaGFuZ2UucHJvdG8SCWNyZWRleC52MSLKAQoMUXVlcnlSZXF1ZXN0EiMKB3N1YmplY3QYASABKAsyEi5jcmVkZXgudjEuU3ViamVjdBISCgpjYXRlZ29yaWVzGAIgAygJEiMKB3B1cnBvc2UYAyABKA4yEi5jcmVkZXgudjEuUHVycG9zZRIuCgdjb25zZW50GAQgASgLMh0uY3JlZGV4LnYxLkNvbnNlbnRBdHRlc3RhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEhgKEHNwZWNpYWxfZ3JhbnRfaWQYBiABKAkiUAoSUXVlcnlTdHJlYW1SZXF1ZXN0EiYKBXF1ZXJ5GAEgASgLMhcuY3JlZGV4LnYxLlF1ZXJ5UmVxdWVzdBISCgpiYXRjaF9zaXplGAIgASgNIkAKDVdpdGhoZWxkQ291bnQSDgoGcmVhc29uGAEgASgJEg8KB3JlY29yZHMYAiABKA0SDgoGZmllbGRzGAMgASgNIrABCgxBZ2VuY3lSZXN1bHQSEQoJYWdlbmN5X2lkGAEgASgJEicKBnN0YXR1cxgCIAEoDjIXLmNyZWRleC52MS5BZ2VuY3lTdGF0dXMSDgoGZGV0YWlsGAMgASgJEigKB3JlY29yZHMYBCADKAsyFy5jcmVkZXgudjEuQ3JlZGl0UmVjb3JkEioKCHdpdGhoZWxkGAUgAygLMhguY3JlZGV4LnYxLldpdGhoZWxkQ291bnQiZwoNUXVlcnlSZXNwb25zZRITCgtleGNoYW5nZV9pZBgBIAEoCRIoCgdyZXN1bHRzGAIgAygLMhcuY3JlZGV4LnYxLkFnZW5jeVJlc3VsdBIXCg9wb2xpY3lfcmV2aXNpb24YAyABKAkiYAoTUXVlcnlTdHJlYW1SZXNwb25zZRITCgtleGNoYW5nZV9pZBgBIAEoCRImCgViYXRjaBgCIAEoCzIXLmNyZWRleC52MS5BZ2VuY3lSZXN1bHQSDAoEbGFzdBgDIAEoCCrBAQoMQWdlbmN5U3RhdHVzEh0KGUFHRU5DWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIUChBBR0VOQ1lfU1RBVFVTX09LEAESHQoZQUdFTkNZX1NUQVRVU19VTkFWQUlMQUJMRRACEiMKH0FHRU5DWV9TVEFUVVNfREVBRExJTkVfRVhDRUVERUQQAxIXChNBR0VOQ1lfU1RBVFVTX0VSUk9SEAQSHwobQUdFTkNZX1NUQVRVU19OT1RfUEVSTUlUVEVEEAUy6wIKDkNyZWRpdEV4Y2hhbmdlEjoKBVF1ZXJ5EhcuY3JlZGV4LnYxLlF1ZXJ5UmVxdWVzdBoYLmNyZWRleC52MS5RdWVyeVJlc3BvbnNlEk4KC1F1ZXJ5U3RyZWFtEh0uY3JlZGV4LnYxLlF1ZXJ5U3RyZWFtUmVxdWVzdBoeLmNyZWRleC52MS5RdWVyeVN0cmVhbVJlc3BvbnNlMAESZwoUUmVxdWVzdFNwZWNpYWxBY2Nlc3MSJi5jcmVkZXgudjEuUmVxdWVzdFNwZWNpYWxBY2Nlc3NSZXF1ZXN0GicuY3JlZGV4LnYxLlJlcXVlc3RTcGVjaWFsQWNjZXNzUmVzcG9uc2USZAoTRGVjaWRlU3BlY2lhbEFjY2VzcxIlLmNyZWRleC52MS5EZWNpZGVTcGVjaWFsQWNjZXNzUmVxdWVzdBomLmNyZWRleC52MS5EZWNpZGVTcGVjaWFsQWNjZXNzUmVzcG9uc2ViBnByb3RvMw", [file_credex_v1_special_access, file_credex_v1_types]);
+  fileDesc("ChhjcmVkZXgvdjEvZXhjaGFuZ2UucHJvdG8SCWNyZWRleC52MSLKAQoMUXVlcnlSZXF1ZXN0EiMKB3N1YmplY3QYASABKAsyEi5jcmVkZXgudjEuU3ViamVjdBISCgpjYXRlZ29yaWVzGAIgAygJEiMKB3B1cnBvc2UYAyABKA4yEi5jcmVkZXgudjEuUHVycG9zZRIuCgdjb25zZW50GAQgASgLMh0uY3JlZGV4LnYxLkNvbnNlbnRBdHRlc3RhdGlvbhISCgpyZXF1ZXN0X2lkGAUgASgJEhgKEHNwZWNpYWxfZ3JhbnRfaWQYBiABKAkiUAoSUXVlcnlTdHJlYW1SZXF1ZXN0EiYKBXF1ZXJ5GAEgASgLMhcuY3JlZGV4LnYxLlF1ZXJ5UmVxdWVzdBISCgpiYXRjaF9zaXplGAIgASgNIkAKDVdpdGhoZWxkQ291bnQSDgoGcmVhc29uGAEgASgJEg8KB3JlY29yZHMYAiABKA0SDgoGZmllbGRzGAMgASgNIrABCgxBZ2VuY3lSZXN1bHQSEQoJYWdlbmN5X2lkGAEgASgJEicKBnN0YXR1cxgCIAEoDjIXLmNyZWRleC52MS5BZ2VuY3lTdGF0dXMSDgoGZGV0YWlsGAMgASgJEigKB3JlY29yZHMYBCADKAsyFy5jcmVkZXgudjEuQ3JlZGl0UmVjb3JkEioKCHdpdGhoZWxkGAUgAygLMhguY3JlZGV4LnYxLldpdGhoZWxkQ291bnQiZwoNUXVlcnlSZXNwb25zZRITCgtleGNoYW5nZV9pZBgBIAEoCRIoCgdyZXN1bHRzGAIgAygLMhcuY3JlZGV4LnYxLkFnZW5jeVJlc3VsdBIXCg9wb2xpY3lfcmV2aXNpb24YAyABKAkiYAoTUXVlcnlTdHJlYW1SZXNwb25zZRITCgtleGNoYW5nZV9pZBgBIAEoCRImCgViYXRjaBgCIAEoCzIXLmNyZWRleC52MS5BZ2VuY3lSZXN1bHQSDAoEbGFzdBgDIAEoCCrBAQoMQWdlbmN5U3RhdHVzEh0KGUFHRU5DWV9TVEFUVVNfVU5TUEVDSUZJRUQQABIUChBBR0VOQ1lfU1RBVFVTX09LEAESHQoZQUdFTkNZX1NUQVRVU19VTkFWQUlMQUJMRRACEiMKH0FHRU5DWV9TVEFUVVNfREVBRExJTkVfRVhDRUVERUQQAxIXChNBR0VOQ1lfU1RBVFVTX0VSUk9SEAQSHwobQUdFTkNZX1NUQVRVU19OT1RfUEVSTUlUVEVEEAUyrwYKDkNyZWRpdEV4Y2hhbmdlEjoKBVF1ZXJ5EhcuY3JlZGV4LnYxLlF1ZXJ5UmVxdWVzdBoYLmNyZWRleC52MS5RdWVyeVJlc3BvbnNlEk4KC1F1ZXJ5U3RyZWFtEh0uY3JlZGV4LnYxLlF1ZXJ5U3RyZWFtUmVxdWVzdBoeLmNyZWRleC52MS5RdWVyeVN0cmVhbVJlc3BvbnNlMAESZwoUUmVxdWVzdFNwZWNpYWxBY2Nlc3MSJi5jcmVkZXgudjEuUmVxdWVzdFNwZWNpYWxBY2Nlc3NSZXF1ZXN0GicuY3JlZGV4LnYxLlJlcXVlc3RTcGVjaWFsQWNjZXNzUmVzcG9uc2USZAoTRGVjaWRlU3BlY2lhbEFjY2VzcxIlLmNyZWRleC52MS5EZWNpZGVTcGVjaWFsQWNjZXNzUmVxdWVzdBomLmNyZWRleC52MS5EZWNpZGVTcGVjaWFsQWNjZXNzUmVzcG9uc2USYQoSUHVibGlzaExpc3RFbnRyaWVzEiQuY3JlZGV4LnYxLlB1Ymxpc2hMaXN0RW50cmllc1JlcXVlc3QaJS5jcmVkZXgudjEuUHVibGlzaExpc3RFbnRyaWVzUmVzcG9uc2USVwoOU3Vic2NyaWJlTGlzdHMSIC5jcmVkZXgudjEuU3Vic2NyaWJlTGlzdHNSZXF1ZXN0GiEuY3JlZGV4LnYxLlN1YnNjcmliZUxpc3RzUmVzcG9uc2UwARJSCg1GaWxlT2JqZWN0aW9uEh8uY3JlZGV4LnYxLkZpbGVPYmplY3Rpb25SZXF1ZXN0GiAuY3JlZGV4LnYxLkZpbGVPYmplY3Rpb25SZXNwb25zZRJbChBSZXNvbHZlT2JqZWN0aW9uEiIuY3JlZGV4LnYxLlJlc29sdmVPYmplY3Rpb25SZXF1ZXN0GiMuY3JlZGV4LnYxLlJlc29sdmVPYmplY3Rpb25SZXNwb25zZRJVCg5MaXN0T2JqZWN0aW9ucxIgLmNyZWRleC52MS5MaXN0T2JqZWN0aW9uc1JlcXVlc3QaIS5jcmVkZXgudjEuTGlzdE9iamVjdGlvbnNSZXNwb25zZWIGcHJvdG8z", [file_credex_v1_special_access, file_credex_v1_lists, file_credex_v1_objections, file_credex_v1_types]);
 
 /**
  * @generated from message credex.v1.QueryRequest
@@ -299,6 +303,56 @@ export const CreditExchange: GenService<{
     methodKind: "unary";
     input: typeof DecideSpecialAccessRequestSchema;
     output: typeof DecideSpecialAccessResponseSchema;
+  },
+  /**
+   * Publish entries (and withdrawals) of a joint reward and punishment list the caller owns.
+   *
+   * @generated from rpc credex.v1.CreditExchange.PublishListEntries
+   */
+  publishListEntries: {
+    methodKind: "unary";
+    input: typeof PublishListEntriesRequestSchema;
+    output: typeof PublishListEntriesResponseSchema;
+  },
+  /**
+   * Entries of the lists the caller may receive: current state, then live, from a cursor.
+   *
+   * @generated from rpc credex.v1.CreditExchange.SubscribeLists
+   */
+  subscribeLists: {
+    methodKind: "server_streaming";
+    input: typeof SubscribeListsRequestSchema;
+    output: typeof SubscribeListsResponseSchema;
+  },
+  /**
+   * File an objection on a subject's behalf (Art. 25); routed to the record's owner.
+   *
+   * @generated from rpc credex.v1.CreditExchange.FileObjection
+   */
+  fileObjection: {
+    methodKind: "unary";
+    input: typeof FileObjectionRequestSchema;
+    output: typeof FileObjectionResponseSchema;
+  },
+  /**
+   * The owner's answer to an objection.
+   *
+   * @generated from rpc credex.v1.CreditExchange.ResolveObjection
+   */
+  resolveObjection: {
+    methodKind: "unary";
+    input: typeof ResolveObjectionRequestSchema;
+    output: typeof ResolveObjectionResponseSchema;
+  },
+  /**
+   * Objections the caller filed or must answer.
+   *
+   * @generated from rpc credex.v1.CreditExchange.ListObjections
+   */
+  listObjections: {
+    methodKind: "unary";
+    input: typeof ListObjectionsRequestSchema;
+    output: typeof ListObjectionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_credex_v1_exchange, 0);

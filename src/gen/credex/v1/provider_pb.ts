@@ -6,6 +6,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ReceiveObjectionRequestSchema, ReceiveObjectionResponseSchema } from "./objections_pb.js";
+import { file_credex_v1_objections } from "./objections_pb.js";
 import type { CreditRecord, Level, Purpose, Subject } from "./types_pb.js";
 import { file_credex_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file credex/v1/provider.proto.
  */
 export const file_credex_v1_provider: GenFile = /*@__PURE__*/
-  fileDesc("ChhjcmVkZXgvdjEvcHJvdmlkZXIucHJvdG8SCWNyZWRleC52MSLAAQoMRmV0Y2hSZXF1ZXN0EhMKC2V4Y2hhbmdlX2lkGAEgASgJEiMKB3N1YmplY3QYAiABKAsyEi5jcmVkZXgudjEuU3ViamVjdBISCgpjYXRlZ29yaWVzGAMgAygJEiMKB3B1cnBvc2UYBCABKA4yEi5jcmVkZXgudjEuUHVycG9zZRIYChByZXF1ZXN0ZXJfYWdlbmN5GAUgASgJEiMKCW1heF9sZXZlbBgGIAEoDjIQLmNyZWRleC52MS5MZXZlbCI5Cg1GZXRjaFJlc3BvbnNlEigKB3JlY29yZHMYASADKAsyFy5jcmVkZXgudjEuQ3JlZGl0UmVjb3JkMkwKDkNyZWRpdFByb3ZpZGVyEjoKBUZldGNoEhcuY3JlZGV4LnYxLkZldGNoUmVxdWVzdBoYLmNyZWRleC52MS5GZXRjaFJlc3BvbnNlYgZwcm90bzM", [file_credex_v1_types]);
+  fileDesc("ChhjcmVkZXgvdjEvcHJvdmlkZXIucHJvdG8SCWNyZWRleC52MSLAAQoMRmV0Y2hSZXF1ZXN0EhMKC2V4Y2hhbmdlX2lkGAEgASgJEiMKB3N1YmplY3QYAiABKAsyEi5jcmVkZXgudjEuU3ViamVjdBISCgpjYXRlZ29yaWVzGAMgAygJEiMKB3B1cnBvc2UYBCABKA4yEi5jcmVkZXgudjEuUHVycG9zZRIYChByZXF1ZXN0ZXJfYWdlbmN5GAUgASgJEiMKCW1heF9sZXZlbBgGIAEoDjIQLmNyZWRleC52MS5MZXZlbCI5Cg1GZXRjaFJlc3BvbnNlEigKB3JlY29yZHMYASADKAsyFy5jcmVkZXgudjEuQ3JlZGl0UmVjb3JkMqkBCg5DcmVkaXRQcm92aWRlchI6CgVGZXRjaBIXLmNyZWRleC52MS5GZXRjaFJlcXVlc3QaGC5jcmVkZXgudjEuRmV0Y2hSZXNwb25zZRJbChBSZWNlaXZlT2JqZWN0aW9uEiIuY3JlZGV4LnYxLlJlY2VpdmVPYmplY3Rpb25SZXF1ZXN0GiMuY3JlZGV4LnYxLlJlY2VpdmVPYmplY3Rpb25SZXNwb25zZWIGcHJvdG8z", [file_credex_v1_objections, file_credex_v1_types]);
 
 /**
  * @generated from message credex.v1.FetchRequest
@@ -89,6 +91,17 @@ export const CreditProvider: GenService<{
     methodKind: "unary";
     input: typeof FetchRequestSchema;
     output: typeof FetchResponseSchema;
+  },
+  /**
+   * An objection about one of the agency's records (Art. 25): answer with
+   * CreditExchange.ResolveObjection within 20 days.
+   *
+   * @generated from rpc credex.v1.CreditProvider.ReceiveObjection
+   */
+  receiveObjection: {
+    methodKind: "unary";
+    input: typeof ReceiveObjectionRequestSchema;
+    output: typeof ReceiveObjectionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_credex_v1_provider, 0);

@@ -1,0 +1,115 @@
+import { toJson } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { ObjectionResolution, ObjectionSchema, ObjectionStatus, type Objection } from "../../gen/credex/v1/objections_pb.js";
+import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { daysLeftUntil } from "../../core/objections/objection-registry.js";
+import { federationClient, reportRefusal, subjectTypeOf } from "../federation-client.js";
+
+const RESOLUTIONS: Record<string, ObjectionResolution> = {
+  corrected: ObjectionResolution.CORRECTED,
+  "mark-removed": ObjectionResolution.MARK_REMOVED,
+  "both-statements-kept": ObjectionResolution.BOTH_STATEMENTS_KEPT,
+};
+
+export const command: CliCommand = {
+  name: "objections",
+  summary: "file, list and resolve objections to credit records (Art. 25)",
+  help: `credex objections list    --dir <dir> --as <agency> [--all] [--json]
+credex objections file    --dir <dir> --as <agency> --owner <agency> --record <record id>
+                          --subject <id> [--subject-type legal|natural|org] --grounds <text>
+credex objections resolve --dir <dir> --as <agency> --id <objection id>
+                          --resolution corrected|mark-removed|both-statements-kept [--statement <text>]
+
+Objections (Credit Investigation Regulation Art. 25): an agency files one on a
+credit subject's behalf; the gateway hands it to the agency that owns the record
+(CreditProvider.ReceiveObjection) and from then on releases the record marked
+disputed; the owner answers within 20 days. Against the gateway of a federation
+started with \`credex demo --keep --dir <dir>\`, as <agency>.
+
+  list      open objections the agency filed or must answer, with days left
+            (--all: answered ones too). Negative days: overdue (an incident).
+  file      file an objection; prints its id and due date
+  resolve   the owner's answer: corrected (mark cleared), mark-removed (record
+            stands, mark cleared), both-statements-kept (mark stays)
+
+exit codes: 0 ok, 1 refused (gRPC status and ErrorInfo reason printed), 2 usage
+
+examples:
+  credex objections file --dir /tmp/fed --as pbccrc --owner sh-credit --record sh-D-0005 \\
+      --subject 91230184MA1BUFLT44 --grounds "the judgment debt was paid in full"
+  credex objections list --dir /tmp/fed --as sh-credit
+  credex objections resolve --dir /tmp/fed --as sh-credit --id <objection id> --resolution corrected
+`,
+  async run(argv) {
+    const args = parseCommandArgs(
+      this,
+      argv,
+      {
+        dir: { type: "string" },
+        as: { type: "string" },
+        all: { type: "boolean" },
+        json: { type: "boolean" },
+        owner: { type: "string" },
+        record: { type: "string" },
+        subject: { type: "string" },
+        "subject-type": { type: "string" },
+        grounds: { type: "string" },
+        id: { type: "string" },
+        resolution: { type: "string" },
+        statement: { type: "string" },
+      },
+      true,
+    );
+    if (!args) return 0;
+    const [verb, ...extra] = args.positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const v = args.values;
+    if (verb !== "list" && verb !== "file" && verb !== "resolve") {
+      throw new UsageError(verb === undefined ? "missing subcommand: list, file or resolve" : `unknown subcommand "${verb}" (list, file or resolve)`);
+    }
+    const client = federationClient(requireOption(v.dir, "dir"), requireOption(v.as, "as"));
+    try {
+      if (verb === "list") {
+        const { objections } = await client.listObjections({ includeResolved: v.all ?? false });
+        if (v.json) process.stdout.write(`${JSON.stringify(objections.map((o) => ({ ...(toJson(ObjectionSchema, o) as object), daysLeft: daysLeft(o) })), null, 2)}\n`);
+        else process.stdout.write(formatObjections(objections));
+        return 0;
+      }
+      if (verb === "file") {
+        const { objection } = await client.fileObjection({
+          ownerAgency: requireOption(v.owner, "owner"),
+          recordId: requireOption(v.record, "record"),
+          subject: { type: subjectTypeOf(v["subject-type"]), id: requireOption(v.subject, "subject") },
+          grounds: requireOption(v.grounds, "grounds"),
+        });
+        process.stdout.write(v.json ? `${JSON.stringify(toJson(ObjectionSchema, objection!))}\n` : `filed ${objection!.objectionId}: ${objection!.ownerAgency} answers by ${timestampDate(objection!.dueAt!).toISOString()} (${daysLeft(objection!)} days)\n`);
+        return 0;
+      }
+      const resolution = RESOLUTIONS[requireOption(v.resolution, "resolution")];
+      if (resolution === undefined) throw new UsageError(`--resolution must be one of ${Object.keys(RESOLUTIONS).join(", ")}`);
+      const { objection } = await client.resolveObjection({ objectionId: requireOption(v.id, "id"), resolution, statement: v.statement ?? "" });
+      process.stdout.write(v.json ? `${JSON.stringify(toJson(ObjectionSchema, objection!))}\n` : `resolved ${objection!.objectionId}: ${ObjectionResolution[objection!.resolution]}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      return reportRefusal(err, v.json);
+    } finally {
+      client.close();
+    }
+  },
+};
+
+/** Days left before the answer is due; negative once overdue. */
+export function daysLeft(o: Objection, now: Date = new Date()): number {
+  return daysLeftUntil(timestampDate(o.dueAt!), now);
+}
+
+export function formatObjections(objections: readonly Objection[], now: Date = new Date()): string {
+  if (objections.length === 0) return "no objections\n";
+  const rows = objections.map((o) => {
+    const left = daysLeft(o, now);
+    const state = o.status === ObjectionStatus.OPEN ? (left < 0 ? `OVERDUE by ${-left} days` : `${left} days left`) : `resolved: ${ObjectionResolution[o.resolution]}`;
+    return `${o.objectionId}  record ${o.recordId} (owner ${o.ownerAgency}, filed by ${o.filedBy}, ${timestampDate(o.filedAt!).toISOString().slice(0, 10)})  ${state}`;
+  });
+  return `${rows.join("\n")}\n`;
+}

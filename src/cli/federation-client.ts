@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { SubjectType } from "../gen/credex/v1/types_pb.js";
+import { createExchangeClient, type ExchangeClient } from "../client/exchange-client.js";
+import { errorInfoOf } from "../adapters/grpc/rich-status.js";
+import type { FederationManifest } from "../demo/federation.js";
+import { UsageError } from "./command.js";
+
+export const SUBJECT_TYPES: Record<string, SubjectType> = { legal: SubjectType.LEGAL_PERSON, natural: SubjectType.NATURAL_PERSON, org: SubjectType.OTHER_ORG };
+
+/** A CreditExchange client holding `agencyId`'s certificate from <dir>/federation.json (`credex demo --keep --dir <dir>`). */
+export function federationClient(dir: string, agencyId: string): ExchangeClient {
+  let manifest: FederationManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, "federation.json"), "utf8")) as FederationManifest;
+  } catch (err) {
+    throw new UsageError(`cannot read ${join(dir, "federation.json")} (start one with: credex demo --keep --dir ${dir}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const agency = manifest.agencies.find((a) => a.id === agencyId);
+  if (!agency) throw new UsageError(`no agency "${agencyId}" in ${dir}/federation.json (agencies: ${manifest.agencies.map((a) => a.id).join(", ")})`);
+  return createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca });
+}
+
+export function subjectTypeOf(name: string | undefined): SubjectType {
+  const type = SUBJECT_TYPES[name ?? "legal"];
+  if (type === undefined) throw new UsageError("--subject-type must be legal, natural or org");
+  return type;
+}
+
+/** Prints a refused call (gRPC status, ErrorInfo reason, message); returns exit code 1. */
+export function reportRefusal(err: unknown, json: boolean | undefined): number {
+  const e = err as ServiceError;
+  if (typeof e?.code !== "number") throw err;
+  const info = errorInfoOf(e);
+  const out = { code: GrpcStatus[e.code] ?? e.code, reason: info?.reason ?? "", message: e.details, metadata: info?.metadata ?? {} };
+  if (json) process.stdout.write(`${JSON.stringify({ error: out }, null, 2)}\n`);
+  else process.stderr.write(`refused: ${out.code} ${out.reason}: ${out.message}\n`);
+  return 1;
+}

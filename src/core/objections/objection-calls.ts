@@ -1,0 +1,201 @@
+import { createHash } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { AuditEventType } from "../../gen/credex/v1/audit_pb.js";
+import {
+  FileObjectionResponseSchema,
+  ListObjectionsResponseSchema,
+  ObjectionResolution,
+  ObjectionSchema,
+  ObjectionStatus,
+  ReceiveObjectionRequestSchema,
+  ResolveObjectionResponseSchema,
+  type FileObjectionRequest,
+  type FileObjectionResponse,
+  type ListObjectionsRequest,
+  type ListObjectionsResponse,
+  type Objection,
+  type ReceiveObjectionRequest,
+  type ResolveObjectionRequest,
+  type ResolveObjectionResponse,
+} from "../../gen/credex/v1/objections_pb.js";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { CredexError, toCredexError } from "../errors.js";
+import type { AuditSink } from "../audit-sink.js";
+import type { PeerTls } from "../principal.js";
+import type { AgencyEntry } from "../registry.js";
+import { authenticate, type AuthenticateDeps } from "../stages/authenticate.js";
+import { audit, type Pseudonymize } from "../stages/audit.js";
+import { validateSubjectId } from "../stages/validate.js";
+import { memberCallEventOf, type MemberCallContext } from "../audit/member-call-event.js";
+import type { ObjectionRegistry } from "./objection-registry.js";
+
+/** How the gateway hands an objection to the owning agency (CreditProvider.ReceiveObjection). */
+export interface ObjectionDelivery {
+  receiveObjection(agency: AgencyEntry, request: ReceiveObjectionRequest, deadline: Date): Promise<{ recordFound: boolean }>;
+}
+
+export interface ObjectionDeps {
+  readonly authenticate: AuthenticateDeps;
+  readonly objections: ObjectionRegistry;
+  readonly delivery: ObjectionDelivery;
+  readonly auditSink: () => AuditSink;
+  readonly pseudonymize: Pseudonymize;
+  readonly newId: () => string;
+  readonly providerTimeoutMs: number;
+  /** Raised once per objection not answered in time (Art. 25); the lead wires it to the incident module. Must not throw. */
+  readonly onObjectionOverdue?: (objection: Objection) => void;
+}
+
+const GROUNDS_LIMIT = 4_096;
+const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * FileObjection: authenticate → validate → deliver to the owner's
+ * CreditProvider.ReceiveObjection (the objection exists only once the owner
+ * has it) → record it open (the record is released disputed from now on) →
+ * audit → reply. The grounds go to the owner only; the gateway keeps the
+ * subject as a pseudonym.
+ */
+export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: FileObjectionRequest | CredexError): Promise<FileObjectionResponse> {
+  return auditedCall(deps, ctx, FileObjectionResponseSchema, async () => {
+    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = principal;
+    if (request instanceof CredexError) throw request;
+    ctx.requestId = request.requestId;
+    ctx.subject = request.subject;
+    ctx.attributes["action"] = "FILE";
+    ctx.attributes["record_id"] = RECORD_ID.test(request.recordId) ? request.recordId : "";
+    ctx.attributes["owner"] = request.ownerAgency;
+    const invalid = (field: string, why: string): never => {
+      throw new CredexError("OBJECTION_INVALID", `${field} ${why}`, { field });
+    };
+    if (!RECORD_ID.test(request.recordId)) invalid("record_id", "must be 1-128 characters of [A-Za-z0-9._:-]");
+    if (!request.subject || request.subject.id === "") throw new CredexError("SUBJECT_MISSING");
+    validateSubjectId(request.subject.type, request.subject.id);
+    if (request.grounds.trim() === "") invalid("grounds", "are required");
+    if (request.grounds.length > GROUNDS_LIMIT) invalid("grounds", `are longer than ${GROUNDS_LIMIT} characters`);
+    const owner = deps.authenticate.registry.get(request.ownerAgency);
+    if (!owner || owner.providerEndpoint === undefined) invalid("owner_agency", `"${request.ownerAgency}" is not a member that provides records`);
+    ctx.decidedAt = new Date();
+
+    const filedAt = deps.objections.clock();
+    const dueAt = deps.objections.dueAt(filedAt);
+    const objectionId = deps.newId();
+    ctx.attributes["objection_id"] = objectionId;
+    let delivered;
+    try {
+      delivered = await deps.delivery.receiveObjection(
+        owner!,
+        create(ReceiveObjectionRequestSchema, {
+          objectionId,
+          recordId: request.recordId,
+          subject: request.subject,
+          grounds: request.grounds,
+          filedBy: principal.agencyId,
+          filedAt: timestampFromDate(filedAt),
+          dueAt: timestampFromDate(dueAt),
+        }),
+        new Date(Date.now() + deps.providerTimeoutMs),
+      );
+    } catch (err) {
+      throw new CredexError("OWNER_UNAVAILABLE", `"${owner!.id}" could not be reached; the objection was not filed`, { owner: owner!.id }, { cause: err });
+    }
+    if (!delivered.recordFound) throw new CredexError("RECORD_NOT_FOUND", `"${owner!.id}" holds no record "${request.recordId}" about that subject`, { owner: owner!.id, record_id: request.recordId });
+    const objection = create(ObjectionSchema, {
+      objectionId,
+      recordId: request.recordId,
+      ownerAgency: owner!.id,
+      filedBy: principal.agencyId,
+      subjectType: request.subject.type,
+      subjectPseudonym: deps.pseudonymize(request.subject.type, request.subject.id),
+      status: ObjectionStatus.OPEN,
+      filedAt: timestampFromDate(filedAt),
+      dueAt: timestampFromDate(dueAt),
+    });
+    await deps.objections.add(objection);
+    return create(FileObjectionResponseSchema, { objection });
+  });
+}
+
+/** ResolveObjection: only the owner answers; the disputed mark follows the resolution (objection-registry.ts). */
+export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ResolveObjectionRequest | CredexError): Promise<ResolveObjectionResponse> {
+  return auditedCall(deps, ctx, ResolveObjectionResponseSchema, async () => {
+    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = principal;
+    if (request instanceof CredexError) throw request;
+    ctx.requestId = request.requestId;
+    ctx.attributes["action"] = "RESOLVE";
+    ctx.attributes["objection_id"] = request.objectionId.slice(0, 128);
+    ctx.attributes["resolution"] = ObjectionResolution[request.resolution] ?? String(request.resolution);
+    // The owner's statement is not kept by the gateway; its digest proves what was sent.
+    if (request.statement !== "") ctx.attributes["statement_sha256"] = createHash("sha256").update(request.statement).digest("hex");
+    const objection = await deps.objections.resolve(request.objectionId, request.resolution, principal.agencyId);
+    ctx.decidedAt = new Date();
+    ctx.attributes["record_id"] = objection.recordId;
+    ctx.attributes["owner"] = objection.ownerAgency;
+    return create(ResolveObjectionResponseSchema, { objection });
+  });
+}
+
+/** ListObjections: those the caller filed or must answer. */
+export async function listObjections(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ListObjectionsRequest | CredexError): Promise<ListObjectionsResponse> {
+  return auditedCall(deps, ctx, ListObjectionsResponseSchema, async () => {
+    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = principal;
+    if (request instanceof CredexError) throw request;
+    ctx.attributes["action"] = "LIST";
+    const objections = deps.objections.list(
+      (o) => (o.ownerAgency === principal.agencyId || o.filedBy === principal.agencyId) && (request.includeResolved || o.status === ObjectionStatus.OPEN),
+    );
+    ctx.attributes["objections"] = String(objections.length);
+    return create(ListObjectionsResponseSchema, { objections });
+  });
+}
+
+/**
+ * Raises every objection past its due date once: audited (OBJECTION,
+ * action OVERDUE) and handed to onObjectionOverdue. The gateway runs this on
+ * a timer; tests call it with an advanced clock.
+ */
+export async function raiseOverdueObjections(deps: ObjectionDeps, gatewayInstance: string): Promise<Objection[]> {
+  const overdue = await deps.objections.takeOverdue();
+  for (const objection of overdue) {
+    const ctx: MemberCallContext = {
+      callId: deps.newId(),
+      traceId: "",
+      gatewayInstance,
+      method: "ObjectionDeadline",
+      receivedAt: deps.objections.clock(),
+      requestBytes: 0,
+      attributes: { action: "OVERDUE", objection_id: objection.objectionId, record_id: objection.recordId, owner: objection.ownerAgency, filed_by: objection.filedBy },
+    };
+    await audit(deps.auditSink(), memberCallEventOf(AuditEventType.OBJECTION, ctx, deps.pseudonymize)).catch(() => undefined);
+    try {
+      deps.onObjectionOverdue?.(objection);
+    } catch {
+      // An observer's failure must not stop the others from being raised.
+    }
+  }
+  return overdue;
+}
+
+async function auditedCall<S extends DescMessage>(deps: ObjectionDeps, ctx: MemberCallContext, schema: S, body: () => Promise<MessageShape<S>>): Promise<MessageShape<S>> {
+  let response: MessageShape<S> | undefined;
+  try {
+    response = await body();
+    const bytes = toBinary(schema, response);
+    ctx.responseDigest = createHash("sha256").update(bytes).digest();
+    ctx.responseBytes = bytes.length;
+  } catch (err) {
+    ctx.error = toCredexError(err);
+  }
+  try {
+    await audit(deps.auditSink(), memberCallEventOf(AuditEventType.OBJECTION, ctx, deps.pseudonymize));
+  } catch (err) {
+    ctx.error = toCredexError(err);
+    response = undefined;
+  }
+  if (ctx.error || !response) throw ctx.error ?? new CredexError("INTERNAL");
+  return response;
+}
