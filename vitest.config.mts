@@ -12,7 +12,13 @@ export default defineConfig({
       // this project is selected, so `vitest run src/...` never starts Kafka.
       {
         extends: true,
-        test: { name: "integration", include: ["test/**/*.test.ts"], globalSetup: ["test/setup/kafka-global-setup.ts"] },
+        test: { name: "integration", include: ["test/**/*.test.ts"], exclude: ["test/chaos/**"], globalSetup: ["test/setup/kafka-global-setup.ts"] },
+      },
+      // Chaos: real processes killed and restarted, faulty providers (`npm run test:chaos`, builds dist/ first).
+      // Not part of `npm test`; bounded to about a minute.
+      {
+        extends: true,
+        test: { name: "chaos", include: ["test/chaos/**/*.test.ts"], globalSetup: ["test/setup/kafka-global-setup.ts"] },
       },
     ],
   },

@@ -21,6 +21,12 @@ export interface GatewayLimits {
   readonly maxConcurrentStreamsPerConnection: number;
   readonly maxConnectionAgeMs: number;
   readonly queryStreamBatchSize: number;
+  /** Connections one agency may hold open at once; a call on one more is refused (TOO_MANY_CONNECTIONS). */
+  readonly maxConnectionsPerAgency: number;
+  /** HTTP/2 PINGs a peer may send per second on one connection; above it the connection is closed (GOAWAY ENHANCE_YOUR_CALM). */
+  readonly maxPingsPerSecondPerConnection: number;
+  /** Time a caller has to send its whole request once a call is opened; slower streams are cancelled. */
+  readonly requestReceiveTimeoutMs: number;
 }
 
 export interface AuditConfig {
@@ -124,6 +130,9 @@ export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
   maxConcurrentStreamsPerConnection: 128,
   maxConnectionAgeMs: 30 * 60_000,
   queryStreamBatchSize: 100,
+  maxConnectionsPerAgency: 64,
+  maxPingsPerSecondPerConnection: 10,
+  requestReceiveTimeoutMs: 10_000,
 });
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -256,6 +265,9 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       maxConcurrentStreamsPerConnection: limit("maxConcurrentStreamsPerConnection", 1, 10_000),
       maxConnectionAgeMs: limit("maxConnectionAgeMs", 1_000, 7 * 24 * 3_600_000),
       queryStreamBatchSize: limit("queryStreamBatchSize", 1, 100_000),
+      maxConnectionsPerAgency: limit("maxConnectionsPerAgency", 1, 100_000),
+      maxPingsPerSecondPerConnection: limit("maxPingsPerSecondPerConnection", 1, 10_000),
+      requestReceiveTimeoutMs: limit("requestReceiveTimeoutMs", 100, 600_000),
     },
     observability,
     incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),

@@ -97,6 +97,8 @@ export const ERROR_CATALOGUE = {
   // limits
   RATE_LIMITED: [R, "the agency exceeded its request rate"],
   TOO_MANY_CONCURRENT_CALLS: [R, "the agency exceeded its concurrent call limit"],
+  TOO_MANY_CONNECTIONS: [R, "the agency holds too many connections to the gateway"],
+  REQUEST_RECEIVE_TIMEOUT: [R, "the request was not received in full within the configured time; the stream was released"],
 
   // audit: no audit, no answer
   AUDIT_UNAVAILABLE: [N, "the audit record could not be made durable; nothing is released"],

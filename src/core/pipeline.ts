@@ -6,6 +6,7 @@ import type { AuditSink } from "./audit-sink.js";
 import type { Catalogue } from "./catalogue.js";
 import type { ExchangeContext } from "./exchange-context.js";
 import type { PeerTls, Principal } from "./principal.js";
+import type { CallSlot } from "./limits/agency-concurrency-limiter.js";
 import { authenticate, type AuthenticateDeps } from "./stages/authenticate.js";
 import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
@@ -35,6 +36,12 @@ export interface PipelineDeps {
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
   /** Admission after authenticate (per-agency rate limits): throws RATE_LIMITED to refuse. */
   readonly admit?: (principal: Principal) => void;
+  /**
+   * Per-agency concurrency bounds (src/core/limits): a slot taken right after
+   * authentication and held until the audit record is durable; throws a
+   * RESOURCE_EXHAUSTED CredexError to refuse (the refusal is audited).
+   */
+  readonly holdCallSlot?: (principal: Principal, peer: PeerTls) => CallSlot;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Spans and timings per stage and per provider call (src/adapters/otel); none by default. */
@@ -63,9 +70,12 @@ export async function runQuery(
   const t = deps.telemetry ?? NO_TELEMETRY;
   t.exchangeStart(ctx);
   let outcome: QueryOutcome | undefined;
+  let slot: CallSlot | undefined;
   try {
     ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
+    // Rate first (a refused call takes no slot), then the concurrency slot.
     deps.admit?.(ctx.principal);
+    slot = deps.holdCallSlot?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;
@@ -115,6 +125,8 @@ export async function runQuery(
     // Fail closed: whatever the exchange produced is dropped.
     ctx.error = toCredexError(err);
     outcome = undefined;
+  } finally {
+    slot?.();
   }
   deps.onExchange?.(ctx);
   t.exchangeEnd(ctx);

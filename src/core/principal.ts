@@ -10,6 +10,8 @@ export interface PeerTls {
   readonly certificateDer?: Buffer | undefined;
   readonly protocol?: string | undefined;
   readonly remoteAddress?: string | undefined;
+  /** Opaque identity of the transport connection (per-agency connection limits). */
+  readonly connection?: object | undefined;
 }
 
 /** Facts read from a client certificate (src/core/peer-certificate.ts). */

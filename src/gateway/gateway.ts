@@ -17,12 +17,15 @@ import { loadCatalogue } from "../config/catalogue-file.js";
 import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import type { PeerTls } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
+import { createGatewayAgencyLimits } from "./agency-limits.js";
+import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 import { NO_LOGGER, type Logger } from "../core/logger.js";
@@ -74,6 +77,8 @@ export interface RunningGateway {
   readonly address: string;
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
+  /** Per-agency usage and transport-protection figures (docs/limits.md). */
+  readonly limits: { usage(agencyId: string): { calls: number; connections: number }; readonly transport: Http2SessionGuard["stats"] };
   readonly catalogue: Catalogue;
   readonly specialAccess: SpecialAccessRegistry;
   /**
@@ -149,6 +154,17 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     : undefined;
   const exchangeLog = createExchangeLog({ logger: logger.child("exchange"), pseudonymize: parts.pseudonymize, successLevel: config.observability?.exchangeLogLevel });
 
+  const agencyLimits = createGatewayAgencyLimits(config.limits);
+  // The connection joins the TLS facts for the per-agency connection limit; kept per facts object so that
+  // TLS 1.3 connections (whose facts peerTlsOf reads once) allocate nothing per call.
+  const withConnection = new WeakMap<PeerTls, PeerTls>();
+  const peerOf = (call: object): PeerTls => {
+    const facts = peerTlsOf(call);
+    let peer = withConnection.get(facts);
+    if (!peer) withConnection.set(facts, (peer = { ...facts, connection: sessionOfCall(call) }));
+    return peer;
+  };
+
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -159,6 +175,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    holdCallSlot: agencyLimits.holdCallSlot,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
       parts.onExchange?.(ctx);
@@ -213,7 +230,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
-      runQuery(deps, ctx, peerTlsOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
+      runQuery(deps, ctx, peerOf(call), requestOrError(call.request), deadlineOf(call.getDeadline())).then(
         (outcome) => callback(null, outcome.responseBytes),
         (err) => callback(statusFromError(toCredexError(err))),
       );
@@ -223,7 +240,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       const raw = call.request;
       const request = isUndecodable(raw) ? raw : raw.query;
       const batchSize = !isUndecodable(raw) && raw.batchSize > 0 ? Math.min(raw.batchSize, config.limits.queryStreamBatchSize) : config.limits.queryStreamBatchSize;
-      runQuery(deps, ctx, peerTlsOf(call), requestOrError(request), deadlineOf(call.getDeadline())).then(
+      runQuery(deps, ctx, peerOf(call), requestOrError(request), deadlineOf(call.getDeadline())).then(
         (outcome) => {
           // Released only now that the whole answer is audited; batches keep each message small.
           const results = outcome.response.results;
@@ -261,6 +278,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     await certificates.close();
     throw err;
   });
+  const sessionGuard = agencyLimits.guard(server);
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   observability?.startPostureMonitor(`${host}:${port}`, parts.onPostureRegression);
 
@@ -270,6 +288,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     address: `${host}:${port}`,
     registry,
     revocations,
+    limits: { usage: (agencyId) => agencyLimits.limiter.usage(agencyId), transport: sessionGuard.stats },
     catalogue,
     specialAccess,
     reloadTls: () => certificates.reload("admin"),

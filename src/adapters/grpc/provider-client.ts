@@ -35,6 +35,10 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
     const client = new Client(agency.providerEndpoint!, channelCredentials(material, `spiffe://${options.trustDomain}/provider/${agency.id}`), {
       "grpc.max_receive_message_length": options.maxResponseBytes,
       "grpc.keepalive_time_ms": 60_000,
+      // A provider back from a crash is used again within seconds: grpc-js's default backoff grows to 120 s,
+      // and every call in between would be answered UNAVAILABLE for that agency (chaos suite).
+      "grpc.initial_reconnect_backoff_ms": 250,
+      "grpc.max_reconnect_backoff_ms": 3_000,
       // Providers are on 127.0.0.1 with an IP SAN; the identity check is the spiffe URI below.
       "grpc.ssl_target_name_override": "localhost",
       "grpc.default_authority": "localhost",

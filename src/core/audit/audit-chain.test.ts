@@ -62,6 +62,18 @@ describe("openChainStateFile", () => {
     await s1.close();
     await expect(openChainStateFile(path, "gw-2")).rejects.toThrow(`chain state ${path}: belongs to instance "gw-1", not "gw-2"`);
   });
+  it("ok/created but never saved (killed before the first record) reopens as new", async () => {
+    const path = join(dir, "s");
+    const s1 = await openChainStateFile(path, "gw-1");
+    await s1.close();
+    const s2 = await openChainStateFile(path, "gw-1");
+    expect(s2.head).toBeUndefined();
+    await s2.save(head(1));
+    await s2.close();
+    const s3 = await openChainStateFile(path, "gw-1");
+    expect(s3.head?.sequence).toBe(1n);
+    await s3.close();
+  });
   it("fail/both slots corrupt", async () => {
     const path = join(dir, "s");
     writeFileSync(path, Buffer.alloc(1024, 0x41));

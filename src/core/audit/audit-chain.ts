@@ -129,10 +129,15 @@ export async function openChainStateFile(path: string, instance: string): Promis
       const buf = Buffer.alloc(2 * SLOT);
       await fh.read(buf, 0, buf.length, 0);
       const slots = [parseSlot(buf.subarray(0, SLOT), path, instance), parseSlot(buf.subarray(SLOT), path, instance)];
-      if (!slots[0] && !slots[1]) throw new Error(`chain state ${path}: no valid slot (corrupt)`);
-      const newest = !slots[1] || (slots[0] && slots[0].sequence >= slots[1].sequence) ? 0 : 1;
-      head = slots[newest];
-      nextSlot = 1 - newest;
+      if (!slots[0] && !slots[1]) {
+        // Two blank slots: created but never saved (the gateway stopped or was killed before its
+        // first record). That is a new chain state, not a corrupt one (found by the chaos suite).
+        if (buf.toString("utf8").trim() !== "") throw new Error(`chain state ${path}: no valid slot (corrupt)`);
+      } else {
+        const newest = !slots[1] || (slots[0] && slots[0].sequence >= slots[1].sequence) ? 0 : 1;
+        head = slots[newest];
+        nextSlot = 1 - newest;
+      }
     } else {
       await fh.write(Buffer.alloc(2 * SLOT, 0x20), 0, 2 * SLOT, 0);
       await fh.sync();

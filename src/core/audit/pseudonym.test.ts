@@ -17,7 +17,9 @@ describe("subjectPseudonym", () => {
     expect(p).not.toContain("11010519491231002X");
     expect(p).not.toBe(subjectPseudonym(Buffer.alloc(32, 8), SubjectType.NATURAL_PERSON, "11010519491231002X"));
   });
-  it("fail/unknown type", () => {
-    expect(() => subjectPseudonym(key, 99 as SubjectType, "x")).toThrow("unknown subject type 99");
+  it("ok/an unknown type (a refused request must still be audited) gets its own namespace", () => {
+    const expected = createHmac("sha256", key).update("UNKNOWN_TYPE_99:x").digest("hex");
+    expect(subjectPseudonym(key, 99 as SubjectType, "x")).toBe(expected);
+    expect(subjectPseudonym(key, -1 as SubjectType, "x")).not.toBe(expected);
   });
 });

@@ -8,7 +8,8 @@ import { SubjectType } from "../../gen/credex/v1/types_pb.js";
  * HMAC (RFC 2104) cannot be reversed by enumerating the id space without the key.
  */
 export function subjectPseudonym(key: Uint8Array, subjectType: SubjectType, id: string): string {
-  const typeName = SubjectType[subjectType];
-  if (typeName === undefined) throw new RangeError(`unknown subject type ${subjectType}`);
+  // An unknown type comes only with a refused request, which must still be audited
+  // (no audit, no answer): it gets its own namespace instead of an exception.
+  const typeName = SubjectType[subjectType] ?? `UNKNOWN_TYPE_${subjectType}`;
   return createHmac("sha256", key).update(`${typeName}:${id}`, "utf8").digest("hex");
 }
