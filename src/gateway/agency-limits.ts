@@ -5,7 +5,7 @@ import { createAgencyConcurrencyLimiter, type AgencyConcurrencyLimiter, type Cal
 import type { PeerTls, Principal } from "../core/principal.js";
 import { guardHttp2Sessions, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 
-/** The gateway's per-agency concurrency and connection limits, and its HTTP/2 protections (docs/limits.md). */
+/** The gateway's per-agency concurrency and connection limits, and its HTTP/2 protections (README "Limits"). */
 export interface GatewayAgencyLimits {
   readonly limiter: AgencyConcurrencyLimiter;
   /** PipelineDeps.holdCallSlot. */

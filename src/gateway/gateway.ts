@@ -77,7 +77,7 @@ export interface RunningGateway {
   readonly address: string;
   readonly registry: AgencyRegistry;
   readonly revocations: RevocationSet;
-  /** Per-agency usage and transport-protection figures (docs/limits.md). */
+  /** Per-agency usage and transport-protection figures (README "Limits"). */
   readonly limits: { usage(agencyId: string): { calls: number; connections: number }; readonly transport: Http2SessionGuard["stats"] };
   readonly catalogue: Catalogue;
   readonly specialAccess: SpecialAccessRegistry;

@@ -1,7 +1,7 @@
 /**
  * Abuse by an authenticated agency: more concurrent calls, more connections,
  * HTTP/2 stream and ping floods, slow requests holding streams. Each is
- * bounded by a per-agency or per-connection limit (docs/limits.md) with a
+ * bounded by a per-agency or per-connection limit (README "Limits") with a
  * clear refusal, and other agencies keep being served meanwhile.
  *
  * Limits are set low here so that a handful of calls reach them; providers
