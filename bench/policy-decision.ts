@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { AccessRequest, Authorizer } from "../src/core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource } from "../src/adapters/casbin/create-policy-authorizer.js";
 import type { AgencySector, PolicySource } from "../src/adapters/casbin/load-casbin-policy.js";
+import { createSeededRandom } from "../src/core/identifiers/random-source.js";
 
 const MODEL = readFileSync(join(__dirname, "..", "..", "..", "policies", "model.conf"), "utf8");
 const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"];
@@ -26,16 +27,8 @@ const CATEGORIES = [
 const GROUPS = ["group:public", "group:registration", "group:bank_credit", "group:sensitive"];
 const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, shared with the synthetic-data generators.
+const prng = createSeededRandom;
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 function generate(lines: number, seed: number): { source: PolicySource; agencies: AgencySector[] } {

@@ -9,8 +9,8 @@ import { UsageError } from "./command.js";
 
 export const SUBJECT_TYPES: Record<string, SubjectType> = { legal: SubjectType.LEGAL_PERSON, natural: SubjectType.NATURAL_PERSON, org: SubjectType.OTHER_ORG };
 
-/** A CreditExchange client holding `agencyId`'s certificate from <dir>/federation.json (`credex demo --keep --dir <dir>`). */
-export function federationClient(dir: string, agencyId: string): ExchangeClient {
+/** The federation manifest of <dir> (`credex demo --keep --dir <dir>`) and one agency's entry in it. */
+export function readFederationAgency(dir: string, agencyId: string): { manifest: FederationManifest; agency: FederationManifest["agencies"][number] } {
   let manifest: FederationManifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, "federation.json"), "utf8")) as FederationManifest;
@@ -19,6 +19,12 @@ export function federationClient(dir: string, agencyId: string): ExchangeClient 
   }
   const agency = manifest.agencies.find((a) => a.id === agencyId);
   if (!agency) throw new UsageError(`no agency "${agencyId}" in ${dir}/federation.json (agencies: ${manifest.agencies.map((a) => a.id).join(", ")})`);
+  return { manifest, agency };
+}
+
+/** A CreditExchange client holding `agencyId`'s certificate from <dir>/federation.json. */
+export function federationClient(dir: string, agencyId: string): ExchangeClient {
+  const { manifest, agency } = readFederationAgency(dir, agencyId);
   return createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca });
 }
 

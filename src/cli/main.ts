@@ -34,7 +34,17 @@ function usage(commands: CliCommand[]): string {
   ].join("\n");
 }
 
+/** `credex … | head` closes stdout early: end quietly, as Unix tools do, instead of crashing on EPIPE. */
+function endQuietlyOnClosedPipe(): void {
+  if (process.stdout.listenerCount("error") > 0) return;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const commands = await loadCommands();
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {

@@ -4,6 +4,7 @@
  * or "*", ~10% denies), except that every requester is a generated agency: the
  * demo agencies' decisions, and so the demo policy tests, stay as they are.
  */
+import { createSeededRandom } from "../../src/core/identifiers/random-source.js";
 const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"];
 const CATEGORIES = [
   "business_registration", "administrative_license", "administrative_penalty", "dishonest_debtor", "red_list", "tax_arrears",
@@ -13,16 +14,8 @@ const CATEGORIES = [
 const GROUPS = ["group:public", "group:registration", "group:bank_credit", "group:sensitive"];
 const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, shared with the synthetic-data generators.
+const prng = createSeededRandom;
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 /** `lines` p lines (no g3: the demo policy defines the groups), newline-separated. */

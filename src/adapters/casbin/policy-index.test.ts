@@ -10,6 +10,7 @@ import type { AccessRequest, Authorizer } from "../../core/authorizer.js";
 import { highestGrantedLevel } from "../../core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource, type PolicyAuthorizer } from "./create-policy-authorizer.js";
 import type { AgencySector, PolicySource } from "./load-casbin-policy.js";
+import { createSeededRandom } from "../../core/identifiers/random-source.js";
 
 const POLICIES = join(__dirname, "..", "..", "..", "policies");
 const MODEL = readFileSync(join(POLICIES, "model.conf"), "utf8");
@@ -24,17 +25,8 @@ const DEMO_AGENCIES: AgencySector[] = [
 
 const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
 
-/** mulberry32: small, seedable, good enough to spread test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, shared with the synthetic-data generators.
+const prng = createSeededRandom;
 
 interface Universe {
   agencies: AgencySector[];

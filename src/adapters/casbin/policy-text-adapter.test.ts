@@ -3,19 +3,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FastPolicyLineParser, PolicyTextAdapter } from "./policy-text-adapter.js";
+import { createSeededRandom } from "../../core/identifiers/random-source.js";
 
 const POLICIES = join(__dirname, "..", "..", "..", "policies");
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, shared with the synthetic-data generators.
+const prng = createSeededRandom;
 
 const outcome = (parse: () => unknown): unknown => {
   try {

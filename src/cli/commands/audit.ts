@@ -88,16 +88,7 @@ type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { mult
 
 const out = (s: string) => process.stdout.write(s);
 
-let epipeHandled = false;
 /** `credex audit export | head` closes the pipe early: that is the reader's choice, not an error. */
-function endQuietlyOnClosedPipe(): void {
-  if (epipeHandled) return;
-  epipeHandled = true;
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
 const err = (s: string) => process.stderr.write(s);
 
 /** Progress on stderr: a live line on a terminal, a few lines otherwise. */
@@ -279,7 +270,6 @@ export const command: CliCommand = {
   async run(argv) {
     const parsed = parseCommandArgs(this, argv, OPTIONS, true);
     if (parsed === null) return 0;
-    endQuietlyOnClosedPipe();
     const [sub, ...rest] = parsed.positionals;
     const v = parsed.values as Values;
     if (sub === "keyring") {

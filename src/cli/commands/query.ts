@@ -1,19 +1,13 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import type { ServiceError } from "@grpc/grpc-js";
-import { status as GrpcStatus } from "@grpc/grpc-js";
 import { toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AgencyStatus, QueryResponseSchema } from "../../gen/credex/v1/exchange_pb.js";
-import { Level, Purpose, SubjectType } from "../../gen/credex/v1/types_pb.js";
+import { Level, Purpose } from "../../gen/credex/v1/types_pb.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
-import { createExchangeClient } from "../../client/exchange-client.js";
 import { signConsent } from "../../client/consent.js";
-import { errorInfoOf } from "../../adapters/grpc/rich-status.js";
 import { PURPOSES } from "../../core/catalogue.js";
-import type { FederationManifest } from "../../demo/federation.js";
+import { federationClient, readFederationAgency, reportRefusal, subjectTypeOf } from "../federation-client.js";
 
-const SUBJECT_TYPES: Record<string, SubjectType> = { legal: SubjectType.LEGAL_PERSON, natural: SubjectType.NATURAL_PERSON, org: SubjectType.OTHER_ORG };
 
 export const command: CliCommand = {
   name: "query",
@@ -61,19 +55,9 @@ examples:
     const purposeName = requireOption(args.values.purpose, "purpose").toUpperCase();
     if (!(PURPOSES as readonly string[]).includes(purposeName)) throw new UsageError(`unknown purpose "${purposeName}" (one of ${PURPOSES.join(", ")})`);
     const purpose = Purpose[purposeName as keyof typeof Purpose];
-    const subjectType = SUBJECT_TYPES[args.values["subject-type"] ?? "legal"];
-    if (subjectType === undefined) throw new UsageError(`--subject-type must be legal, natural or org`);
-
-    let manifest: FederationManifest;
-    try {
-      manifest = JSON.parse(readFileSync(join(dir, "federation.json"), "utf8")) as FederationManifest;
-    } catch (err) {
-      throw new UsageError(`cannot read ${join(dir, "federation.json")} (start one with: credex demo --keep --dir ${dir}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const agency = manifest.agencies.find((a) => a.id === agencyId);
-    if (!agency) throw new UsageError(`no agency "${agencyId}" in ${dir}/federation.json (agencies: ${manifest.agencies.map((a) => a.id).join(", ")})`);
-
-    const client = createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca });
+    const subjectType = subjectTypeOf(args.values["subject-type"]);
+    const { agency } = readFederationAgency(dir, agencyId);
+    const client = federationClient(dir, agencyId);
     const now = Date.now();
     const consent = args.values.consent
       ? signConsent(
@@ -107,12 +91,7 @@ examples:
       }
       return 0;
     } catch (err) {
-      const e = err as ServiceError;
-      const info = errorInfoOf(e);
-      const out = { code: GrpcStatus[e.code] ?? e.code, reason: info?.reason ?? "", message: e.details, metadata: info?.metadata ?? {} };
-      if (args.values.json) process.stdout.write(`${JSON.stringify({ error: out }, null, 2)}\n`);
-      else process.stderr.write(`refused: ${out.code} ${out.reason}: ${out.message}\n`);
-      return 1;
+      return reportRefusal(err, args.values.json);
     } finally {
       client.close();
     }
