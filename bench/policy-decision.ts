@@ -16,16 +16,12 @@ import type { AccessRequest, Authorizer } from "../src/core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource } from "../src/adapters/casbin/create-policy-authorizer.js";
 import type { AgencySector, PolicySource } from "../src/adapters/casbin/load-casbin-policy.js";
 import { createSeededRandom } from "../src/core/identifiers/random-source.js";
+import { PURPOSES, SECTORS } from "../src/core/catalogue.js";
+import { SHIPPED_CATEGORIES, SHIPPED_GROUPS } from "../src/bench/bench-policy.js";
 
 const MODEL = readFileSync(join(__dirname, "..", "..", "..", "policies", "model.conf"), "utf8");
-const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"];
-const CATEGORIES = [
-  "business_registration", "administrative_license", "administrative_penalty", "dishonest_debtor", "red_list", "tax_arrears",
-  "loan_record", "loan_overdue", "guarantee_record", "deposit", "securities_violation", "securities_holding", "insurance_claim",
-  "insurance_policy", "forex_registration", "forex_violation", "income", "real_estate", "tax_amount",
-];
-const GROUPS = ["group:public", "group:registration", "group:bank_credit", "group:sensitive"];
-const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
+const CATEGORIES = SHIPPED_CATEGORIES;
+const GROUPS = SHIPPED_GROUPS;
 
 // mulberry32, shared with the synthetic-data generators.
 const prng = createSeededRandom;

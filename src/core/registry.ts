@@ -26,10 +26,16 @@ export interface AgencyEntry {
  */
 export class AgencyRegistry {
   private readonly byId: ReadonlyMap<string, AgencyEntry>;
+  /** Providers per category, built once: authorize asks for every category of every exchange. */
+  private readonly byCategory = new Map<string, AgencyEntry[]>();
   private readonly suspended = new Map<string, string>();
 
   constructor(entries: readonly AgencyEntry[]) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
+    for (const e of entries) {
+      if (e.providerEndpoint === undefined) continue;
+      for (const c of new Set(e.categories)) this.byCategory.set(c, [...(this.byCategory.get(c) ?? []), e]);
+    }
   }
 
   get(id: string): AgencyEntry | undefined {
@@ -41,8 +47,8 @@ export class AgencyRegistry {
   }
 
   /** Agencies whose provider serves `category`. */
-  providersOf(category: string): AgencyEntry[] {
-    return this.all().filter((e) => e.providerEndpoint !== undefined && e.categories.includes(category));
+  providersOf(category: string): readonly AgencyEntry[] {
+    return this.byCategory.get(category) ?? [];
   }
 
   suspend(id: string, reason: string): void {

@@ -1,28 +1,14 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect } from "node:tls";
-import { vi } from "vitest";
 import type { ServiceError } from "@grpc/grpc-js";
 import { Purpose } from "../../src/gen/credex/v1/types_pb.js";
 import { errorInfoOf } from "../../src/adapters/grpc/rich-status.js";
-import { main } from "../../src/cli/main.js";
 import { createExchangeClient } from "../../src/client/exchange-client.js";
 import { DEMO_SUBJECTS } from "../../src/demo/synthetic-data.js";
 import type { Federation } from "../../src/demo/federation.js";
 
-/** Runs `credex <args>` in-process; returns exit code and what it printed on stdout. */
-export async function credex(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+export { credex } from "./cli.js";
+
 
 /** Replaces a file the way operators should: write a temp file, then rename over the old one. */
 export function replaceFile(path: string, content: string | Buffer): void {

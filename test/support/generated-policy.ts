@@ -5,14 +5,10 @@
  * demo agencies' decisions, and so the demo policy tests, stay as they are.
  */
 import { createSeededRandom } from "../../src/core/identifiers/random-source.js";
-const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"];
-const CATEGORIES = [
-  "business_registration", "administrative_license", "administrative_penalty", "dishonest_debtor", "red_list", "tax_arrears",
-  "loan_record", "loan_overdue", "guarantee_record", "deposit", "securities_violation", "securities_holding", "insurance_claim",
-  "insurance_policy", "forex_registration", "forex_violation", "income", "real_estate", "tax_amount",
-];
-const GROUPS = ["group:public", "group:registration", "group:bank_credit", "group:sensitive"];
-const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
+import { PURPOSES, SECTORS } from "../../src/core/catalogue.js";
+import { SHIPPED_CATEGORIES, SHIPPED_GROUPS } from "../../src/bench/bench-policy.js";
+const CATEGORIES = SHIPPED_CATEGORIES;
+const GROUPS = SHIPPED_GROUPS;
 
 // mulberry32, shared with the synthetic-data generators.
 const prng = createSeededRandom;

@@ -11,6 +11,7 @@ import { highestGrantedLevel } from "../../core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource, type PolicyAuthorizer } from "./create-policy-authorizer.js";
 import type { AgencySector, PolicySource } from "./load-casbin-policy.js";
 import { createSeededRandom } from "../../core/identifiers/random-source.js";
+import { PURPOSES } from "../../core/catalogue.js";
 
 const POLICIES = join(__dirname, "..", "..", "..", "policies");
 const MODEL = readFileSync(join(POLICIES, "model.conf"), "utf8");
@@ -23,7 +24,6 @@ const DEMO_AGENCIES: AgencySector[] = [
   { id: "sh-credit", sector: "REGIONAL" },
 ];
 
-const PURPOSES = ["LOAN_APPROVAL", "POST_LOAN_MANAGEMENT", "SUPERVISION", "ADMINISTRATIVE_APPROVAL", "JUDICIAL", "ENFORCEMENT", "GUARANTEE", "SUBJECT_REQUEST"];
 
 // mulberry32, shared with the synthetic-data generators.
 const prng = createSeededRandom;

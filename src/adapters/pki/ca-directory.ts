@@ -280,6 +280,20 @@ export interface CaSession {
 }
 
 /** Issues one certificate into issued/<name>.crt/.key. A name holds one live certificate: renew it instead. */
+/** The index.json entry of a certificate just issued under `profile`. */
+export function indexEntryOf(issued: IssuedCertificate, profile: IssueProfile, issuedAt: Date): IndexEntry {
+  return {
+    serial: issued.serial,
+    name: profile.name,
+    kind: profile.kind,
+    spiffeId: issued.spiffeId,
+    notBefore: issued.notBefore.toISOString(),
+    notAfter: issued.notAfter.toISOString(),
+    issuedAt: issuedAt.toISOString(),
+    profile,
+  };
+}
+
 export async function issueIntoDirectory(dir: string, profile: IssueProfile, session: CaSession = {}): Promise<IndexEntry> {
   return withLock(dir, async () => {
     const index = await readIndex(dir);
@@ -318,16 +332,7 @@ async function issueAndRecord(
   const p = caPaths(dir);
   await writePublicFile(p.issuedCert(profile.name), issued.chainPem);
   await writePrivateFile(p.issuedKey(profile.name), issued.keyPem);
-  const entry: IndexEntry = {
-    serial: issued.serial,
-    name: profile.name,
-    kind: profile.kind,
-    spiffeId: issued.spiffeId,
-    notBefore: issued.notBefore.toISOString(),
-    notAfter: issued.notAfter.toISOString(),
-    issuedAt: now.toISOString(),
-    profile,
-  };
+  const entry = indexEntryOf(issued, profile, now);
   if (renews) entry.renews = renews;
   index.certificates.push(entry);
   await writeIndex(dir, index);

@@ -27,7 +27,7 @@ import { createCa, issueCertificate, loadCa, DEFAULT_KEY_BITS, type IssuedCertif
 import { buildCrl, type RevokedEntry } from "./crl.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 import { writePrivateFile, writePublicFile } from "./pem-files.js";
-import type { CaIndex, IndexEntry, IssueProfile } from "./ca-directory.js";
+import { indexEntryOf, type CaIndex, type IndexEntry, type IssueProfile } from "./ca-directory.js";
 
 export interface DevPkiAgency {
   id: string;
@@ -121,16 +121,7 @@ export async function createDevPki(dir: string, opts: DevPkiOptions): Promise<De
     ]),
   ]);
   const gateway = await writeLeaf(p("gateway.crt"), p("gateway.key"), gatewayIssued!);
-  const entry = (issued: IssuedCertificate, profile: IssueProfile): IndexEntry => ({
-    serial: issued.serial,
-    name: profile.name,
-    kind: profile.kind,
-    spiffeId: issued.spiffeId,
-    notBefore: issued.notBefore.toISOString(),
-    notAfter: issued.notAfter.toISOString(),
-    issuedAt: now.toISOString(),
-    profile,
-  });
+  const entry = (issued: IssuedCertificate, profile: IssueProfile): IndexEntry => indexEntryOf(issued, profile, now);
   const index: CaIndex = {
     version: 1,
     trustDomain: td,

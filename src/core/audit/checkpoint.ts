@@ -3,6 +3,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditCheckpointSchema, type AuditCheckpoint } from "../../gen/credex/v1/audit_pb.js";
 import type { ChainHead } from "./audit-chain.js";
+import { lengthPrefixed, lengthPrefixedString, u32, u64 } from "./canonical-bytes.js";
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
 
@@ -42,26 +43,15 @@ export function createCheckpointSigner(opts: { privateKeyPem: string; certificat
 
 /** The signed bytes: a length-prefixed canonical encoding (independent of the protobuf serializer). */
 export function checkpointSigningInput(cp: AuditCheckpoint): Buffer {
-  const u32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n >>> 0);
-    return b;
-  };
-  const u64 = (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt.asUintN(64, n));
-    return b;
-  };
-  const bytes = (v: Uint8Array) => Buffer.concat([u32(v.length), Buffer.from(v)]);
   return Buffer.concat([
     Buffer.from("credex.audit.checkpoint.v1\0", "utf8"),
     u32(cp.schemaVersion),
-    bytes(Buffer.from(cp.gatewayInstance, "utf8")),
+    lengthPrefixedString(cp.gatewayInstance),
     u64(cp.sequence),
-    bytes(cp.headHash),
+    lengthPrefixed(cp.headHash),
     u64(cp.createdAt?.seconds ?? 0n),
     u32(cp.createdAt?.nanos ?? 0),
-    bytes(Buffer.from(cp.signatureAlgorithm, "utf8")),
+    lengthPrefixedString(cp.signatureAlgorithm),
   ]);
 }
 

@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { AuditDecisionSchema, AuditEventSchema, AuditRequesterSchema, DecisionEffect, type AuditEvent, type AuditEventType } from "../../gen/credex/v1/audit_pb.js";
+import { AuditDecisionSchema, AuditEventSchema, DecisionEffect, type AuditEvent, type AuditEventType } from "../../gen/credex/v1/audit_pb.js";
 import { SubjectType } from "../../gen/credex/v1/types_pb.js";
 import type { CredexError } from "../errors.js";
 import type { ClientCertificate } from "../client-certificate.js";
 import type { Principal } from "../principal.js";
 import type { Pseudonymize } from "../stages/audit.js";
+import { auditRequesterOf } from "./audit-requester.js";
 
 /**
  * One list or objection call as the audit sees it (the counterpart of
@@ -59,13 +60,7 @@ export function memberCallEventOf(type: AuditEventType, ctx: MemberCallContext, 
     receivedAt: timestampFromDate(ctx.receivedAt),
     decidedAt: ctx.decidedAt ? timestampFromDate(ctx.decidedAt) : undefined,
     repliedAt: timestampFromDate(now),
-    requester: create(AuditRequesterSchema, {
-      agencyId: ctx.principal?.agencyId ?? "",
-      sector: ctx.principal?.sector ?? "",
-      certFingerprint: ctx.certificate?.fingerprint ?? "",
-      certSerial: ctx.certificate?.serial ?? "",
-      peerAddress: ctx.peerAddress ?? "",
-    }),
+    requester: auditRequesterOf(ctx),
     subjectPseudonym: subject && subject.id !== "" && SubjectType[subject.type] !== undefined && subject.type !== 0 ? pseudonymize(subject.type, subject.id) : "",
     subjectType: (subject?.type ?? SubjectType.UNSPECIFIED) as SubjectType,
     categories: [...(ctx.categories ?? [])],

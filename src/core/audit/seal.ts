@@ -10,6 +10,7 @@ import {
   type SealedAuditRecord,
 } from "../../gen/credex/v1/audit_pb.js";
 import type { KeyRing } from "./key-ring.js";
+import { lengthPrefixed, lengthPrefixedString, u32, u64 } from "./canonical-bytes.js";
 
 /** The suites selectable by config. */
 export type SealSuiteName = "AES-256-GCM" | "SM4-CTR+HMAC-SM3";
@@ -59,33 +60,20 @@ export interface SealHeader {
  * serializer details.
  */
 export function sealHeaderBytes(h: SealHeader): Buffer {
-  const parts: Buffer[] = [Buffer.from("credex.audit.sealed.v1\0", "utf8")];
-  const u32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n >>> 0);
-    return b;
-  };
-  const u64 = (n: bigint) => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt.asUintN(64, n));
-    return b;
-  };
-  const bytes = (v: Uint8Array) => Buffer.concat([u32(v.length), Buffer.from(v)]);
-  const str = (s: string) => bytes(Buffer.from(s, "utf8"));
-  parts.push(
+  return Buffer.concat([
+    Buffer.from("credex.audit.sealed.v1\0", "utf8"),
     u32(h.schemaVersion),
-    str(h.gatewayInstance),
+    lengthPrefixedString(h.gatewayInstance),
     u64(h.sequence),
-    bytes(h.prevHash),
-    str(h.keyId),
+    lengthPrefixed(h.prevHash),
+    lengthPrefixedString(h.keyId),
     u32(h.suite),
     u32(h.eventType),
-    str(h.requesterAgency),
+    lengthPrefixedString(h.requesterAgency),
     u64(h.sealedAt.seconds),
     u32(h.sealedAt.nanos),
     u32(h.eventSchemaVersion),
-  );
-  return Buffer.concat(parts);
+  ]);
 }
 
 interface SuiteKeys {

@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { AuditDecisionSchema, AuditEventSchema, AuditEventType, AuditRequesterSchema, DecisionEffect, type AuditEvent } from "../../gen/credex/v1/audit_pb.js";
+import { AuditDecisionSchema, AuditEventSchema, AuditEventType, DecisionEffect, type AuditEvent } from "../../gen/credex/v1/audit_pb.js";
 import { Purpose, SubjectType } from "../../gen/credex/v1/types_pb.js";
 import type { CredexError } from "../errors.js";
 import type { ClientCertificate } from "../client-certificate.js";
 import type { Principal } from "../principal.js";
+import { auditRequesterOf } from "../audit/audit-requester.js";
 
 /** One step of a special application as the audit sees it: who asked or decided, about which subject (pseudonym), with what outcome. */
 export interface SpecialAccessStep {
@@ -39,13 +40,7 @@ export function specialAccessEventOf(step: SpecialAccessStep, now = new Date()):
     receivedAt: timestampFromDate(step.receivedAt),
     decidedAt: err ? undefined : timestampFromDate(now),
     repliedAt: timestampFromDate(now),
-    requester: create(AuditRequesterSchema, {
-      agencyId: step.principal?.agencyId ?? "",
-      sector: step.principal?.sector ?? "",
-      certFingerprint: step.certificate?.fingerprint ?? "",
-      certSerial: step.certificate?.serial ?? "",
-      peerAddress: step.peerAddress ?? "",
-    }),
+    requester: auditRequesterOf(step),
     subjectPseudonym: step.subjectPseudonym ?? "",
     subjectType: (step.subjectType ?? SubjectType.UNSPECIFIED) as SubjectType,
     categories: [...(step.categories ?? [])],

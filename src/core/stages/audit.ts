@@ -6,7 +6,6 @@ import {
   AuditEventType,
   AuditProviderCallSchema,
   AuditReleaseSchema,
-  AuditRequesterSchema,
   AuditWithheldSchema,
   DecisionEffect,
   type AuditEvent,
@@ -15,6 +14,7 @@ import { Purpose, SubjectType } from "../../gen/credex/v1/types_pb.js";
 import { CredexError } from "../errors.js";
 import type { AuditReceipt, AuditSink } from "../audit-sink.js";
 import type { ExchangeContext } from "../exchange-context.js";
+import { auditRequesterOf } from "../audit/audit-requester.js";
 
 /** Keyed pseudonym of a subject (DOMAIN.md: subject ids never appear in clear in audit or logs). */
 export type Pseudonymize = (subjectType: number, subjectId: string) => string;
@@ -42,13 +42,7 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): 
     receivedAt: timestampFromDate(ctx.receivedAt),
     decidedAt: decision ? timestampFromDate(decision.decidedAt) : undefined,
     repliedAt: timestampFromDate(ctx.repliedAt ?? new Date()),
-    requester: create(AuditRequesterSchema, {
-      agencyId: ctx.principal?.agencyId ?? ctx.claimedAgency ?? "",
-      sector: ctx.principal?.sector ?? "",
-      certFingerprint: ctx.certificate?.fingerprint ?? "",
-      certSerial: ctx.certificate?.serial ?? "",
-      peerAddress: ctx.peerAddress ?? "",
-    }),
+    requester: auditRequesterOf(ctx),
     subjectPseudonym: rawSubject && rawSubject.id !== "" ? pseudonymize(rawSubject.type, rawSubject.id) : "",
     subjectType: (rawSubject?.type ?? SubjectType.UNSPECIFIED) as SubjectType,
     categories: q ? [...q.categories] : [...(ctx.rawCategories ?? [])],
