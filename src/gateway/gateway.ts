@@ -188,13 +188,18 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     // Art. 25: records under an open objection are released marked disputed.
     isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
+  // Objections go to the owners' CreditProvider: the exchange's own client when it can carry them, else one of its own (closed on stop).
+  const ownDelivery = isObjectionDelivery(providers)
+    ? undefined
+    : createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes });
+  const objectionDelivery: ObjectionDelivery = ownDelivery ?? (providers as ProviderClient & ObjectionDelivery);
   const members = await startMemberServices({
     config,
     authenticate: deps.authenticate,
     authorizer: () => authorizer,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    delivery: isObjectionDelivery(providers) ? providers : createGrpcProviderClient({ trustDomain: config.trustDomain, tls: material, maxResponseBytes: config.limits.maxProviderResponseBytes }),
+    delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
     parts: parts.members,
   });
@@ -323,6 +328,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       });
       await members.close();
       if ("close" in providers && typeof providers.close === "function") providers.close();
+      ownDelivery?.close();
       await certificates.close();
       await parts.auditSink.flush();
       await parts.auditSink.close();
