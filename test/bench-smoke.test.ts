@@ -50,10 +50,18 @@ describe("credex bench harness", () => {
       "cpuPerCallBareProxyVsGateway",
       "p99AddedOverBareProxyAtHalfLoadMs",
       "p50AddedByAuditAtHalfLoadMs",
+      "p50AuditWaitAtHalfLoadMs",
     ]) {
       expect(Number.isFinite(report.ratios[key]), key).toBe(true);
     }
-    expect(report.targets.map((t) => t.name)).toHaveLength(8);
+    expect(report.targets.map((t) => t.name)).toHaveLength(9);
+    // Every audited gateway scenario says how long its exchanges waited for the audit; the
+    // proxy and direct scenarios have no audit to wait for.
+    for (const s of report.scenarios) {
+      if (s.target === "gateway" && s.audit !== "none") expect(s.auditWaitMs?.p50, s.name).toBeGreaterThan(0);
+      if (s.target !== "gateway") expect(s.auditWaitMs, s.name).toBeUndefined();
+    }
+    expect(report.machine.nodeFlags).toBeInstanceOf(Array);
     for (const t of report.targets) expect(typeof t.met, t.name).toBe("boolean");
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });

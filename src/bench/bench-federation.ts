@@ -7,6 +7,7 @@ import { createDevPki, type DevPki } from "../adapters/pki/dev-pki.js";
 import { writePrivateFile } from "../adapters/pki/pem-files.js";
 import { generateKeyRing, loadKeyRing, serializeKeyRing } from "../core/audit/key-ring.js";
 import { createCheckpointSigner } from "../core/audit/checkpoint.js";
+import { recordAuditWaits, type AuditWaitRecorder } from "./audit-wait.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import { SECTORS } from "../core/catalogue.js";
 import { generateUscc } from "../core/identifiers/uscc.js";
@@ -48,6 +49,8 @@ export interface BenchGatewayOptions {
 export interface BenchGateway {
   readonly gateway: RunningGateway;
   readonly auditSink: AuditSink;
+  /** Times each exchange's wait for its audit event (see audit-wait.ts). */
+  readonly auditWaits: AuditWaitRecorder;
   readonly policyRules?: number;
   stop(): Promise<void>;
 }
@@ -185,8 +188,9 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
         authorizer = built;
       }
       const parts = await buildGatewayParts(config, { ...(auditSink ? { auditSink } : {}), ...(authorizer ? { authorizer } : {}) });
-      const gateway = await startGateway(config, parts);
-      return { gateway, auditSink: parts.auditSink, ...(policyRules !== undefined ? { policyRules } : {}), stop: () => gateway.stop(5_000) };
+      const auditWaits = recordAuditWaits(parts.auditSink);
+      const gateway = await startGateway(config, { ...parts, auditSink: auditWaits.sink });
+      return { gateway, auditSink: parts.auditSink, auditWaits, ...(policyRules !== undefined ? { policyRules } : {}), stop: () => gateway.stop(5_000) };
     },
 
     startBareProxy() {

@@ -113,7 +113,7 @@ export const command: CliCommand = {
         log,
       });
       log("");
-      log(`ratios (one run, ${report.machine.cpus} cores, load average ${report.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}, node ${report.machine.node}, load generator: ${report.options.loadgen}, providers: ${report.options.providers}):`);
+      log(`ratios (one run, ${report.machine.cpus} cores, load average ${report.machine.loadavg.map((l) => l.toFixed(1)).join(" ")}, node ${report.machine.node}${report.machine.nodeFlags.length ? ` ${report.machine.nodeFlags.join(" ")}` : ""}, load generator: ${report.options.loadgen}, providers: ${report.options.providers}):`);
       for (const [name, value] of Object.entries(report.ratios)) log(`  ${name.padEnd(40)} ${value}`);
       if (report.targets.length > 0) {
         log("targets:");
