@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeSigningIdentity, sampleAuditEvent } from "../../../test/support/audit-fixtures.js";
+import { openChainStateFile } from "../../core/audit/audit-chain.js";
 import { createCheckpointSigner } from "../../core/audit/checkpoint.js";
 import { generateKeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, encodeSealedRecord } from "../../core/audit/seal.js";
@@ -86,6 +87,27 @@ describe("createFileAuditSink", () => {
     const lines = readFileSync(opts.path, "utf8").trimEnd().split("\n");
     writeFileSync(opts.path, `${lines.slice(0, 2).join("\n")}\n`);
     await expect(createFileAuditSink(opts)).rejects.toThrow(`chain state ${opts.chainStatePath} is at sequence 3 but ${opts.path} ends at 2: records are missing from the audit file`);
+  });
+
+  it("ok/the chain state trails the file by one commit while running (its fsync overlaps the next write) and catches up at close", async () => {
+    const ring = generateKeyRing();
+    const opts = { path: join(dir, "a.log"), keyRing: ring, suite: "AES-256-GCM" as const, instance: "gw-1", chainStatePath: join(dir, "chain.json") };
+    const savedSequence = async () => {
+      const st = await openChainStateFile(opts.chainStatePath, "gw-1");
+      await st.close();
+      return st.head?.sequence ?? 0n;
+    };
+    const s1 = await createFileAuditSink(opts);
+    for (let i = 0; i < 3; i++) await s1.append(sampleAuditEvent(i));
+    // Three commits: the third saved the second's head, never one the file does not hold yet.
+    expect(await savedSequence()).toBe(2n);
+    // A crash now (no close) leaves the state behind the file, which is allowed: the chain continues.
+    const s2 = await createFileAuditSink(opts);
+    expect((await s2.append(sampleAuditEvent(3))).sequence).toBe(4n);
+    await s2.close();
+    expect(await savedSequence()).toBe(4n);
+    expect((await verifyFile(opts.path, ring)).ok).toBe(true);
+    await s1.close(); // the "crashed" one's handles
   });
 
   it("ok/a torn last line (crash mid-write) is dropped at start", async () => {
