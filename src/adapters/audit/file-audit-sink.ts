@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { open, stat, type FileHandle } from "node:fs/promises";
 import type { AuditEvent } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
@@ -73,7 +74,7 @@ async function scanFile(path: string, instance: string): Promise<{ head: ChainHe
 
 /**
  * The embedded audit sink: sealed, chained records appended to a local file,
- * with group commit (concurrent appends share one write and one fdatasync).
+ * with group commit (concurrent appends share one O_DSYNC write).
  * `append` resolves only after the fsync: no audit, no answer.
  */
 export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<FileAuditSink> {
@@ -106,7 +107,8 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
   let durableHead = scanned.head;
   let savedHead = state?.head ?? genesisHead(opts.instance);
   let lines = scanned.lines;
-  const fh: FileHandle = await open(opts.path, "a", 0o600);
+  // O_DSYNC: a write returns once its data is on disk (as write + fdatasync, in one system call).
+  const fh: FileHandle = await open(opts.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
   let records = 0;
   let commits = 0;
   let checkpoints = 0;
@@ -150,7 +152,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     const toSave = state && durableHead.sequence > savedHead.sequence ? durableHead : undefined;
     const saving = toSave && state ? state.save(toSave).then(() => undefined, (e: unknown) => e as Error) : undefined;
     try {
-      const writing = fh.write(buf).then(() => fh.datasync());
+      const writing = fh.write(buf);
       const [, saveError] = await Promise.all([writing, saving]);
       if (saveError) throw saveError;
     } catch (err) {
