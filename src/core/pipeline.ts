@@ -110,7 +110,8 @@ export async function runQuery(
     );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });
     // A view, not Buffer.from(array)'s copy: the encoded answer is fan-out × payload bytes (BENCHMARKS.md).
-    const encoded = toBinary(QueryResponseSchema, response);
+    // Only fields this gateway knows and released leave it (provider-client.ts drops the rest on decode too).
+    const encoded = toBinary(QueryResponseSchema, response, { writeUnknownFields: false });
     const bytes = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
     ctx.responseBytes = bytes.length;

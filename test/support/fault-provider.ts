@@ -6,8 +6,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { Server, type ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
-import { create } from "@bufbuild/protobuf";
-import { CreditProvider, FetchResponseSchema } from "../../src/gen/credex/v1/provider_pb.js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { CreditProvider, FetchResponseSchema, type FetchRequest, type FetchResponse } from "../../src/gen/credex/v1/provider_pb.js";
+import { CreditRecordSchema, Level, Polarity, RecordFieldSchema } from "../../src/gen/credex/v1/types_pb.js";
 import { serviceDefinitionOf } from "../../src/adapters/grpc/service-definition.js";
 import { sessionOfCall } from "../../src/adapters/grpc/http2-session-guard.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS } from "../../src/adapters/grpc/server-credentials.js";
@@ -21,13 +24,42 @@ export type ProviderFault =
   /** answers with bytes that are not a FetchResponse */
   | "garbage"
   /** answers correctly (no records) after delayMs */
-  | "slow";
+  | "slow"
+  /**
+   * answers one well-formed record for the asked subject and category, carrying fields this
+   * schema does not know (in the record and in its field): content no release check judged
+   */
+  | "unknown-fields";
+
+/** The text hidden in the "unknown-fields" answer, to look for in what the gateway releases. */
+export const SMUGGLED_TEXT = "smuggled-past-the-release-stage";
 
 export interface FaultProvider {
   readonly address: string;
   /** Calls received. */
   calls(): number;
+  /** The bytes of the last answer sent. */
+  lastAnswer(): Buffer | undefined;
   stop(): Promise<void>;
+}
+
+function recordWithUnknownFields(request: FetchRequest): FetchResponse {
+  // An unknown length-delimited field (number 4242) as protobuf-es keeps it: tag, then length-prefixed bytes.
+  const unknown = [{ no: 4242, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(Buffer.from(SMUGGLED_TEXT)).finish() }];
+  const field = create(RecordFieldSchema, { name: "summary", value: "a public summary", level: Level.PUBLIC });
+  field.$unknown = unknown;
+  const record = create(CreditRecordSchema, {
+    recordId: "unknown-fields-1",
+    ownerAgency: request.requesterAgency === "safe" ? "other" : "safe",
+    subject: request.subject,
+    category: request.categories[0] ?? "",
+    polarity: Polarity.NEGATIVE,
+    level: Level.PUBLIC,
+    occurredAt: timestampNow(),
+    fields: [field],
+  });
+  record.$unknown = unknown;
+  return create(FetchResponseSchema, { records: [record] });
 }
 
 export async function startFaultProvider(options: { listen: string; tls: TlsFiles; fault: ProviderFault; delayMs?: number }): Promise<FaultProvider> {
@@ -36,7 +68,14 @@ export async function startFaultProvider(options: { listen: string; tls: TlsFile
   let calls = 0;
   const garbage = options.fault === "garbage";
   // Garbage goes through the serializer: bytes a protobuf parser must reject (a length-delimited field running past the end).
-  const fetchDefinition = { ...definition["fetch"]!, responseSerialize: (value: unknown) => (garbage ? Buffer.concat([Buffer.from([0x0a, 0xff, 0x01]), randomBytes(16)]) : definition["fetch"]!.responseSerialize(value)) };
+  let lastAnswer: Buffer | undefined;
+  const serialize = (value: unknown): Buffer => {
+    if (garbage) return Buffer.concat([Buffer.from([0x0a, 0xff, 0x01]), randomBytes(16)]);
+    // The shared definition never writes unknown fields; this provider means to.
+    if (options.fault === "unknown-fields") return Buffer.from(toBinary(FetchResponseSchema, value as FetchResponse));
+    return definition["fetch"]!.responseSerialize(value);
+  };
+  const fetchDefinition = { ...definition["fetch"]!, responseSerialize: (value: unknown) => (lastAnswer = serialize(value)) };
   server.addService({ fetch: fetchDefinition }, {
     fetch(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) {
       calls++;
@@ -54,6 +93,9 @@ export async function startFaultProvider(options: { listen: string; tls: TlsFile
         case "slow":
           setTimeout(() => callback(null, empty), options.delayMs ?? 500);
           return;
+        case "unknown-fields":
+          callback(null, recordWithUnknownFields(call.request as FetchRequest));
+          return;
       }
     },
   } as never);
@@ -62,6 +104,7 @@ export async function startFaultProvider(options: { listen: string; tls: TlsFile
   return {
     address: `127.0.0.1:${port}`,
     calls: () => calls,
+    lastAnswer: () => lastAnswer,
     stop: () =>
       new Promise<void>((resolve) => {
         server.forceShutdown();

@@ -1,7 +1,7 @@
 import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createSecureContext, type PeerCertificate } from "node:tls";
-import { CreditProvider, FetchRequestSchema, FetchResponseSchema } from "../../gen/credex/v1/provider_pb.js";
+import { CreditProvider, FetchRequestSchema, FetchResponseSchema, type FetchResponse } from "../../gen/credex/v1/provider_pb.js";
 import { ReceiveObjectionRequestSchema, ReceiveObjectionResponseSchema, type ReceiveObjectionRequest } from "../../gen/credex/v1/objections_pb.js";
 import type { ObjectionDelivery } from "../../core/objections/objection-calls.js";
 import { ProviderCallError, type ProviderClient, type ProviderQuery, type ProviderReply } from "../../core/stages/fetch.js";
@@ -71,7 +71,7 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
           (value: typeof request) => Buffer.from(toBinary(FetchRequestSchema, value)),
           (buffer: Buffer) => {
             bytes = buffer.length;
-            return fromBinary(FetchResponseSchema, buffer);
+            return decodeFetchResponse(buffer);
           },
           request,
           metadata,
@@ -104,6 +104,17 @@ export function createGrpcProviderClient(options: ProviderClientOptions): Provid
       clients.clear();
     },
   };
+}
+
+/**
+ * A provider's answer, without the fields this gateway's schema does not know.
+ * protobuf-es keeps unknown fields by default and writes them out again: a
+ * record's unknown fields would reach the requester in the reply without the
+ * release stage ever having judged them (a provider on a newer schema, or one
+ * smuggling content past the level checks). Only known fields are released.
+ */
+export function decodeFetchResponse(bytes: Uint8Array): FetchResponse {
+  return fromBinary(FetchResponseSchema, bytes, { readUnknownFields: false });
 }
 
 function classify(err: ServiceError): ProviderCallError {

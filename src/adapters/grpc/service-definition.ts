@@ -44,7 +44,8 @@ export function serviceDefinitionOf(service: DescService, options: ServiceDefini
       requestSerialize: (value) => Buffer.from(toBinary(method.input, value as MessageShape<DescMessage>)),
       requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes, options.maxRequestBytes),
       // Handlers may hand over bytes already serialized (the pipeline digests exactly what is sent).
-      responseSerialize: (value) => (Buffer.isBuffer(value) ? value : bufferOf(toBinary(method.output, value as MessageShape<DescMessage>))),
+      // Never unknown fields: only what this gateway knows (and released) goes out.
+      responseSerialize: (value) => (Buffer.isBuffer(value) ? value : bufferOf(toBinary(method.output, value as MessageShape<DescMessage>, { writeUnknownFields: false }))),
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       originalName: method.name,
     };
@@ -57,7 +58,8 @@ function decodeRequest(schema: DescMessage, bytes: Buffer, maxBytes: number | un
     return { $undecodable: "REQUEST_TOO_LARGE", size: bytes.length, detail: `${bytes.length} bytes, limit ${maxBytes}` } satisfies UndecodableRequest;
   }
   try {
-    const message = fromBinary(schema, bytes);
+    // Unknown fields are not kept: nothing this gateway does not understand is stored or passed on.
+    const message = fromBinary(schema, bytes, { readUnknownFields: false });
     requestSizes.set(message, bytes.length);
     return message;
   } catch (err) {

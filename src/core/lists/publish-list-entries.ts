@@ -72,7 +72,7 @@ export async function publishListEntries(deps: ListDeps, ctx: MemberCallContext,
     let positions;
     try {
       positions = await deps.log.append(
-        stamped.map((e) => ({ key: listEntryKey(e.listId, deps.pseudonymize(e.subject!.type, e.subject!.id)), value: toBinary(ListEntrySchema, e) })),
+        stamped.map((e) => ({ key: listEntryKey(e.listId, deps.pseudonymize(e.subject!.type, e.subject!.id)), value: toBinary(ListEntrySchema, e, { writeUnknownFields: false }) })),
       );
     } catch (err) {
       throw new CredexError("LIST_LOG_UNAVAILABLE", "the list log did not accept the entries", {}, { cause: err });
