@@ -32,6 +32,7 @@ describe("credex bench harness", () => {
     expect(report.scenarios.map((s) => s.name)).toEqual([
       "direct",
       "bare-proxy",
+      "decoding-proxy",
       "gateway-unaudited",
       "gateway-file",
       "gateway-kafka",
@@ -51,6 +52,7 @@ describe("credex bench harness", () => {
       "p99AddedOverBareProxyAtHalfLoadMs",
       "p50AddedByAuditAtHalfLoadMs",
       "p50AuditWaitAtHalfLoadMs",
+      "decodingProxyVsBareProxy",
     ]) {
       expect(Number.isFinite(report.ratios[key]), key).toBe(true);
     }

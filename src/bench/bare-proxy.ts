@@ -1,4 +1,5 @@
 import { Client, Metadata, Server, type ServerCredentials, type ServerUnaryCall, type sendUnaryData, type ServiceError } from "@grpc/grpc-js";
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 import { DEFAULT_TLS12_CIPHERS, ReloadableServerCredentials } from "../adapters/grpc/server-credentials.js";
 import { readTlsMaterial, type TlsFiles } from "../gateway/tls-files.js";
@@ -12,6 +13,12 @@ export interface BareProxyOptions {
   readonly upstreamIdentity: string;
   /** Unary method paths forwarded, e.g. ["/credex.v1.CreditProvider/Fetch"]. */
   readonly paths: readonly string[];
+  /**
+   * Decode and re-encode every message with protobuf-es (request and response
+   * types of the forwarded paths), still checking nothing: what any gateway
+   * that reads the content it brokers pays before its first check.
+   */
+  readonly decode?: { readonly request: DescMessage; readonly response: DescMessage };
 }
 
 export interface RunningBareProxy {
@@ -20,6 +27,28 @@ export interface RunningBareProxy {
 }
 
 const identity = (b: Buffer) => b;
+
+interface Codec {
+  readonly decodeRequest: (b: Buffer) => unknown;
+  readonly encodeRequest: (m: unknown) => Buffer;
+  readonly decodeResponse: (b: Buffer) => unknown;
+  readonly encodeResponse: (m: unknown) => Buffer;
+}
+
+const bytesAsIs: Codec = { decodeRequest: identity, encodeRequest: identity as (m: unknown) => Buffer, decodeResponse: identity, encodeResponse: identity as (m: unknown) => Buffer };
+
+function protobufCodec(d: NonNullable<BareProxyOptions["decode"]>): Codec {
+  const enc = (schema: DescMessage) => (m: unknown) => {
+    const u = toBinary(schema, m as MessageShape<DescMessage>);
+    return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  };
+  return {
+    decodeRequest: (b) => fromBinary(d.request, b),
+    encodeRequest: enc(d.request),
+    decodeResponse: (b) => fromBinary(d.response, b),
+    encodeResponse: enc(d.response),
+  };
+}
 
 /**
  * The benchmark's baseline: a grpc-js pass-through with mTLS on both sides and
@@ -36,16 +65,17 @@ export async function startBareProxy(options: BareProxyOptions): Promise<Running
     "grpc.default_authority": "localhost",
     "grpc.max_receive_message_length": 256 * 1024 * 1024,
   });
-  const forward = (path: string) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+  const codec = options.decode ? protobufCodec(options.decode) : bytesAsIs;
+  const forward = (path: string) => (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const deadline = call.getDeadline();
-    upstream.makeUnaryRequest(path, identity, identity, call.request, new Metadata(), { deadline }, (err: ServiceError | null, response?: Buffer) =>
+    upstream.makeUnaryRequest(path, codec.encodeRequest, codec.decodeResponse, call.request, new Metadata(), { deadline }, (err: ServiceError | null, response?: unknown) =>
       err ? callback(err) : callback(null, response),
     );
   };
   const definition = Object.fromEntries(
     options.paths.map((path) => [
       path,
-      { path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+      { path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: codec.decodeRequest, responseSerialize: codec.encodeResponse, responseDeserialize: identity },
     ]),
   );
   const handlers = Object.fromEntries(options.paths.map((path) => [path, forward(path)]));

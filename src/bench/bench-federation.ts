@@ -18,7 +18,7 @@ import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { buildGatewayParts } from "../gateway/gateway-parts.js";
 import { createPolicyAuthorizerFromSource } from "../adapters/casbin/create-policy-authorizer.js";
 import { CreditExchange, QueryRequestSchema } from "../gen/credex/v1/exchange_pb.js";
-import { CreditProvider, FetchRequestSchema } from "../gen/credex/v1/provider_pb.js";
+import { CreditProvider, FetchRequestSchema, FetchResponseSchema } from "../gen/credex/v1/provider_pb.js";
 import { Purpose, SubjectType } from "../gen/credex/v1/types_pb.js";
 import { startBareProxy, type RunningBareProxy } from "./bare-proxy.js";
 import { generateBenchPolicy } from "./bench-policy.js";
@@ -82,7 +82,8 @@ export interface BenchFederation {
   /** (Re)starts the providers with records of about `payloadBytes` each (`perSubject` records per subject and provider). */
   startProviders(payloadBytes: number, perSubject?: number): Promise<void>;
   startGateway(options: BenchGatewayOptions): Promise<BenchGateway>;
-  startBareProxy(): Promise<RunningBareProxy>;
+  /** The pass-through baseline; with `decode`, one that decodes and re-encodes every message (and checks nothing). */
+  startBareProxy(opts?: { decode?: boolean }): Promise<RunningBareProxy>;
   /** A load job straight to provider 1 (the gateway's identity, as the gateway would call it). */
   directJob(): Omit<LoadJob, "concurrency" | "connections" | "warmupMs" | "durationMs">;
   bareProxyJob(proxy: RunningBareProxy): Omit<LoadJob, "concurrency" | "connections" | "warmupMs" | "durationMs">;
@@ -193,8 +194,9 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
       return { gateway, auditSink: parts.auditSink, auditWaits, ...(policyRules !== undefined ? { policyRules } : {}), stop: () => gateway.stop(5_000) };
     },
 
-    startBareProxy() {
+    startBareProxy(opts = {}) {
       return startBareProxy({
+        ...(opts.decode ? { decode: { request: FetchRequestSchema, response: FetchResponseSchema } } : {}),
         listen: "127.0.0.1:0",
         tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
         upstream: providers[0]!,

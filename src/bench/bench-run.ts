@@ -46,7 +46,8 @@ export interface BenchOptions {
 
 export interface ScenarioResult {
   readonly name: string;
-  readonly target: "direct" | "bare-proxy" | "gateway";
+  /** decoding-proxy: the bare proxy decoding and re-encoding each message with protobuf-es, checking nothing. */
+  readonly target: "direct" | "bare-proxy" | "decoding-proxy" | "gateway";
   readonly audit?: BenchAuditSink;
   readonly fanout: number;
   readonly payloadBytes: number;
@@ -194,8 +195,8 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
     let policyRules: number | undefined;
     const gateways: BenchGateway[] = [];
     if (spec.target === "direct") base = fed.directJob();
-    else if (spec.target === "bare-proxy") {
-      const proxy = await fed.startBareProxy();
+    else if (spec.target === "bare-proxy" || spec.target === "decoding-proxy") {
+      const proxy = await fed.startBareProxy({ decode: spec.target === "decoding-proxy" });
       base = fed.bareProxyJob(proxy);
       stop = () => proxy.stop();
     } else {
@@ -283,6 +284,7 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
   const specs: ScenarioSpec[] = [
     { name: "direct", target: "direct" },
     { name: "bare-proxy", target: "bare-proxy" },
+    { name: "decoding-proxy", target: "decoding-proxy" },
     { name: "gateway-unaudited", target: "gateway", audit: "none" },
     { name: "gateway-file", target: "gateway", audit: "file" },
     ...(options.kafkaBrokers ? [{ name: "gateway-kafka", target: "gateway", audit: "kafka" } as const] : []),
@@ -328,6 +330,9 @@ function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): 
     gatewayVsDirect: r3(tput(`gateway-${main}`) / tput("direct")),
     bareProxyVsDirect: r3(tput("bare-proxy") / tput("direct")),
     gatewayUnauditedVsBareProxy: r3(tput("gateway-unaudited") / tput("bare-proxy")),
+    // What reading the messages alone costs: the floor of any gateway that inspects what it brokers.
+    decodingProxyVsBareProxy: r3(tput("decoding-proxy") / tput("bare-proxy")),
+    cpuPerCallBareProxyVsDecodingProxy: r3((s("bare-proxy")?.serverCpuUsPerCall ?? NaN) / (s("decoding-proxy")?.serverCpuUsPerCall ?? NaN)),
     auditedVsUnaudited: r3(tput(`gateway-${main}`) / tput("gateway-unaudited")),
     auditedFileVsUnaudited: r3(tput("gateway-file") / tput("gateway-unaudited")),
     [`fanout${options.fanout}VsFanout1`]: r3(tput(`gateway-${main}-fanout${options.fanout}`) / tput(`gateway-${main}`)),

@@ -5,7 +5,9 @@ const HELP = `usage: credex bench [options]
 
 Measures, in one run on 127.0.0.1 over real mTLS, what the gateway's security
 costs: direct calls to a reference provider, a bare grpc-js pass-through proxy
-(mTLS both sides, nothing else), the gateway unaudited (no-op sink, bench only),
+(mTLS both sides, nothing else), the same proxy decoding and re-encoding each
+message (what reading the content costs, before any check), the gateway
+unaudited (no-op sink, bench only),
 the gateway with the file audit sink and, with --kafka, with the Kafka sink
 (acks=all, group commit); then an N-agency fan-out and a run at half of the
 gateway's maximum throughput. Prints each figure and the ratios; absolute
