@@ -150,6 +150,9 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
         listen: "127.0.0.1:0",
         tls: { cert: pki.gateway.cert, key: pki.gateway.key, ca: pki.caBundle },
         policy: { model: join(policies, "model.conf"), policy: join(policies, "policy.csv"), categories: join(policies, "categories.yaml") },
+        // The load comes from one agency: per-agency admission (default 256 in flight, 2,000/s, which
+        // refuse the excess with RESOURCE_EXHAUSTED) is raised so the bench measures the pipeline itself.
+        limits: { maxConcurrentCallsPerAgency: 100_000, maxRequestsPerSecondPerAgency: 10_000_000 },
         agencies: members.map((m, i) => ({
           id: m.id,
           name: m.name,
