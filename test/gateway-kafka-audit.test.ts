@@ -8,9 +8,12 @@ import { auditEvents, failureOf, startTestFederation } from "./support/federatio
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
+// This run's own topics: a broker reused across runs (KAFKA_BROKERS) holds earlier runs' chains under other key rings.
+const run = Date.now().toString(36);
+const topics = { topic: `credex.audit.test.${run}`, checkpointTopic: `credex.audit-checkpoints.test.${run}` };
 
 beforeAll(async () => {
-  fed = await startTestFederation({ kafkaBrokers: kafkaBrokers() });
+  fed = await startTestFederation({ kafkaBrokers: kafkaBrokers(), kafkaAuditTopics: topics });
 });
 afterAll(async () => {
   await fed?.cleanup();
@@ -33,7 +36,7 @@ describe("the gateway audits every exchange to Kafka (acks=all) before answering
     for (const a of answers) expect(events.some((e) => e.exchangeId === a.exchangeId && e.decision!.effect === DecisionEffect.ALLOW)).toBe(true);
     expect(events.filter((e) => e.decision!.effect === DecisionEffect.DENY)).toHaveLength(6);
 
-    const code = await main(["audit", "verify", "--brokers", kafkaBrokers(), "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert]);
+    const code = await main(["audit", "verify", "--brokers", kafkaBrokers(), "--topic", topics.topic, "--checkpoint-topic", topics.checkpointTopic, "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert]);
     expect(code).toBe(0);
   });
 });

@@ -35,6 +35,12 @@ export interface FederationOptions {
   readonly parts?: Partial<GatewayParts>;
   /** Audit to Kafka (acks=all) at these brokers instead of the local file. */
   readonly kafkaBrokers?: string;
+  /**
+   * The audit topics on Kafka (default credex.audit.v1 and credex.audit-checkpoints.v1). Tests
+   * give each federation its own: a topic shared across runs holds other runs' chains, sealed
+   * under key rings this federation does not have.
+   */
+  readonly kafkaAuditTopics?: { readonly topic: string; readonly checkpointTopic: string };
   /** Gateway instance name (default a fresh one per federation, so chains never collide on a shared topic). */
   readonly instance?: string;
   /** Per-agency provider delay in ms (slow-provider demos and tests). */
@@ -142,7 +148,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         keyRing: "audit/key-ring.json",
         suite: options.auditSuite ?? "AES-256-GCM",
         chainState: "audit/chain-state.json",
-        ...(options.kafkaBrokers ? { kafka: { brokers: options.kafkaBrokers.split(","), spoolFile: "audit/spool.log" } } : {}),
+        ...(options.kafkaBrokers ? { kafka: { brokers: options.kafkaBrokers.split(","), spoolFile: "audit/spool.log", ...(options.kafkaAuditTopics ?? {}) } } : {}),
       },
       observability: { metricsListen: "127.0.0.1:0", postureLevel: 3 },
       ...(options.limits ? { limits: options.limits } : {}),

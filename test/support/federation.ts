@@ -30,11 +30,14 @@ export async function auditEvents(federation: Federation): Promise<AuditEvent[]>
   const events: AuditEvent[] = [];
   const kafka = /^kafka:\/\/([^/]+)\/(.+)$/.exec(federation.manifest.auditLog);
   if (kafka) {
+    // One topic may hold several gateways' chains, sealed under other key rings (other test files
+    // on the same broker): keep this federation's, by the record's clear header, before opening it.
     await scanKafkaAudit({ brokers: kafka[1]!, topic: kafka[2]!, checkpointTopic: null }, (entry) => {
-      if (entry.kind === "record") events.push(openSealedRecord(fromBinary(SealedAuditRecordSchema, entry.bytes), ring));
+      if (entry.kind !== "record") return;
+      const record = fromBinary(SealedAuditRecordSchema, entry.bytes);
+      if (record.gatewayInstance === federation.gateway.config.instance) events.push(openSealedRecord(record, ring));
     });
-    // One topic may hold several gateways' chains: keep this federation's.
-    return events.filter((e) => e.gatewayInstance === federation.gateway.config.instance);
+    return events;
   }
   for await (const entry of readAuditLogFile(federation.manifest.auditLog)) {
     if (entry.kind === "record") events.push(openSealedRecord(fromBinary(SealedAuditRecordSchema, entry.bytes), ring));
