@@ -1,20 +1,20 @@
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { stringify as toYaml } from "yaml";
 import { createDevPki, type DevPki } from "../adapters/pki/dev-pki.js";
 import { writePrivateFile } from "../adapters/pki/pem-files.js";
-import { generateKeyRing, loadKeyRing, serializeKeyRing } from "../core/audit/key-ring.js";
-import { createCheckpointSigner } from "../core/audit/checkpoint.js";
+import { generateKeyRing, serializeKeyRing } from "../core/audit/key-ring.js";
 import { recordAuditWaits, type AuditWaitRecorder } from "./audit-wait.js";
+import { createBenchKafkaSink, type KafkaSinkFactory } from "./bench-kafka-sink.js";
+import { startGatewayProcess } from "./gateway-host.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import { SECTORS } from "../core/catalogue.js";
 import { generateUscc } from "../core/identifiers/uscc.js";
 import { createSeededRandom } from "../core/identifiers/random-source.js";
-import { loadGatewayConfig, type GatewayConfig } from "../config/gateway-config.js";
+import { loadGatewayConfig } from "../config/gateway-config.js";
 import { packageRoot } from "../config/package-root.js";
-import { startGateway, type RunningGateway } from "../gateway/gateway.js";
+import { startGateway } from "../gateway/gateway.js";
 import { buildGatewayParts } from "../gateway/gateway-parts.js";
 import { createPolicyAuthorizerFromSource } from "../adapters/casbin/create-policy-authorizer.js";
 import { CreditExchange, QueryRequestSchema } from "../gen/credex/v1/exchange_pb.js";
@@ -44,11 +44,16 @@ export interface BenchGatewayOptions {
   readonly instance?: string;
   /** Kafka topic suffix shared by replicas of one run. */
   readonly kafkaTopicTag?: string;
+  /**
+   * Run the gateway in a child process of its own (Kafka sink, shipped policy; needs the
+   * compiled harness). Its CPU, RSS and audit waits are then not measured by this process.
+   */
+  readonly ownProcess?: boolean;
 }
 
 export interface BenchGateway {
-  readonly gateway: RunningGateway;
-  readonly auditSink: AuditSink;
+  /** host:port of its CreditExchange listener. */
+  readonly address: string;
   /** Times each exchange's wait for its audit event (see audit-wait.ts). */
   readonly auditWaits: AuditWaitRecorder;
   readonly policyRules?: number;
@@ -56,7 +61,7 @@ export interface BenchGateway {
 }
 
 /** Builds the Kafka audit sink; pluggable so the harness runs where no Kafka sink is built in. */
-export type KafkaSinkFactory = (args: { brokers: string; config: GatewayConfig; instance: string; topic: string; checkpointTopic: string; dir: string }) => Promise<AuditSink>;
+export type { KafkaSinkFactory } from "./bench-kafka-sink.js";
 
 export interface BenchFederationOptions {
   readonly dir: string;
@@ -169,12 +174,23 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
       await writeFile(configFile, toYaml(document));
       const config = loadGatewayConfig(configFile);
 
+      if (opts.ownProcess) {
+        if (opts.audit !== "kafka" || !options.kafkaBrokers || opts.policyLines !== undefined) throw new Error("a gateway in its own process runs the Kafka sink and the shipped policy only");
+        const tag = opts.kafkaTopicTag ?? instance;
+        const child = await startGatewayProcess({
+          configFile,
+          instance,
+          kafka: { brokers: options.kafkaBrokers, topic: `credex.audit.bench.${tag}`, checkpointTopic: `credex.audit-checkpoints.bench.${tag}`, dir: gwDir },
+        });
+        return { address: child.address, auditWaits: recordAuditWaits(createNoopAuditSink()), stop: () => child.stop() };
+      }
+
       let auditSink: AuditSink | undefined;
       if (opts.audit === "none") auditSink = createNoopAuditSink();
       if (opts.audit === "kafka") {
         if (!options.kafkaBrokers) throw new Error("the Kafka scenarios need brokers (--kafka)");
         const tag = opts.kafkaTopicTag ?? instance;
-        auditSink = await (options.kafkaSink ?? defaultKafkaSink)({
+        auditSink = await (options.kafkaSink ?? createBenchKafkaSink)({
           brokers: options.kafkaBrokers,
           config,
           instance,
@@ -194,7 +210,7 @@ export async function startBenchFederation(options: BenchFederationOptions): Pro
       const parts = await buildGatewayParts(config, { ...(auditSink ? { auditSink } : {}), ...(authorizer ? { authorizer } : {}) });
       const auditWaits = recordAuditWaits(parts.auditSink);
       const gateway = await startGateway(config, { ...parts, auditSink: auditWaits.sink });
-      return { gateway, auditSink: parts.auditSink, auditWaits, ...(policyRules !== undefined ? { policyRules } : {}), stop: () => gateway.stop(5_000) };
+      return { address: gateway.address, auditWaits, ...(policyRules !== undefined ? { policyRules } : {}), stop: () => gateway.stop(5_000) };
     },
 
     startBareProxy(opts = {}) {
@@ -279,20 +295,3 @@ export function createNoopAuditSink(): AuditSink {
   };
 }
 
-const defaultKafkaSink: KafkaSinkFactory = async ({ brokers, config, instance, topic, checkpointTopic, dir }) => {
-  // Loaded only when asked, so runs without Kafka never load kafkajs.
-  const { createKafkaAuditSink } = await import("../adapters/kafka/kafka-audit-sink.js");
-  return createKafkaAuditSink({
-    brokers,
-    keyRing: await loadKeyRing(config.audit.keyRing),
-    suite: config.audit.suite,
-    instance,
-    chainStatePath: join(dir, "audit", "chain-state.json"),
-    spoolPath: join(dir, "audit", "spool"),
-    topic,
-    checkpointTopic,
-    checkpointSigner: createCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") }),
-    partitions: 3,
-    logLevel: "nothing",
-  });
-};

@@ -55,6 +55,8 @@ export interface ScenarioResult {
   readonly ratePerSecond?: number;
   readonly policyRules?: number;
   readonly replicas?: number;
+  /** The gateways ran in child processes of their own: CPU per call and RSS here are not theirs (0 / this process's). */
+  readonly gatewaysInOwnProcesses?: boolean;
   readonly callsPerSecond: number;
   readonly calls: number;
   readonly errors: number;
@@ -182,6 +184,8 @@ interface ScenarioSpec {
   readonly policyLines?: number;
   readonly replicas?: number;
   readonly kafkaTopicTag?: string;
+  /** Start each gateway in a child process of its own (scale-out with the compiled harness). */
+  readonly ownProcess?: boolean;
 }
 
 type ScenarioRunner = (spec: ScenarioSpec) => Promise<ScenarioResult & { audited?: number }>;
@@ -209,11 +213,12 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
             audit: spec.audit ?? "file",
             ...(spec.policyLines !== undefined ? { policyLines: spec.policyLines } : {}),
             ...(replicas > 1 || spec.kafkaTopicTag ? { instance: `gw-${tag}-${i + 1}`, kafkaTopicTag: tag } : {}),
+            ...(spec.ownProcess ? { ownProcess: true } : {}),
           }),
         );
       }
       policyRules = gateways[0]!.policyRules;
-      base = fed.gatewayJob(gateways.map((g) => g.gateway.address));
+      base = fed.gatewayJob(gateways.map((g) => g.address));
       stop = async () => {
         await Promise.all(gateways.map((g) => g.stop()));
       };
@@ -269,7 +274,8 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       responseBytes: load.responseBytes,
       recordsPerResponse: recordsIn(spec.target, load.sampleResponseBase64),
       rss: figures,
-      serverCpuUsPerCall: spec.target === "direct" || answered === 0 || !cpu ? 0 : Math.round((cpu.user + cpu.system) / answered),
+      serverCpuUsPerCall: spec.target === "direct" || spec.ownProcess || answered === 0 || !cpu ? 0 : Math.round((cpu.user + cpu.system) / answered),
+      ...(spec.ownProcess ? { gatewaysInOwnProcesses: true } : {}),
       ...(auditWaitMs ? { auditWaitMs: roundAll(auditWaitMs) } : {}),
     };
     log(formatScenario(result));
@@ -408,7 +414,10 @@ async function runCurve(
       case "scale-out": {
         if (!options.kafkaBrokers) throw new Error("--curve scale-out needs Kafka (--kafka)");
         const tag = `so${step}-${Date.now().toString(36)}`;
-        const result = await run({ name: `gateway-kafka-replicas${step}`, target: "gateway", audit: "kafka", replicas: step, kafkaTopicTag: tag });
+        // With the compiled harness (providers in their own process) each replica gets a process of
+        // its own, as in a deployment; inline (tests), they share this one.
+        const ownProcess = (options.providers ?? "inline") === "process";
+        const result = await run({ name: `gateway-kafka-replicas${step}`, target: "gateway", audit: "kafka", replicas: step, kafkaTopicTag: tag, ownProcess });
         const audit = await checkKafkaAuditCompleteness({ brokers: options.kafkaBrokers, topic: `credex.audit.bench.${tag}`, expected: result.totalOk + result.errors });
         log(`    audit: ${audit.records} records for ${audit.expected} exchanges, ${audit.duplicates} duplicate chain positions, by instance ${JSON.stringify(audit.byInstance)}`);
         points.push({ step, scenarios: [result], audit });

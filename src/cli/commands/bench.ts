@@ -32,7 +32,9 @@ options:
                           $KAFKA_BROKERS, else a local broker is started (and
                           stopped again) as by \`credex kafka start\`
   --curve <name>          a scaling curve instead: policy | fanout | payload |
-                          concurrency | scale-out (scale-out needs --kafka)
+                          concurrency | scale-out (scale-out needs --kafka; with
+                          --providers process, the default, each replica runs
+                          in a process of its own)
   --steps <a,b,...>       steps of the curve (defaults: policy 1000,10000,100000;
                           fanout 1,2,4,8; payload 1024..262144; concurrency
                           1,10,100,1000; scale-out 1,2,3)
