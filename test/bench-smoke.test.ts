@@ -40,6 +40,8 @@ describe("credex bench harness", () => {
       "bare-proxy-half-load",
       "gateway-unaudited-half-load",
       "gateway-kafka-half-load",
+      "gateway-unaudited-one-in-flight",
+      "gateway-kafka-one-in-flight",
     ]);
     expectAllSucceeded(report);
     for (const key of [
@@ -53,10 +55,11 @@ describe("credex bench harness", () => {
       "p50AddedByAuditAtHalfLoadMs",
       "p50AuditWaitAtHalfLoadMs",
       "decodingProxyVsBareProxy",
+      "p50AddedByAuditAtOneInFlightMs",
     ]) {
       expect(Number.isFinite(report.ratios[key]), key).toBe(true);
     }
-    expect(report.targets.map((t) => t.name)).toHaveLength(9);
+    expect(report.targets.map((t) => t.name)).toHaveLength(10);
     // Every audited gateway scenario says how long its exchanges waited for the audit; the
     // proxy and direct scenarios have no audit to wait for.
     for (const s of report.scenarios) {

@@ -84,8 +84,8 @@ export async function benchAuditSinks(opts: { brokers?: string; appends: number;
     results.push(await run("no-op", noopSink, opts.appends, opts.concurrency));
     results.push(await run("no-op", noopSink, serialAppends, 1));
     const file = await createFileAuditSink({ path: join(dir, "audit.log"), keyRing: ring, suite: opts.suite, instance: "bench-file" });
-    results.push(await run(`file (${opts.suite}, fdatasync per group)`, file, opts.appends, opts.concurrency));
-    results.push(await run(`file (${opts.suite}, fdatasync per group)`, file, serialAppends, 1));
+    results.push(await run(`file (${opts.suite}, O_DSYNC write per group)`, file, opts.appends, opts.concurrency));
+    results.push(await run(`file (${opts.suite}, O_DSYNC write per group)`, file, serialAppends, 1));
     await file.close();
     if (opts.brokers) {
       // Loaded only when asked, so the file figures need no Kafka.

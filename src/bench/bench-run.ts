@@ -323,6 +323,9 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
   out.push(await run({ name: "bare-proxy-half-load", target: "bare-proxy", ratePerSecond: rate }));
   out.push(await run({ name: "gateway-unaudited-half-load", target: "gateway", audit: "none", ratePerSecond: rate }));
   out.push(await run({ name: `gateway-${main}-half-load`, target: "gateway", audit: main, ratePerSecond: rate }));
+  // One call in flight: what the audit adds when nothing queues and the machine is mostly idle.
+  out.push(await run({ name: "gateway-unaudited-one-in-flight", target: "gateway", audit: "none", concurrency: 1 }));
+  out.push(await run({ name: `gateway-${main}-one-in-flight`, target: "gateway", audit: main, concurrency: 1 }));
   return out;
 }
 
@@ -348,6 +351,7 @@ function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): 
     [`cpuPerCallFanout1VsFanout${options.fanout}`]: r3((s(`gateway-${main}`)?.serverCpuUsPerCall ?? NaN) / (s(`gateway-${main}-fanout${options.fanout}`)?.serverCpuUsPerCall ?? NaN)),
     p99AddedOverBareProxyAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p99 ?? NaN) - (s("bare-proxy-half-load")?.latencyMs.p99 ?? NaN)),
     p50AuditWaitAtHalfLoadMs: r3(s(`gateway-${main}-half-load`)?.auditWaitMs?.p50 ?? NaN),
+    p50AddedByAuditAtOneInFlightMs: r3((s(`gateway-${main}-one-in-flight`)?.latencyMs.p50 ?? NaN) - (s("gateway-unaudited-one-in-flight")?.latencyMs.p50 ?? NaN)),
     p50AddedByAuditAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p50 ?? NaN) - (s("gateway-unaudited-half-load")?.latencyMs.p50 ?? NaN)),
   };
   if (options.kafkaBrokers) ratios["auditedKafkaVsUnaudited"] = ratios["auditedVsUnaudited"]!;
@@ -361,6 +365,7 @@ function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): 
     t(`median added by audit (${main}) at half load (ms)`, "≤ 2", ratios["p50AddedByAuditAtHalfLoadMs"]!, ratios["p50AddedByAuditAtHalfLoadMs"]! <= 2),
     // The same median, split: the exchange's own wait for durability, without what the sink's CPU and
     // broker take from the rest of the pipeline on this shared machine (audit-wait.ts).
+    t(`median added by audit (${main}) at one call in flight (ms)`, "≤ 2", ratios["p50AddedByAuditAtOneInFlightMs"]!, ratios["p50AddedByAuditAtOneInFlightMs"]! <= 2),
     t(`median wait for the audit (${main}) at half load (ms)`, "≤ 2", ratios["p50AuditWaitAtHalfLoadMs"]!, ratios["p50AuditWaitAtHalfLoadMs"]! <= 2),
     // The same three throughput targets judged by CPU per call: what each would reach on a core of its own,
     // and far steadier than throughput when other processes share the machine (BENCHMARKS.md).

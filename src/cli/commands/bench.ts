@@ -9,8 +9,9 @@ costs: direct calls to a reference provider, a bare grpc-js pass-through proxy
 message (what reading the content costs, before any check), the gateway
 unaudited (no-op sink, bench only),
 the gateway with the file audit sink and, with --kafka, with the Kafka sink
-(acks=all, group commit); then an N-agency fan-out and a run at half of the
-gateway's maximum throughput. Prints each figure and the ratios; absolute
+(acks=all, group commit); then an N-agency fan-out, a run at half of the
+gateway's maximum throughput, and one call at a time unaudited and audited.
+Prints each figure and the ratios; absolute
 figures drift between runs, ratios within one run hold.
 
 options:
