@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import type { AuditEvent } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
@@ -7,6 +7,7 @@ import { createAuditChain, genesisHead, openChainStateFile, recordHash, type Cha
 import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
+import { openDurableFile } from "../../core/audit/durable-file.js";
 import { decodeSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
 import { auditLogLine, readAuditLogFile, truncateTornTail } from "./audit-log-file.js";
 
@@ -107,8 +108,9 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
   let durableHead = scanned.head;
   let savedHead = state?.head ?? genesisHead(opts.instance);
   let lines = scanned.lines;
-  // O_DSYNC: a write returns once its data is on disk (as write + fdatasync, in one system call).
-  const fh: FileHandle = await open(opts.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
+  // A write returns once its data is on disk (O_DSYNC: write + fdatasync in one system call).
+  const log = await openDurableFile(opts.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+  const fh = log.handle;
   let records = 0;
   let commits = 0;
   let checkpoints = 0;
@@ -152,7 +154,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     const toSave = state && durableHead.sequence > savedHead.sequence ? durableHead : undefined;
     const saving = toSave && state ? state.save(toSave).then(() => undefined, (e: unknown) => e as Error) : undefined;
     try {
-      const writing = fh.write(buf);
+      const writing = log.write(buf);
       const [, saveError] = await Promise.all([writing, saving]);
       if (saveError) throw saveError;
     } catch (err) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { openDurableFile, type DurableFile } from "./durable-file.js";
 import { dirname } from "node:path";
 import type { AuditEvent, SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { KeyRing } from "./key-ring.js";
@@ -113,16 +114,16 @@ function parseSlot(buf: Buffer, path: string, instance: string): ChainHead | und
 
 export async function openChainStateFile(path: string, instance: string): Promise<ChainStateFile> {
   let created = false;
-  let fh: FileHandle;
+  let file: DurableFile;
   try {
-    // O_DSYNC: each pwrite returns once its data is on disk (POSIX synchronized I/O data
-    // integrity), one system call per save instead of a write and an fdatasync.
-    fh = await open(path, constants.O_RDWR | constants.O_DSYNC);
+    // Each save returns once its slot is on disk (O_DSYNC where the platform has it).
+    file = await openDurableFile(path, constants.O_RDWR);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC, 0o600);
+    file = await openDurableFile(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     created = true;
   }
+  const fh = file.handle;
   let head: ChainHead | undefined;
   let nextSlot = 0;
   try {
@@ -159,7 +160,7 @@ export async function openChainStateFile(path: string, instance: string): Promis
     head,
     async save(h) {
       if (h.instance !== instance) throw new Error(`chain state ${path} is for instance ${instance}, not ${h.instance}`);
-      await fh.write(slotText(h), 0, SLOT, nextSlot * SLOT);
+      await file.write(slotText(h), 0, SLOT, nextSlot * SLOT);
       nextSlot = 1 - nextSlot;
     },
     close: () => fh.close(),
