@@ -11,7 +11,7 @@ import { Purpose } from "../../src/gen/credex/v1/types_pb.js";
 import { DEMO_SUBJECTS } from "../../src/demo/synthetic-data.js";
 import { startTestFederation } from "../support/federation.js";
 import { agencyTls, expectStillServing, QUERY_PATH, QUERY_STREAM_PATH, rawClient, type RawClient } from "../support/adversarial.js";
-import { SMUGGLED_TEXT, startFaultProvider, type FaultProvider } from "../support/fault-provider.js";
+import { SMUGGLED_TEXT, startFaultProvider, untilCalled, type FaultProvider } from "../support/fault-provider.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
@@ -37,20 +37,9 @@ afterAll(async () => {
 
 const ask = { subject: DEMO_SUBJECTS.tradingCompany, categories: ["forex_violation"], purpose: Purpose.SUPERVISION };
 
-async function untilProviderCalled<T>(send: () => Promise<T>): Promise<T> {
-  // The gateway reconnects to safe's address with a bounded backoff (provider-client.ts).
-  const started = Date.now();
-  for (;;) {
-    const answer = await send();
-    if (provider.calls() > 0) return answer;
-    if (Date.now() - started > 10_000) throw new Error("the gateway did not reach the provider within 10 s");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe("adversarial: provider answers", () => {
   it("Query: the record is released with its known fields only; the unknown ones never reach the requester", async () => {
-    const bytes = await untilProviderCalled(() => client.call(QUERY_PATH, Buffer.from(toBinary(QueryRequestSchema, create(QueryRequestSchema, ask)))));
+    const bytes = await untilCalled(provider, () => client.call(QUERY_PATH, Buffer.from(toBinary(QueryRequestSchema, create(QueryRequestSchema, ask)))), 10_000);
     expect(provider.lastAnswer()?.includes(SMUGGLED_TEXT), "the provider sent unknown fields").toBe(true);
     expect(bytes.includes(SMUGGLED_TEXT)).toBe(false);
     const safe = fromBinary(QueryResponseSchema, bytes).results.find((r) => r.agencyId === "safe")!;
@@ -60,7 +49,7 @@ describe("adversarial: provider answers", () => {
   });
 
   it("QueryStream: the same", async () => {
-    const messages = await untilProviderCalled(() => client.stream(QUERY_STREAM_PATH, Buffer.from(toBinary(QueryStreamRequestSchema, create(QueryStreamRequestSchema, { query: ask })))));
+    const messages = await untilCalled(provider, () => client.stream(QUERY_STREAM_PATH, Buffer.from(toBinary(QueryStreamRequestSchema, create(QueryStreamRequestSchema, { query: ask })))), 10_000);
     for (const m of messages) expect(m.includes(SMUGGLED_TEXT)).toBe(false);
     const records = messages.flatMap((m) => fromBinary(QueryStreamResponseSchema, m).batch?.records ?? []);
     expect(records.map((r) => r.recordId)).toContain("unknown-fields-1");

@@ -10,7 +10,7 @@ import { Purpose } from "../../src/gen/credex/v1/types_pb.js";
 import { DEMO_SUBJECTS } from "../../src/demo/synthetic-data.js";
 import { startTestFederation } from "../support/federation.js";
 import { expectStillServing, sharedClient } from "../support/adversarial.js";
-import { startFaultProvider, type FaultProvider, type ProviderFault } from "../support/fault-provider.js";
+import { startFaultProvider, untilCalled, type FaultProvider, type ProviderFault } from "../support/fault-provider.js";
 import { expectAnsweredAudited, readAuditLog } from "../support/chaos.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -64,14 +64,11 @@ describe("chaos: provider faults under load", () => {
     let provider: FaultProvider | undefined;
     try {
       provider = await startFaultProvider({ listen: safeAddress, tls: { cert: fed.pki.agencies["safe"]!.server.cert, key: fed.pki.agencies["safe"]!.server.key, ca: fed.pki.caBundle }, fault, ...(delayMs ? { delayMs } : {}) });
-      // The gateway reconnects to the provider's address with a bounded backoff (provider-client.ts).
-      const reconnectStarted = Date.now();
-      while (provider.calls() === 0) {
-        if (Date.now() - reconnectStarted > RECONNECT_BOUND_MS) throw new Error(`the gateway did not call the provider back within ${RECONNECT_BOUND_MS} ms`);
-        const probe = await sharedClient(fed, "csrc").query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["forex_violation"], purpose: Purpose.SUPERVISION });
-        answered.add(probe.exchangeId);
-        if (provider.calls() === 0) await new Promise((r) => setTimeout(r, 100));
-      }
+      await untilCalled(
+        provider,
+        async () => answered.add((await sharedClient(fed, "csrc").query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["forex_violation"], purpose: Purpose.SUPERVISION })).exchangeId),
+        RECONNECT_BOUND_MS,
+      );
       const { statuses, elapsedMs } = await underLoad();
       expect(provider.calls()).toBeGreaterThan(0);
       for (const status of statuses) expect(expected).toContain(status);

@@ -62,6 +62,20 @@ function recordWithUnknownFields(request: FetchRequest): FetchResponse {
   return create(FetchResponseSchema, { records: [record] });
 }
 
+/**
+ * Sends `probe` until the gateway has called the provider (it reconnects to a provider's address
+ * with a bounded backoff, provider-client.ts); fails after `boundMs`. Resolves to the last probe's answer.
+ */
+export async function untilCalled<T>(provider: FaultProvider, probe: () => Promise<T>, boundMs: number): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    if (Date.now() - started > boundMs) throw new Error(`the gateway did not call the provider within ${boundMs} ms`);
+    const answer = await probe();
+    if (provider.calls() > 0) return answer;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function startFaultProvider(options: { listen: string; tls: TlsFiles; fault: ProviderFault; delayMs?: number }): Promise<FaultProvider> {
   const server = new Server();
   const definition = serviceDefinitionOf(CreditProvider);

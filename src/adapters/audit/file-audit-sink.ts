@@ -104,8 +104,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     }
   }
   const chain = createAuditChain(scanned.head, opts.keyRing, suite);
-  /** The head fsync'd in the file, and the one saved in the chain state (never ahead of it). */
-  let durableHead = scanned.head;
+  /** The head saved in the chain state (never ahead of the file). */
   let savedHead = state?.head ?? genesisHead(opts.instance);
   let lines = scanned.lines;
   // A write returns once its data is on disk (O_DSYNC: write + fdatasync in one system call).
@@ -151,7 +150,8 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     const buf = Buffer.from(chunks.join(""), "utf8");
     // The previous commit's head is already durable in the file: saving it now, beside this
     // commit's write, costs no extra fsync on the exchange's path.
-    const toSave = state && durableHead.sequence > savedHead.sequence ? durableHead : undefined;
+    // The chain's head at commit start is durable in the file (a failed commit puts the chain back).
+    const toSave = state && before.head.sequence > savedHead.sequence ? before.head : undefined;
     const saving = toSave && state ? state.save(toSave).then(() => undefined, (e: unknown) => e as Error) : undefined;
     try {
       const writing = log.write(buf);
@@ -171,7 +171,6 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
     }
     size += buf.length;
     if (toSave) savedHead = toSave;
-    durableHead = chain.head();
     lines = line;
     records += added;
     commits++;
@@ -206,7 +205,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
       closed = true;
       await committer.idle();
       await fh.close();
-      if (state && durableHead.sequence > savedHead.sequence) await state.save(durableHead).catch(() => undefined);
+      if (state && chain.head().sequence > savedHead.sequence) await state.save(chain.head()).catch(() => undefined);
       await state?.close();
     },
     describe: () => `file ${opts.path} (instance ${opts.instance}, ${opts.suite})`,

@@ -143,8 +143,7 @@ export async function openChainStateFile(path: string, instance: string): Promis
         nextSlot = 1 - newest;
       }
     } else {
-      await fh.write(Buffer.alloc(2 * SLOT, 0x20), 0, 2 * SLOT, 0);
-      await fh.sync();
+      await file.write(Buffer.alloc(2 * SLOT, 0x20), 0, 2 * SLOT, 0);
       const dir = await open(dirname(path), "r");
       try {
         await dir.sync();
