@@ -80,6 +80,20 @@ describe("credex bench harness", () => {
     expect(Object.keys(point.audit!.byInstance)).toHaveLength(2);
   });
 
+  it("draws the rate curve: unaudited and Kafka-audited at each offered rate, with the median the audit adds", async () => {
+    const report = await runBench({ ...short, kafkaBrokers: kafkaBrokers(), curve: "rate", steps: [50] });
+    expectAllSucceeded(report);
+    const point = report.curve!.points[0]!;
+    expect(point.scenarios.map((s) => [s.name, s.ratePerSecond])).toEqual([
+      ["gateway-unaudited-r50", 50],
+      ["gateway-kafka-r50", 50],
+    ]);
+    expect(Number.isFinite(report.ratios["rate50P50AddedByAuditMs"])).toBe(true);
+    expect(report.ratios["rate50P50AuditWaitMs"]).toBeGreaterThan(0);
+    // The whole machine's busy share is measured alongside (Linux /proc/stat).
+    if (process.platform === "linux") for (const s of point.scenarios) expect(s.machineBusy, s.name).toBeGreaterThan(0);
+  });
+
   it("draws the policy curve with decision latencies from a generated policy", async () => {
     const report = await runBench({ ...short, curve: "policy", steps: [1_000] });
     expectAllSucceeded(report);

@@ -10,11 +10,12 @@ import { runLoadIn, type LoadGeneratorPlacement } from "./load-runner.js";
 import type { ProviderPlacement } from "./provider-host.js";
 import type { LatencySummary } from "./latency-summary.js";
 import { startRssSampler, type RssFigures } from "./rss-sampler.js";
+import { startMachineCpuWindow, type MachineCpuWindow } from "./machine-cpu.js";
 import { measureDecisions, type DecisionFigures } from "./decision-bench.js";
 import { checkKafkaAuditCompleteness, type AuditCompleteness } from "./kafka-audit-check.js";
 
-export type CurveName = "policy" | "fanout" | "payload" | "concurrency" | "scale-out";
-export const CURVE_NAMES: readonly CurveName[] = ["policy", "fanout", "payload", "concurrency", "scale-out"];
+export type CurveName = "policy" | "fanout" | "payload" | "concurrency" | "scale-out" | "rate";
+export const CURVE_NAMES: readonly CurveName[] = ["policy", "fanout", "payload", "concurrency", "scale-out", "rate"];
 
 export interface BenchOptions {
   readonly concurrency: number;
@@ -78,6 +79,11 @@ export interface ScenarioResult {
    */
   readonly serverCpuUsPerCall: number;
   /**
+   * Share of the whole machine's CPU time (all cores, every process: gateway, providers, load
+   * generator, Kafka broker) that was busy over the measured window, 0..1; absent off Linux.
+   */
+  readonly machineBusy?: number;
+  /**
    * Gateway scenarios: what an exchange waited for its audit event to be durable, append to
    * acknowledgement, over the measured window (audit-wait.ts). Absent for the no-op sink's
    * scenarios only when nothing was appended.
@@ -122,6 +128,7 @@ const DEFAULT_STEPS: Record<CurveName, number[]> = {
   payload: [1_024, 4_096, 16_384, 65_536, 262_144],
   concurrency: [1, 10, 100, 1_000],
   "scale-out": [1, 2, 3],
+  rate: [100, 200, 300, 450, 600],
 };
 
 /** Runs the benchmark: the baselines and the gateway in one run (or one curve), and returns every figure. */
@@ -236,6 +243,8 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
     // Server CPU over the measured window only (no connection set-up, no cold JIT of the warm-up).
     let cpuFrom: NodeJS.CpuUsage | undefined;
     let cpu: NodeJS.CpuUsage | undefined;
+    let machine: MachineCpuWindow | undefined;
+    let machineBusy: number | undefined;
     let load: LoadResult;
     let figures: RssFigures;
     let auditWaitMs: LatencySummary | undefined;
@@ -243,9 +252,11 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       load = await runLoadIn(options.loadgen, job, (phase) => {
         if (phase === "measuring") {
           cpuFrom = process.cpuUsage();
+          machine = startMachineCpuWindow();
           for (const g of gateways) g.auditWaits.start();
         } else if (cpuFrom) {
           cpu = process.cpuUsage(cpuFrom);
+          machineBusy = machine?.stop();
           auditWaitMs = mergedWaits(gateways.map((g) => g.auditWaits.stop()));
         }
       });
@@ -275,6 +286,7 @@ function createScenarioRunner(fed: BenchFederation, options: BenchOptions, log: 
       recordsPerResponse: recordsIn(spec.target, load.sampleResponseBase64),
       rss: figures,
       serverCpuUsPerCall: spec.target === "direct" || spec.ownProcess || answered === 0 || !cpu ? 0 : Math.round((cpu.user + cpu.system) / answered),
+      ...(machineBusy !== undefined ? { machineBusy } : {}),
       ...(spec.ownProcess ? { gatewaysInOwnProcesses: true } : {}),
       ...(auditWaitMs ? { auditWaitMs: roundAll(auditWaitMs) } : {}),
     };
@@ -428,6 +440,17 @@ async function runCurve(
         points.push({ step, scenarios: [result], audit });
         break;
       }
+      case "rate":
+        // Open loop at a fixed offered rate: what the audit adds to the median exchange as the
+        // machine fills, unaudited and audited side by side (issue 3's latency target).
+        points.push({
+          step,
+          scenarios: [
+            await run({ name: `gateway-unaudited-r${step}`, target: "gateway", audit: "none", ratePerSecond: step }),
+            await run({ name: `gateway-${main}-r${step}`, target: "gateway", audit: main, ratePerSecond: step }),
+          ],
+        });
+        break;
     }
   }
   return points;
@@ -442,6 +465,12 @@ function curveRatios(curve: NonNullable<BenchReport["curve"]>): Record<string, n
     ratios[`${curve.name}${p.step}VsFirst`] = Math.round((gw(p).callsPerSecond / gw(first).callsPerSecond) * 1000) / 1000;
     const bare = p.scenarios.find((s) => s.target === "bare-proxy");
     if (bare) ratios[`${curve.name}${p.step}GatewayVsBareProxy`] = Math.round((gw(p).callsPerSecond / bare.callsPerSecond) * 1000) / 1000;
+    const unaudited = p.scenarios.find((s) => s.target === "gateway" && s.audit === "none");
+    const audited = p.scenarios.find((s) => s.target === "gateway" && s.audit !== undefined && s.audit !== "none");
+    if (curve.name === "rate" && unaudited && audited) {
+      ratios[`rate${p.step}P50AddedByAuditMs`] = Math.round((audited.latencyMs.p50 - unaudited.latencyMs.p50) * 1000) / 1000;
+      if (audited.auditWaitMs) ratios[`rate${p.step}P50AuditWaitMs`] = audited.auditWaitMs.p50;
+    }
   }
   return ratios;
 }
@@ -468,7 +497,7 @@ export function formatScenario(s: ScenarioResult): string {
   const rate = s.ratePerSecond !== undefined ? ` @${s.ratePerSecond}/s` : "";
   return (
     `${s.name.padEnd(34)} ${String(s.callsPerSecond).padStart(7)} calls/s${rate}  p50 ${l.p50.toFixed(2)}  p90 ${l.p90.toFixed(2)}  p99 ${l.p99.toFixed(2)}  max ${l.max.toFixed(2)} ms` +
-    `  cpu ${s.serverCpuUsPerCall} µs/call  rss peak ${s.rss.peakMb} MiB  errors ${s.errors}${s.late ? `  late ${s.late}` : ""}` +
+    `  cpu ${s.serverCpuUsPerCall} µs/call${s.machineBusy !== undefined ? `  machine ${Math.round(s.machineBusy * 100)}% busy` : ""}  rss peak ${s.rss.peakMb} MiB  errors ${s.errors}${s.late ? `  late ${s.late}` : ""}` +
     (s.auditWaitMs && s.audit !== "none" ? `  audit wait p50 ${s.auditWaitMs.p50.toFixed(2)} p99 ${s.auditWaitMs.p99.toFixed(2)} ms` : "")
   );
 }

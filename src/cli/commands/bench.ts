@@ -33,18 +33,22 @@ options:
                           $KAFKA_BROKERS, else a local broker is started (and
                           stopped again) as by \`credex kafka start\`
   --curve <name>          a scaling curve instead: policy | fanout | payload |
-                          concurrency | scale-out (scale-out needs --kafka; with
-                          --providers process, the default, each replica runs
-                          in a process of its own)
+                          concurrency | scale-out | rate (scale-out needs
+                          --kafka; with --providers process, the default, each
+                          replica runs in a process of its own; rate runs the
+                          gateway unaudited and audited at each offered rate,
+                          open loop, and reports the median the audit adds)
   --steps <a,b,...>       steps of the curve (defaults: policy 1000,10000,100000;
                           fanout 1,2,4,8; payload 1024..262144; concurrency
-                          1,10,100,1000; scale-out 1,2,3)
+                          1,10,100,1000; scale-out 1,2,3; rate (calls/s)
+                          100,200,300,450,600)
 
 examples:
   npm run bench -- --quick --json out.json
   credex bench --kafka --json bench.json
   credex bench --curve concurrency --duration 5
   KAFKA_BROKERS=127.0.0.1:9092 credex bench --curve scale-out --kafka
+  KAFKA_BROKERS=127.0.0.1:9092 credex bench --curve rate --kafka --steps 100,300,600
 `;
 
 export const command: CliCommand = {
