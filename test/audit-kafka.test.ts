@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -48,10 +48,10 @@ function sinkOptions(brokers: string, name: string, over: Partial<KafkaAuditSink
   };
 }
 
-async function verifyTopic(brokers: string, name: string): Promise<VerifyReport> {
+async function verifyTopic(brokers: string, name: string, include: (position: string) => boolean = () => true): Promise<VerifyReport> {
   const v = createChainVerifier({ keyRing: ring, certificates: [identity.certificatePem] });
   await scanKafkaAudit({ brokers, topic: `audit.${name}`, checkpointTopic: `audit-cp.${name}` }, (e) => {
-    if (e.kind === "record") v.addRecord(e.bytes, e.position, e.stream);
+    if (e.kind === "record" && include(e.position)) v.addRecord(e.bytes, e.position, e.stream);
     else if (e.kind === "checkpoint") v.addCheckpoint(e.bytes, e.position);
   });
   return v.finish();
@@ -109,6 +109,61 @@ describe("Kafka audit sink (real broker)", () => {
     const { code, stdout } = await cli(["verify", "--brokers", brokers, "--topic", `audit.${name}`, "--checkpoint-topic", `audit-cp.${name}`, "--key-ring", join(dir, "keys.json"), "--cert", join(dir, "gw.pem")]);
     expect(stdout).toContain(`chain gw-${name}: sequences 1..301, 301 records, 2 checkpoints: OK`);
     expect(code).toBe(0);
+  });
+
+  it("ok/after an unclean stop the records acknowledged since the last saved head are found in Kafka: the chain goes on without a fork or a gap, and a forged record cannot become the head", async () => {
+    const brokers = kafkaBrokers();
+    const name = `u-${uniq()}`;
+    // Saves at start and at close only: everything in between is acknowledged by Kafka alone.
+    const opts = sinkOptions(brokers, name, { resumeHintIntervalMs: 3_600_000 });
+    const first = await createKafkaAuditSink(opts);
+    await first.append(sampleAuditEvent(0));
+    const asAtCrash = readFileSync(opts.chainStatePath);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => first.append(sampleAuditEvent(i + 1))));
+    await first.close();
+    // The process "dies" before any save after start: the state file is put back as it was then.
+    writeFileSync(opts.chainStatePath, asAtCrash);
+    const before = await openChainStateFile(opts.chainStatePath, opts.instance);
+    expect([before.head?.sequence, before.resume?.clean]).toEqual([0n, false]);
+    await before.close();
+
+    // Someone with write access to the topic plants a record claiming this chain's sequence 999.
+    const seen: Buffer[] = [];
+    await readKafkaTopic({ brokers, topic: `audit.${name}`, onRecord: (r) => void seen.push(r.value) });
+    const forged = decodeSealedRecord(seen[0]!);
+    forged.sequence = 999n;
+    const producer = createKafkaClient({ brokers }).producer();
+    await producer.connect();
+    const [planted] = await producer.send({ topic: `audit.${name}`, acks: -1, messages: [{ key: "x", value: Buffer.from(encodeSealedRecord(forged)) }] });
+    await producer.disconnect();
+    const plantedAt = `audit.${name}/${planted!.partition}/${planted!.baseOffset}`;
+
+    const again = await createKafkaAuditSink(opts);
+    expect(again.stats().recovered).toBe(41);
+    expect((await again.append(sampleAuditEvent(41))).sequence).toBe(42n);
+    await again.close();
+
+    // Everything but the planted record verifies: 1..42 linked, no sequence twice (a fork), no gap.
+    const report = await verifyTopic(brokers, name, (position) => position !== plantedAt);
+    expect(report.ok).toBe(true);
+    expect(report.chains[0]).toMatchObject({ records: 42, lastSequence: 42n, breaks: 0 });
+  });
+
+  it("ok/a clean close needs no search at the next start", async () => {
+    const brokers = kafkaBrokers();
+    const name = `c-${uniq()}`;
+    const opts = sinkOptions(brokers, name, { resumeHintIntervalMs: 3_600_000 });
+    const first = await createKafkaAuditSink(opts);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => first.append(sampleAuditEvent(i))));
+    await first.close();
+    const state = await openChainStateFile(opts.chainStatePath, opts.instance);
+    expect([state.head?.sequence, state.resume?.clean]).toEqual([10n, true]);
+    await state.close();
+    const again = await createKafkaAuditSink(opts);
+    expect(again.stats().recovered).toBe(0);
+    expect((await again.append(sampleAuditEvent(10))).sequence).toBe(11n);
+    await again.close();
+    expect((await verifyTopic(brokers, name)).ok).toBe(true);
   });
 
   it("fail/a forged record and a deleted one are reported with their offsets, non-zero exit", async () => {

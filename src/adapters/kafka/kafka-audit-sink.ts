@@ -2,11 +2,11 @@ import { Partitioners, type Message, type PartitionMetadata, type Producer } fro
 import { AuditEventType, type AuditEvent, type SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
-import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
+import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead, type ResumeHint } from "../../core/audit/audit-chain.js";
 import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
-import { decodeSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
+import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
@@ -28,8 +28,14 @@ export interface KafkaAuditSinkOptions {
   readonly keyRing: KeyRing;
   readonly suite: SealSuiteName;
   readonly instance: string;
-  /** The chain head, fsync'd after every commit: the chain continues after a restart. */
+  /**
+   * Where the chain stands, so that it continues after a restart: saved (O_DSYNC) at start, at
+   * most every `resumeHintIntervalMs` while running, and at a clean close. After a crash the
+   * records acknowledged since the last save are found in Kafka at start (see createKafkaAuditSink).
+   */
   readonly chainStatePath: string;
+  /** Least time between two saves of the chain state while running (default 1 s; 0: after every commit). */
+  readonly resumeHintIntervalMs?: number;
   /** The local spool used while Kafka is unreachable (and its `.cursor` file). */
   readonly spoolPath: string;
   /** Beyond this many undelivered records, append fails closed with AUDIT_SPOOL_FULL (default 100 000). */
@@ -59,6 +65,8 @@ export interface KafkaAuditSinkStats {
   readonly drained: number;
   /** Spooled records found already in Kafka after an outage (lost acknowledgements), not sent again. */
   readonly reconciled: number;
+  /** Records of this instance found in Kafka beyond the saved head at start (the run before did not close cleanly). */
+  readonly recovered: number;
   readonly spoolDepth: number;
   readonly spoolMaxRecords: number;
   readonly kafkaReachable: boolean;
@@ -124,9 +132,14 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   const admin = kafka.admin();
   await admin.connect();
   let partitionCount: number;
+  // Per partition, the offset the next record will get at the least: every record this run
+  // produces lands at or after it (kept up to date from produce responses).
+  let nextOffsets: bigint[];
   try {
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
     partitionCount = md.topics[0]?.partitions.length ?? 0;
+    nextOffsets = Array.from({ length: partitionCount }, () => 0n);
+    for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -157,12 +170,54 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   let producerFailed = false;
   let reconcileBeforeDrain = false;
 
+  /**
+   * The newest record of this instance in the audit topic with a sequence above `after`, read
+   * from `offsets` on (or from the start of each partition). Only records that open with the key
+   * ring count: a record forged into the topic cannot become the head (verify reports it).
+   */
+  async function newestOwnRecordInKafka(after: bigint, offsets: readonly bigint[] | undefined): Promise<ChainHead | undefined> {
+    let newest: ChainHead | undefined;
+    await readKafkaTopic({
+      brokers: opts.brokers,
+      topic,
+      ...(offsets ? { startOffsets: offsets } : {}),
+      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      onRecord: (r) => {
+        try {
+          const rec = decodeSealedRecord(r.value);
+          if (rec.gatewayInstance !== opts.instance || rec.sequence <= (newest?.sequence ?? after)) return;
+          openSealedRecord(rec, opts.keyRing);
+          newest = { instance: opts.instance, sequence: rec.sequence, headHash: recordHash(r.value) };
+        } catch {
+          // not ours to judge here: verify reports malformed and forged records
+        }
+      },
+    });
+    return newest;
+  }
+
   const spool = await openAuditSpool(opts.spoolPath).catch(startFailed);
   const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(async (err: unknown) => {
     await spool.close();
     return startFailed(err);
   });
   let head: ChainHead = state.head ?? genesisHead(opts.instance);
+  let recovered = 0;
+  if (state.head && state.resume?.clean === false) {
+    // The last run did not close cleanly: records it had acknowledged after its last save are in
+    // Kafka only. The chain continues from the newest of them, never beside it (no fork).
+    try {
+      const found = await newestOwnRecordInKafka(head.sequence, state.resume.offsets);
+      if (found) {
+        recovered = Number(found.sequence - head.sequence);
+        head = found;
+      }
+    } catch (err) {
+      await spool.close();
+      await state.close();
+      return startFailed(new Error(`the audit chain head could not be recovered from Kafka after an unclean stop: ${(err as Error).message}`, { cause: err }));
+    }
+  }
   const spoolLast = spool.lastRecord();
   if (spoolLast) {
     // A crash between the spool's fsync and the chain state's leaves the spool ahead: it is the truth.
@@ -171,6 +226,38 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   }
   const chain = createAuditChain(head, opts.keyRing, suite);
   const lock = createMutex();
+
+  // Chain-state saves, one at a time (each alternates the file's two slots).
+  const stateLock = createMutex();
+  const saveState = (h: ChainHead, resume: ResumeHint) => stateLock(() => state.save(h, resume));
+  const hintIntervalMs = opts.resumeHintIntervalMs ?? 1_000;
+  let lastHintAt = Date.now();
+  let hintSaving: Promise<void> | undefined;
+  /**
+   * After a commit Kafka acknowledged: now and then, and off the exchange's path, save the head
+   * with the partitions' next offsets. Until the clean close the state says "unclean", so a
+   * crash makes the next start look in Kafka from these offsets for what was acknowledged
+   * after this head. Called under the commit lock: head and offsets belong together.
+   */
+  const saveHintNowAndThen = () => {
+    if (hintSaving || Date.now() - lastHintAt < hintIntervalMs) return;
+    lastHintAt = Date.now();
+    hintSaving = saveState(chain.head(), { clean: false, offsets: [...nextOffsets] })
+      .catch((err: unknown) => {
+        lastError = `the chain state could not be saved: ${(err as Error).message}`;
+      })
+      .finally(() => {
+        hintSaving = undefined;
+      });
+  };
+  try {
+    // This run is under way: until its clean close, a restart must look in Kafka for its records.
+    await saveState(head, { clean: false, offsets: [...nextOffsets] });
+  } catch (err) {
+    await spool.close();
+    await state.close();
+    return startFailed(err);
+  }
 
   let sent = 0;
   let spooled = 0;
@@ -223,12 +310,14 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     const base = new Map<number, bigint>();
     for (const m of metadata) if (m.topicName === topic) base.set(m.partition, BigInt(m.baseOffset ?? m.offset ?? "-1"));
     const next = new Map<number, bigint>();
-    return messages.map((m) => {
+    const positions = messages.map((m) => {
       const p = m.partition as number;
       const off = next.get(p) ?? base.get(p) ?? -1n;
       next.set(p, off + 1n);
       return `${topic}/${p}/${off}`;
     });
+    for (const [p, n] of next) if (p < nextOffsets.length && n > (nextOffsets[p] as bigint)) nextOffsets[p] = n;
+    return positions;
   }
 
   /**
@@ -344,7 +433,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           chain.reset(before);
           throw new CredexError("AUDIT_UNAVAILABLE", "the audit spool could not be written", {}, { cause: err });
         }
-        await state.save(chain.head());
+        await saveState(chain.head(), { clean: false, offsets: [...nextOffsets] });
         spooled += kept.length;
         for (const s of kept) results[s.index] = { medium: "spool", position: `${opts.spoolPath}#${s.sequence}`, sequence: s.sequence };
         startDrain();
@@ -355,15 +444,12 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         await toSpool(sealed);
       } else {
         const cp = wantCheckpoint && opts.checkpointSigner ? encodeCheckpoint(createCheckpoint(chain.head(), opts.checkpointSigner)) : undefined;
-        // The head is saved while the produce is in flight (one fsync off the latency path).
-        // Should the process die before the ack, the state is ahead of Kafka: verify then shows
-        // a gap where the unacknowledged batch was, never a fork (two records, one sequence).
-        const saving = sealed.length > 0 ? state.save(chain.head()).then(() => undefined, (e: unknown) => e as Error) : Promise.resolve(undefined);
+        // No local write on the exchange's path: what Kafka acknowledged is found there again
+        // after a crash (the state says where to look; see saveHintNowAndThen).
         let positions: string[];
         try {
           positions = await produce(sealed.map((s) => s.bytes), cp, sealed.map((s) => s.record));
         } catch (err) {
-          await saving;
           lastError = (err as Error).message;
           kafkaReachable = false;
           reconcileBeforeDrain = true;
@@ -372,9 +458,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           commits++;
           return results;
         }
-        const saveError = await saving;
-        if (saveError) throw new CredexError("AUDIT_UNAVAILABLE", "the audit chain state could not be saved", {}, { cause: saveError });
         sent += sealed.length;
+        saveHintNowAndThen();
         if (cp) checkpoints++;
         sealed.forEach((s, i) => (results[s.index] = { medium: "kafka", position: positions[i], sequence: s.sequence }));
       }
@@ -407,6 +492,11 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       closed = true;
       await draining;
       await producer.disconnect().catch(() => undefined);
+      // Nothing is in flight: the head is exact, and the next start need not look in Kafka.
+      await hintSaving;
+      await saveState(chain.head(), { clean: true, offsets: [...nextOffsets] }).catch((err: unknown) => {
+        lastError = `the chain state could not be saved at close: ${(err as Error).message}`;
+      });
       await spool.close();
       await state.close();
     },
@@ -416,6 +506,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       spooled,
       drained,
       reconciled,
+      recovered,
       spoolDepth: spool.depth(),
       spoolMaxRecords: spoolMax,
       kafkaReachable,

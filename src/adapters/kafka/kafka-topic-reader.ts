@@ -22,6 +22,8 @@ export interface ReadKafkaTopicOptions {
   readonly follow?: AbortSignal;
   /** Read at most the last n records of each partition. */
   readonly tailPerPartition?: number;
+  /** Per partition (index = partition id), start no earlier than this offset. */
+  readonly startOffsets?: readonly bigint[];
   readonly onRecord: (record: KafkaRecordRead) => void | Promise<void>;
   /** Called now and then with records read and the total to read. */
   readonly onProgress?: (read: number, total: number) => void;
@@ -53,6 +55,12 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
       for (const o of await admin.fetchTopicOffsetsByTimestamp(opts.topic, opts.from.getTime())) {
         const s = BigInt(o.offset);
         if (s >= 0n) starts.set(o.partition, s > (starts.get(o.partition) ?? 0n) ? s : (starts.get(o.partition) ?? 0n));
+      }
+    }
+    if (opts.startOffsets) {
+      for (const [p, start] of starts) {
+        const at = opts.startOffsets[p];
+        if (at !== undefined && at > start) starts.set(p, at);
       }
     }
     const FOREVER = 2n ** 63n;

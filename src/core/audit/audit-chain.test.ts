@@ -74,6 +74,40 @@ describe("openChainStateFile", () => {
     expect(s3.head?.sequence).toBe(1n);
     await s3.close();
   });
+  it("ok/a resume hint (clean flag, partition offsets) comes back with its head; a slot without one has none", async () => {
+    const path = join(dir, "s");
+    const s1 = await openChainStateFile(path, "gw-1");
+    await s1.save(head(1));
+    await s1.close();
+    const s2 = await openChainStateFile(path, "gw-1");
+    expect(s2.resume).toBeUndefined();
+    await s2.save(head(2), { clean: false, offsets: [5n, 0n, 12345678901234n] });
+    await s2.close();
+    const s3 = await openChainStateFile(path, "gw-1");
+    expect(s3.head?.sequence).toBe(2n);
+    expect(s3.resume).toEqual({ clean: false, offsets: [5n, 0n, 12345678901234n] });
+    await s3.close();
+  });
+  it("ok/one head saved unclean and clean: the unclean slot wins, whichever was written last", async () => {
+    for (const order of [[false, true], [true, false]]) {
+      const path = join(dir, `tie-${order.join("-")}`);
+      const s1 = await openChainStateFile(path, "gw-1");
+      for (const clean of order) await s1.save(head(7), { clean });
+      await s1.close();
+      const s2 = await openChainStateFile(path, "gw-1");
+      expect(s2.resume?.clean, `saved ${order.join(" then ")}`).toBe(false);
+      await s2.close();
+    }
+  });
+  it("ok/offsets of too many partitions for a slot are left out, not the hint", async () => {
+    const path = join(dir, "s");
+    const s1 = await openChainStateFile(path, "gw-1");
+    await s1.save(head(3), { clean: false, offsets: Array.from({ length: 200 }, () => 10n ** 15n) });
+    await s1.close();
+    const s2 = await openChainStateFile(path, "gw-1");
+    expect(s2.resume).toEqual({ clean: false });
+    await s2.close();
+  });
   it("fail/both slots corrupt", async () => {
     const path = join(dir, "s");
     writeFileSync(path, Buffer.alloc(1024, 0x41));

@@ -81,35 +81,89 @@ export function createAuditChain(start: ChainHead, ring: KeyRing, suite: SealSui
 export interface ChainStateFile {
   /** The head saved last, or undefined for a new file. */
   readonly head: ChainHead | undefined;
-  save(head: ChainHead): Promise<void>;
+  /** What the slot with that head said besides the head (Kafka sink only). */
+  readonly resume: ResumeHint | undefined;
+  save(head: ChainHead, resume?: ResumeHint): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What a sink whose records leave the machine (Kafka) needs to find its head
+ * again after a crash, when the saved head may trail what was acknowledged.
+ */
+export interface ResumeHint {
+  /**
+   * False from the start of a run until its clean close: the saved head may
+   * trail records already acknowledged, so the next start must look for them.
+   */
+  readonly clean: boolean;
+  /**
+   * Per partition (index = partition id), an offset at or below that of every
+   * record chained after the saved head; absent when it did not fit the slot
+   * (the search then starts at the beginning of each partition).
+   */
+  readonly offsets?: readonly bigint[];
 }
 
 const SLOT = 512;
 
-function slotText(head: ChainHead): Buffer {
-  const body = { instance: head.instance, sequence: head.sequence.toString(), headHash: Buffer.from(head.headHash).toString("hex") };
-  const sum = createHash("sha256").update(JSON.stringify(body)).digest("hex");
-  const text = JSON.stringify({ ...body, sum });
+interface SlotBody {
+  instance: string;
+  sequence: string;
+  headHash: string;
+  clean?: boolean;
+  offsets?: string[];
+}
+
+function slotBody(head: ChainHead, resume: ResumeHint | undefined, withOffsets: boolean): SlotBody {
+  const body: SlotBody = { instance: head.instance, sequence: head.sequence.toString(), headHash: Buffer.from(head.headHash).toString("hex") };
+  if (resume) {
+    body.clean = resume.clean;
+    if (withOffsets && resume.offsets) body.offsets = resume.offsets.map(String);
+  }
+  return body;
+}
+
+function slotText(head: ChainHead, resume?: ResumeHint): Buffer {
+  const encode = (withOffsets: boolean) => {
+    const body = slotBody(head, resume, withOffsets);
+    const sum = createHash("sha256").update(JSON.stringify(body)).digest("hex");
+    return JSON.stringify({ ...body, sum });
+  };
+  let text = encode(true);
+  // Many partitions may not fit: the hint is then kept without offsets (a longer search, never a wrong one).
+  if (Buffer.byteLength(text) > SLOT - 1 && resume?.offsets) text = encode(false);
   if (Buffer.byteLength(text) > SLOT - 1) throw new Error("chain state: the instance name is too long");
   return Buffer.from(`${text}${" ".repeat(SLOT - 1 - Buffer.byteLength(text))}\n`, "utf8");
 }
 
-function parseSlot(buf: Buffer, path: string, instance: string): ChainHead | undefined {
+interface ParsedSlot {
+  readonly head: ChainHead;
+  readonly resume: ResumeHint | undefined;
+}
+
+function parseSlot(buf: Buffer, path: string, instance: string): ParsedSlot | undefined {
   const text = buf.toString("utf8").trim();
   if (text === "") return undefined;
-  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown; sum?: unknown };
+  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown; clean?: unknown; offsets?: unknown; sum?: unknown };
   try {
     raw = JSON.parse(text) as typeof raw;
   } catch {
     return undefined;
   }
-  const body = { instance: raw.instance, sequence: raw.sequence, headHash: raw.headHash };
+  const body: Record<string, unknown> = { instance: raw.instance, sequence: raw.sequence, headHash: raw.headHash };
+  if (raw.clean !== undefined) body["clean"] = raw.clean;
+  if (raw.offsets !== undefined) body["offsets"] = raw.offsets;
   if (raw.sum !== createHash("sha256").update(JSON.stringify(body)).digest("hex")) return undefined;
   if (raw.instance !== instance) throw new Error(`chain state ${path}: belongs to instance "${String(raw.instance)}", not "${instance}"`);
   if (typeof raw.sequence !== "string" || !/^\d+$/.test(raw.sequence)) return undefined;
   if (typeof raw.headHash !== "string" || !/^[0-9a-f]{64}$/.test(raw.headHash)) return undefined;
-  return { instance, sequence: BigInt(raw.sequence), headHash: Buffer.from(raw.headHash, "hex") };
+  if (raw.clean !== undefined && typeof raw.clean !== "boolean") return undefined;
+  if (raw.offsets !== undefined && !(Array.isArray(raw.offsets) && raw.offsets.every((o) => typeof o === "string" && /^\d+$/.test(o)))) return undefined;
+  const head = { instance, sequence: BigInt(raw.sequence), headHash: Buffer.from(raw.headHash, "hex") };
+  // A slot without "clean" was written by a sink that saved every head before acknowledging it: nothing to look for.
+  const resume = typeof raw.clean === "boolean" ? { clean: raw.clean, ...(raw.offsets ? { offsets: (raw.offsets as string[]).map((o) => BigInt(o)) } : {}) } : undefined;
+  return { head, resume };
 }
 
 export async function openChainStateFile(path: string, instance: string): Promise<ChainStateFile> {
@@ -124,7 +178,7 @@ export async function openChainStateFile(path: string, instance: string): Promis
     created = true;
   }
   const fh = file.handle;
-  let head: ChainHead | undefined;
+  let saved: ParsedSlot | undefined;
   let nextSlot = 0;
   try {
     const { size } = await fh.stat();
@@ -138,8 +192,12 @@ export async function openChainStateFile(path: string, instance: string): Promis
         // first record). That is a new chain state, not a corrupt one (found by the chaos suite).
         if (buf.toString("utf8").trim() !== "") throw new Error(`chain state ${path}: no valid slot (corrupt)`);
       } else {
-        const newest = !slots[1] || (slots[0] && slots[0].sequence >= slots[1].sequence) ? 0 : 1;
-        head = slots[newest];
+        // The newer slot holds the higher head. Heads never go back, but one head can be saved twice
+        // (a run that starts and stops cleanly without a record): then the unclean slot wins, so a
+        // crash is never mistaken for a clean stop (a needless search for records is the worst case).
+        const rank = (x: ParsedSlot) => x.head.sequence * 2n + (x.resume?.clean === false ? 1n : 0n);
+        const newest = !slots[1] || (slots[0] && rank(slots[0]) >= rank(slots[1])) ? 0 : 1;
+        saved = slots[newest];
         nextSlot = 1 - newest;
       }
     } else {
@@ -156,10 +214,11 @@ export async function openChainStateFile(path: string, instance: string): Promis
     throw err;
   }
   return {
-    head,
-    async save(h) {
+    head: saved?.head,
+    resume: saved?.resume,
+    async save(h, resume) {
       if (h.instance !== instance) throw new Error(`chain state ${path} is for instance ${instance}, not ${h.instance}`);
-      await file.write(slotText(h), 0, SLOT, nextSlot * SLOT);
+      await file.write(slotText(h, resume), 0, SLOT, nextSlot * SLOT);
       nextSlot = 1 - nextSlot;
     },
     close: () => fh.close(),
