@@ -93,6 +93,8 @@ export interface ScenarioResult {
   readonly roundsCallsPerSecond?: readonly number[];
   /** Server CPU per call of every round; with rounds, serverCpuUsPerCall is their median (independent of the throughput median). */
   readonly roundsServerCpuUsPerCall?: readonly number[];
+  /** Median latency of every round (the latency pairs run in rounds too; the kept run is the median). */
+  readonly roundsP50Ms?: readonly number[];
 }
 
 export interface CurvePoint {
@@ -332,13 +334,54 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
   // Half of the gateway's maximum, open loop: latency without queueing in the generator.
   const max = out.find((s) => s.name === `gateway-${main}`)!.callsPerSecond;
   const rate = Math.max(1, max / 2);
-  out.push(await run({ name: "bare-proxy-half-load", target: "bare-proxy", ratePerSecond: rate }));
-  out.push(await run({ name: "gateway-unaudited-half-load", target: "gateway", audit: "none", ratePerSecond: rate }));
-  out.push(await run({ name: `gateway-${main}-half-load`, target: "gateway", audit: main, ratePerSecond: rate }));
+  out.push(
+    ...(await runLatencyRounds(run, rounds, [
+      { name: "bare-proxy-half-load", target: "bare-proxy", ratePerSecond: rate },
+      { name: "gateway-unaudited-half-load", target: "gateway", audit: "none", ratePerSecond: rate },
+      { name: `gateway-${main}-half-load`, target: "gateway", audit: main, ratePerSecond: rate },
+    ])),
+  );
   // One call in flight: what the audit adds when nothing queues and the machine is mostly idle.
-  out.push(await run({ name: "gateway-unaudited-one-in-flight", target: "gateway", audit: "none", concurrency: 1 }));
-  out.push(await run({ name: `gateway-${main}-one-in-flight`, target: "gateway", audit: main, concurrency: 1 }));
+  out.push(
+    ...(await runLatencyRounds(run, rounds, [
+      { name: "gateway-unaudited-one-in-flight", target: "gateway", audit: "none", concurrency: 1 },
+      { name: `gateway-${main}-one-in-flight`, target: "gateway", audit: main, concurrency: 1 },
+    ])),
+  );
   return out;
+}
+
+/**
+ * Latency scenarios compared with each other (audited against unaudited), run side by side in
+ * `rounds` rounds, the order rotated each round: this machine's speed drifts by tens of percent
+ * within minutes, and two scenarios run once each, one after the other, would compare two
+ * different machines. Each round's figures are kept (roundsP50Ms, aligned by round); the result
+ * kept per scenario is its round with the median p50.
+ */
+async function runLatencyRounds(run: ScenarioRunner, rounds: number, specs: readonly ScenarioSpec[]): Promise<ScenarioResult[]> {
+  const all = specs.map(() => [] as ScenarioResult[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < specs.length; i++) {
+      const k = (i + round) % specs.length;
+      all[k]!.push(await run(specs[k]!));
+    }
+  }
+  return all.map((results) => {
+    if (results.length === 1) return results[0]!;
+    const kept = [...results].sort((a, b) => a.latencyMs.p50 - b.latencyMs.p50)[Math.floor((results.length - 1) / 2)]!;
+    return { ...kept, roundsP50Ms: results.map((r) => r.latencyMs.p50) };
+  });
+}
+
+/** Median over rounds of (a's p50 − b's p50), round by round; without rounds, the two p50s' difference. */
+export function medianAddedP50(a: ScenarioResult | undefined, b: ScenarioResult | undefined): number {
+  if (!a || !b) return NaN;
+  const ra = a.roundsP50Ms;
+  const rb = b.roundsP50Ms;
+  if (!ra || !rb || ra.length !== rb.length) return a.latencyMs.p50 - b.latencyMs.p50;
+  const diffs = ra.map((v, i) => v - rb[i]!).sort((x, y) => x - y);
+  const mid = Math.floor(diffs.length / 2);
+  return diffs.length % 2 === 1 ? diffs[mid]! : (diffs[mid - 1]! + diffs[mid]!) / 2;
 }
 
 function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): Pick<BenchReport, "ratios" | "targets"> {
@@ -363,8 +406,8 @@ function ratiosOf(scenarios: readonly ScenarioResult[], options: BenchOptions): 
     [`cpuPerCallFanout1VsFanout${options.fanout}`]: r3((s(`gateway-${main}`)?.serverCpuUsPerCall ?? NaN) / (s(`gateway-${main}-fanout${options.fanout}`)?.serverCpuUsPerCall ?? NaN)),
     p99AddedOverBareProxyAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p99 ?? NaN) - (s("bare-proxy-half-load")?.latencyMs.p99 ?? NaN)),
     p50AuditWaitAtHalfLoadMs: r3(s(`gateway-${main}-half-load`)?.auditWaitMs?.p50 ?? NaN),
-    p50AddedByAuditAtOneInFlightMs: r3((s(`gateway-${main}-one-in-flight`)?.latencyMs.p50 ?? NaN) - (s("gateway-unaudited-one-in-flight")?.latencyMs.p50 ?? NaN)),
-    p50AddedByAuditAtHalfLoadMs: r3((s(`gateway-${main}-half-load`)?.latencyMs.p50 ?? NaN) - (s("gateway-unaudited-half-load")?.latencyMs.p50 ?? NaN)),
+    p50AddedByAuditAtOneInFlightMs: r3(medianAddedP50(s(`gateway-${main}-one-in-flight`), s("gateway-unaudited-one-in-flight"))),
+    p50AddedByAuditAtHalfLoadMs: r3(medianAddedP50(s(`gateway-${main}-half-load`), s("gateway-unaudited-half-load"))),
   };
   if (options.kafkaBrokers) ratios["auditedKafkaVsUnaudited"] = ratios["auditedVsUnaudited"]!;
   const t = (name: string, target: string, measured: number, met: boolean) => ({ name, target, measured, met });
@@ -445,10 +488,10 @@ async function runCurve(
         // machine fills, unaudited and audited side by side (issue 3's latency target).
         points.push({
           step,
-          scenarios: [
-            await run({ name: `gateway-unaudited-r${step}`, target: "gateway", audit: "none", ratePerSecond: step }),
-            await run({ name: `gateway-${main}-r${step}`, target: "gateway", audit: main, ratePerSecond: step }),
-          ],
+          scenarios: await runLatencyRounds(run, Math.max(1, options.rounds ?? 1), [
+            { name: `gateway-unaudited-r${step}`, target: "gateway", audit: "none", ratePerSecond: step },
+            { name: `gateway-${main}-r${step}`, target: "gateway", audit: main, ratePerSecond: step },
+          ]),
         });
         break;
     }
@@ -468,7 +511,7 @@ function curveRatios(curve: NonNullable<BenchReport["curve"]>): Record<string, n
     const unaudited = p.scenarios.find((s) => s.target === "gateway" && s.audit === "none");
     const audited = p.scenarios.find((s) => s.target === "gateway" && s.audit !== undefined && s.audit !== "none");
     if (curve.name === "rate" && unaudited && audited) {
-      ratios[`rate${p.step}P50AddedByAuditMs`] = Math.round((audited.latencyMs.p50 - unaudited.latencyMs.p50) * 1000) / 1000;
+      ratios[`rate${p.step}P50AddedByAuditMs`] = Math.round(medianAddedP50(audited, unaudited) * 1000) / 1000;
       if (audited.auditWaitMs) ratios[`rate${p.step}P50AuditWaitMs`] = audited.auditWaitMs.p50;
     }
   }

@@ -15,15 +15,17 @@ Prints each figure and the ratios; absolute
 figures drift between runs, ratios within one run hold.
 
 options:
-  --quick                 short runs (whole run under two minutes)
+  --quick                 short runs (whole run about two minutes)
   --json <file>           write every figure and the ratios as JSON
   --concurrency <n>       calls in flight (default 64)
   --payload <bytes>       bytes per record (default 1024)
   --fanout <n>            agencies in the fan-out scenario, 2..8 (default 8)
   --duration <s>          measured seconds per scenario (default 10; quick 3)
   --warmup <s>            warm-up seconds per scenario (default 2; quick 1)
-  --rounds <n>            rounds of the saturating scenarios, order rotated each
-                          round, median kept (default 3; quick 2)
+  --rounds <n>            rounds of the saturating scenarios and of the latency
+                          pairs (half load, one in flight, each step of the
+                          rate curve), order rotated each round, median kept
+                          (default 3; quick 2)
   --loadgen <where>       process | worker | inline (default process: the load
                           generator gets its own process and event loop)
   --providers <where>     process | inline (default process: the reference
