@@ -87,6 +87,31 @@ export interface KafkaAuditSink extends AuditSink {
 
 type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
 
+/**
+ * The audit topic's partitions and their log-end offsets. Right after the topic is created the
+ * broker may still answer "not the leader" while the election settles: a few more tries, each
+ * with a fresh admin client (fresh metadata), before the start fails.
+ */
+async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
+  const attempts = 10;
+  for (let attempt = 1; ; attempt++) {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitionCount = md.topics[0]?.partitions.length ?? 0;
+      const nextOffsets = Array.from({ length: partitionCount }, () => 0n);
+      for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
+      return { partitionCount, nextOffsets };
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+}
+
 function createMutex() {
   let tail: Promise<unknown> = Promise.resolve();
   return <T>(fn: () => Promise<T>): Promise<T> => {
@@ -129,20 +154,9 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
     retries: 2,
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  let partitionCount: number;
   // Per partition, the offset the next record will get at the least: every record this run
   // produces lands at or after it (kept up to date from produce responses).
-  let nextOffsets: bigint[];
-  try {
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    partitionCount = md.topics[0]?.partitions.length ?? 0;
-    nextOffsets = Array.from({ length: partitionCount }, () => 0n);
-    for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  const { partitionCount, nextOffsets } = await topicLayout(kafka, topic);
   if (partitionCount < 1) throw new Error(`topic ${topic} has no partitions`);
   // Partition chosen here from all partitions (not only those with a leader now), so a
   // key's records always land in the same partition, before and after an outage.
