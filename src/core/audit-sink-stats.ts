@@ -13,6 +13,8 @@ export interface AuditSinkStats {
   readonly spoolBytes?: number;
   readonly spoolMaxRecords?: number;
   readonly kafkaReachable?: boolean;
+  /** Records found in Kafka beyond the saved chain head at start: the run before stopped uncleanly. */
+  readonly recovered?: number;
 }
 
 /** A sink that reports stats (AuditSink.stats is optional). */

@@ -101,7 +101,7 @@ describe("createOtelTelemetry traces", () => {
 
 describe("createOtelTelemetry metrics", () => {
   it("exposes exchanges, stage and provider latencies, provider errors, audit backlog, policy revision, incidents and posture in Prometheus format", async () => {
-    otel = createOtelTelemetry({ instance: "gw-1", auditStats: () => ({ queued: 4, spoolDepth: 2, kafkaReachable: false }), policyRevision: () => "rev-abc" });
+    otel = createOtelTelemetry({ instance: "gw-1", auditStats: () => ({ queued: 4, spoolDepth: 2, kafkaReachable: false, recovered: 7 }), policyRevision: () => "rev-abc" });
     expect(otel.tracesExported).toBe(false);
     const sent: string[] = [];
     await exchange(otel.telemetry, context({ outcomes: [] }), sent);
@@ -127,6 +127,7 @@ describe("createOtelTelemetry metrics", () => {
     expect(value(/^credex_audit_queue_depth\{[^}]*\} (\d+)$/m)).toBe(4);
     expect(value(/^credex_audit_spool_records\{[^}]*\} (\d+)$/m)).toBe(2);
     expect(value(/^credex_audit_kafka_reachable\{[^}]*\} (\d+)$/m)).toBe(0);
+    expect(value(/^credex_audit_chain_recovered_records\{[^}]*\} (\d+)$/m)).toBe(7);
     expect(text).not.toMatch(/^credex_audit_spool_bytes\{/m);
     expect(value(/^credex_policy_revision_info\{revision="rev-abc",[^}]*\} (\d+)$/m)).toBe(1);
     expect(value(/^credex_incidents_open\{level="IV",[^}]*\} (\d+)$/m)).toBe(3);

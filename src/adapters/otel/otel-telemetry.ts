@@ -100,6 +100,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
   gauge("credex_audit_queue_depth", "Audit events accepted but not yet durable", () => stats()?.queued);
   gauge("credex_audit_spool_records", "Audit records waiting in the local spool", () => stats()?.spoolDepth);
   gauge("credex_audit_spool_bytes", "Bytes of audit records in the local spool", () => stats()?.spoolBytes);
+  gauge("credex_audit_chain_recovered_records", "Records found in Kafka beyond the saved chain head at start (the run before stopped uncleanly)", () => stats()?.recovered);
   gauge("credex_audit_kafka_reachable", "1 when the audit sink reaches Kafka", () => {
     const r = stats()?.kafkaReachable;
     return r === undefined ? undefined : r ? 1 : 0;
