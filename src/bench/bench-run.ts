@@ -311,15 +311,7 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
     { name: `gateway-${main}-fanout${options.fanout}`, target: "gateway", audit: main, fanout: options.fanout },
   ];
   const rounds = Math.max(1, options.rounds ?? 1);
-  const runs = new Map<string, ScenarioResult[]>(specs.map((s) => [s.name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < specs.length; i++) {
-      const spec = specs[(i + round) % specs.length]!;
-      runs.get(spec.name)!.push(await run(spec));
-    }
-  }
-  const out: ScenarioResult[] = specs.map((spec) => {
-    const all = runs.get(spec.name)!;
+  const out: ScenarioResult[] = (await runInRounds(run, rounds, specs)).map((all) => {
     const mid = Math.floor((all.length - 1) / 2);
     const median = [...all].sort((a, b) => a.callsPerSecond - b.callsPerSecond)[mid]!;
     if (rounds === 1) return median;
@@ -359,6 +351,15 @@ async function runBaselines(run: ScenarioRunner, options: BenchOptions): Promise
  * kept per scenario is its round with the median p50.
  */
 async function runLatencyRounds(run: ScenarioRunner, rounds: number, specs: readonly ScenarioSpec[]): Promise<ScenarioResult[]> {
+  return (await runInRounds(run, rounds, specs)).map((results) => {
+    if (results.length === 1) return results[0]!;
+    const kept = [...results].sort((a, b) => a.latencyMs.p50 - b.latencyMs.p50)[Math.floor((results.length - 1) / 2)]!;
+    return { ...kept, roundsP50Ms: results.map((r) => r.latencyMs.p50) };
+  });
+}
+
+/** Runs every spec `rounds` times, the order rotated each round; per spec, its results in round order. */
+async function runInRounds(run: ScenarioRunner, rounds: number, specs: readonly ScenarioSpec[]): Promise<ScenarioResult[][]> {
   const all = specs.map(() => [] as ScenarioResult[]);
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < specs.length; i++) {
@@ -366,11 +367,7 @@ async function runLatencyRounds(run: ScenarioRunner, rounds: number, specs: read
       all[k]!.push(await run(specs[k]!));
     }
   }
-  return all.map((results) => {
-    if (results.length === 1) return results[0]!;
-    const kept = [...results].sort((a, b) => a.latencyMs.p50 - b.latencyMs.p50)[Math.floor((results.length - 1) / 2)]!;
-    return { ...kept, roundsP50Ms: results.map((r) => r.latencyMs.p50) };
-  });
+  return all;
 }
 
 /** Median over rounds of (a's p50 − b's p50), round by round; without rounds, the two p50s' difference. */

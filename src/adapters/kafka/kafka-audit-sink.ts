@@ -10,7 +10,7 @@ import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuite
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
-import { readKafkaTopic } from "./kafka-topic-reader.js";
+import { readKafkaTopic, type ReadKafkaTopicOptions } from "./kafka-topic-reader.js";
 
 /** Kafka record headers of an audit record: only what routing and filtering need (issue 3 §3). */
 export const AUDIT_HEADERS = {
@@ -174,7 +174,10 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   });
   let producer = newProducer();
   await producer.connect();
+  // What start-up has opened so far, closed again (last first) if a later step fails.
+  const openedAtStart: Array<{ close(): Promise<void> }> = [];
   const startFailed = async (err: unknown): Promise<never> => {
+    for (const resource of openedAtStart.reverse()) await resource.close().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     throw err;
   };
@@ -191,30 +194,43 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
    */
   async function newestOwnRecordInKafka(after: bigint, offsets: readonly bigint[] | undefined): Promise<ChainHead | undefined> {
     let newest: ChainHead | undefined;
-    await readKafkaTopic({
-      brokers: opts.brokers,
-      topic,
-      ...(offsets ? { startOffsets: offsets } : {}),
-      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
-      onRecord: (r) => {
-        try {
-          const rec = decodeSealedRecord(r.value);
-          if (rec.gatewayInstance !== opts.instance || rec.sequence <= (newest?.sequence ?? after)) return;
-          openSealedRecord(rec, opts.keyRing);
-          newest = { instance: opts.instance, sequence: rec.sequence, headHash: recordHash(r.value) };
-        } catch {
-          // not ours to judge here: verify reports malformed and forged records
-        }
-      },
+    await readOwnRecords(offsets ? { startOffsets: offsets } : {}, (rec, bytes) => {
+      if (rec.sequence <= (newest?.sequence ?? after)) return;
+      openSealedRecord(rec, opts.keyRing);
+      newest = { instance: opts.instance, sequence: rec.sequence, headHash: recordHash(bytes) };
     });
     return newest;
   }
 
+  /**
+   * Reads the audit topic (from `from` on) and hands this instance's records to `visit`. A record
+   * that does not decode, or that `visit` rejects by throwing, is skipped: not ours to judge
+   * here, verify reports malformed and forged records.
+   */
+  async function readOwnRecords(
+    from: Pick<ReadKafkaTopicOptions, "startOffsets" | "tailPerPartition">,
+    visit: (record: SealedAuditRecord, bytes: Buffer) => void,
+  ): Promise<void> {
+    await readKafkaTopic({
+      brokers: opts.brokers,
+      topic,
+      ...from,
+      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      onRecord: (r) => {
+        try {
+          const rec = decodeSealedRecord(r.value);
+          if (rec.gatewayInstance === opts.instance) visit(rec, r.value);
+        } catch {
+          // skipped, see above
+        }
+      },
+    });
+  }
+
   const spool = await openAuditSpool(opts.spoolPath).catch(startFailed);
-  const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(async (err: unknown) => {
-    await spool.close();
-    return startFailed(err);
-  });
+  openedAtStart.push(spool);
+  const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(startFailed);
+  openedAtStart.push(state);
   let head: ChainHead = state.head ?? genesisHead(opts.instance);
   let recovered = 0;
   if (state.head && state.resume?.clean === false) {
@@ -227,8 +243,6 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         head = found;
       }
     } catch (err) {
-      await spool.close();
-      await state.close();
       return startFailed(new Error(`the audit chain head could not be recovered from Kafka after an unclean stop: ${(err as Error).message}`, { cause: err }));
     }
   }
@@ -268,8 +282,6 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     // This run is under way: until its clean close, a restart must look in Kafka for its records.
     await saveState(head, { clean: false, offsets: [...nextOffsets] });
   } catch (err) {
-    await spool.close();
-    await state.close();
     return startFailed(err);
   }
 
@@ -342,19 +354,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   async function alreadyInKafka(): Promise<Set<string>> {
     const first = decodeSealedRecord(spool.peek(1)[0]).sequence;
     const found = new Set<string>();
-    await readKafkaTopic({
-      brokers: opts.brokers,
-      topic,
-      tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024),
-      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
-      onRecord: (r) => {
-        try {
-          const rec = decodeSealedRecord(r.value);
-          if (rec.gatewayInstance === opts.instance && rec.sequence >= first) found.add(Buffer.from(recordHash(r.value)).toString("hex"));
-        } catch {
-          // not ours to judge here: verify reports malformed records
-        }
-      },
+    await readOwnRecords({ tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024) }, (rec, bytes) => {
+      if (rec.sequence >= first) found.add(Buffer.from(recordHash(bytes)).toString("hex"));
     });
     return found;
   }
