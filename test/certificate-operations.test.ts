@@ -15,6 +15,8 @@ import { issueTestCertificate, type TestCertificateFlaw } from "../src/adapters/
 import { createKafkaControlChannel } from "../src/adapters/kafka/kafka-control-channel.js";
 import { createExchangeClient } from "../src/client/exchange-client.js";
 import { loadGatewayConfig } from "../src/config/gateway-config.js";
+import { readAuditLogFile } from "../src/adapters/audit/audit-log-file.js";
+import { certificateFingerprint, decodeCheckpoint } from "../src/core/audit/checkpoint.js";
 import { controlItemKey, encodeControlItem, signControlItem } from "../src/core/control/control-item.js";
 import { revocationItem } from "../src/core/control/revocation-item.js";
 import { DEMO_AGENCIES } from "../src/demo/demo-agencies.js";
@@ -172,6 +174,36 @@ describe("rotation under load", () => {
     expect(subjects).toContain("spiffe://credex.example/agency/pbccrc");
     for (const e of fed.gateway.certificateExpiry()) expect(e.daysLeft).toBeGreaterThan(300);
   });
+});
+
+describe("audit checkpoints across a rotation", () => {
+  it("checkpoints are signed with the key served at the time; `credex audit verify --ca` checks those from before and after, a pin on the new certificate alone does not", async () => {
+    const sink = fed.gateway.auditSink() as unknown as { checkpoint(): Promise<void> };
+    expect((await fed.client("pbccrc").query(PUBLIC_QUERY)).results.length).toBeGreaterThan(0);
+    await sink.checkpoint();
+    const renewed = await credex("pki", "renew", "gateway", "--dir", pkiDir);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    replaceFile(fed.pki.gateway.key, readFileSync(join(pkiDir, "issued", "gateway.key")));
+    replaceFile(fed.pki.gateway.cert, readFileSync(join(pkiDir, "issued", "gateway.crt")));
+    expect(fed.gateway.reloadTls().ok).toBe(true);
+    expect((await fed.client("pbccrc").query(PUBLIC_QUERY)).results.length).toBeGreaterThan(0);
+    await sink.checkpoint();
+
+    const signers: string[] = [];
+    for await (const e of readAuditLogFile(fed.manifest.auditLog)) if (e.kind === "checkpoint") signers.push(decodeCheckpoint(e.bytes).signerCertFingerprint);
+    const served = certificateFingerprint(readFileSync(fed.pki.gateway.cert, "utf8"));
+    expect(signers.at(-1)).toBe(served);
+    expect(signers.at(-2)).not.toBe(served);
+
+    const verify = ["audit", "verify", "--file", fed.manifest.auditLog, "--key-ring", fed.manifest.keyRing];
+    const withCa = await credex(...verify, "--ca", fed.pki.caBundle, "--trust-domain", fed.pki.trustDomain);
+    expect(withCa.code, withCa.stdout + withCa.stderr).toBe(0);
+    expect(withCa.stdout).toContain("verify: OK");
+    expect(withCa.stdout).not.toContain("not checked");
+    const pinned = await credex(...verify, "--cert", fed.pki.gateway.cert);
+    expect(pinned.code).not.toBe(0);
+    expect(pinned.stdout).toContain("signed by an unknown certificate");
+  }, 30_000);
 });
 
 describe("bad input is refused with its reason", () => {

@@ -5,7 +5,7 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
-import { createCheckpointSigner } from "../core/audit/checkpoint.js";
+import { createRotatingCheckpointSigner, type CheckpointSigner } from "../core/audit/checkpoint.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
@@ -15,9 +15,17 @@ import type { AuditSink } from "../core/audit-sink.js";
 export async function buildGatewayParts(config: GatewayConfig, extra: Partial<GatewayParts> = {}): Promise<GatewayParts> {
   const keyRing = await loadKeyRing(config.audit.keyRing);
   const authorizer = extra.authorizer ?? (await createPolicyAuthorizer({ modelPath: config.policy.model, policyPath: config.policy.policy, agencies: config.agencies }));
-  const auditSink = extra.auditSink ?? (await buildAuditSink(config, keyRing));
+  let checkpointSigner = extra.checkpointSigner;
+  let auditSink = extra.auditSink;
+  if (!auditSink) {
+    // Checkpoints are signed with the gateway's own TLS key, so officers verify them with its
+    // certificate (or through the CA: checkpoints carry it); the gateway switches it with each reload.
+    checkpointSigner ??= createRotatingCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") });
+    auditSink = await buildAuditSink(config, keyRing, checkpointSigner);
+  }
   return {
     ...extra,
+    ...(checkpointSigner && { checkpointSigner }),
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
@@ -26,9 +34,7 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
   };
 }
 
-async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType<typeof loadKeyRing>>): Promise<AuditSink> {
-  // Checkpoints are signed with the gateway's own TLS key, so officers verify them with its certificate.
-  const checkpointSigner = createCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") });
+async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType<typeof loadKeyRing>>, checkpointSigner: CheckpointSigner): Promise<AuditSink> {
   if (config.audit.sink === "kafka") {
     const kafka = config.audit.kafka!;
     return createKafkaAuditSink({

@@ -32,6 +32,7 @@ import { NO_LOGGER, type Logger } from "../core/logger.js";
 import { createExchangeLog } from "../core/exchange-log.js";
 import type { ControlResult } from "../core/posture/posture-evidence.js";
 import { startObservability, type RunningObservability } from "./observability.js";
+import type { RotatingCheckpointSigner } from "../core/audit/checkpoint.js";
 import { startGatewayCertificates } from "./gateway-certificates.js";
 import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
@@ -68,6 +69,8 @@ export interface GatewayParts {
   readonly onPolicyRejected?: (event: PolicyRejected) => void;
   /** Lists and objections: log, objection store, clock, onObjectionOverdue (src/gateway/member-services.ts). */
   readonly members?: MemberServiceParts;
+  /** The audit sink's checkpoint signer, switched with each TLS reload so checkpoints are signed with the served key. */
+  readonly checkpointSigner?: RotatingCheckpointSigner;
 }
 
 export interface RunningGateway {
@@ -129,7 +132,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   let credentials: ReloadableServerCredentials;
   const certificates = await startGatewayCertificates({
     config,
-    apply: (m) => credentials.reload(m),
+    apply: (m) => {
+      // The checkpoint signer is checked first: a key it cannot use refuses the whole reload.
+      const switchSigner = parts.checkpointSigner?.prepare({ privateKeyPem: m.key.toString("utf8"), certificatePem: m.cert.toString("utf8") });
+      credentials.reload(m);
+      switchSigner?.();
+    },
     revocations,
     onCertificateExpiring: parts.onCertificateExpiring,
     controlChannel: parts.controlChannel,

@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { crlBuffersOf, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { crlDersFromPem, parseCrl, verifyCrl, type CrlEntry } from "../adapters/pki/crl-reader.js";
+import { pemCertificateBlocks } from "../core/pem-certificates.js";
 
 export interface TlsFiles {
   readonly cert: string;
@@ -77,10 +78,8 @@ export class TlsMaterialError extends Error {
   }
 }
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
 function certificatesOf(pem: Buffer, path: string, what: string): X509Certificate[] {
-  const blocks = pem.toString("utf8").match(CERT_BLOCK) ?? [];
+  const blocks = pemCertificateBlocks(pem.toString("utf8"));
   if (blocks.length === 0) throw new TlsMaterialError(`the ${what} ${path} holds no PEM certificate`);
   return blocks.map((b, i) => {
     try {

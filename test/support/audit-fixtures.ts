@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditEventSchema, AuditEventType, DecisionEffect, type AuditEvent } from "../../src/gen/credex/v1/audit_pb.js";
 import { Purpose, SubjectType } from "../../src/gen/credex/v1/types_pb.js";
+import { usccWithCheck } from "./uscc.js";
 
 /** A plausible exchange event; `i` varies the ids. */
 export function sampleAuditEvent(i: number, over: Partial<{ agency: string; effect: DecisionEffect; purpose: Purpose; categories: string[]; pseudonym: string; at: Date }> = {}): AuditEvent {
@@ -40,4 +41,26 @@ export function makeSigningIdentity(type: "rsa" | "ec" = "rsa"): { privateKeyPem
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A root CA, an issuing CA under it, and certificates it issued: what a checkpoint signer carries. */
+export interface CheckpointPki {
+  readonly trustDomain: string;
+  readonly rootPem: string;
+  readonly issuingPem: string;
+  /** Two gateway certificates (before and after a rotation) and an agency's: chain PEM (leaf, issuing CA) and key. */
+  readonly gateway: { readonly privateKeyPem: string; readonly certificatePem: string };
+  readonly rotated: { readonly privateKeyPem: string; readonly certificatePem: string };
+  readonly agency: { readonly privateKeyPem: string; readonly certificatePem: string };
+}
+
+export async function makeCheckpointPki(trustDomain = "credex.test"): Promise<CheckpointPki> {
+  const { createCa, issueCertificate } = await import("../../src/adapters/pki/certificate-authority.js");
+  const root = await createCa({ commonName: "test root", keyBits: 2048 });
+  const issuing = await createCa({ commonName: "test issuing", keyBits: 2048, parent: root });
+  const issue = async (kind: "gateway" | "agency", name: string) => {
+    const c = await issueCertificate({ kind, issuer: issuing, trustDomain, name, keyBits: 2048, ...(kind === "agency" ? { uscc: usccWithCheck(7), sector: "banking" } : {}) });
+    return { privateKeyPem: c.keyPem, certificatePem: c.chainPem };
+  };
+  return { trustDomain, rootPem: root.certPem, issuingPem: issuing.certPem, gateway: await issue("gateway", "gw"), rotated: await issue("gateway", "gw"), agency: await issue("agency", "pbccrc") };
 }

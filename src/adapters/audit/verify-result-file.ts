@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writePublicFile } from "../pki/pem-files.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
-import { createChainVerifier, type VerifyReport } from "../../core/audit/verify-chain.js";
+import { createChainVerifier, type ChainVerifierOptions, type VerifyReport } from "../../core/audit/verify-chain.js";
 import type { AuditVerificationFact } from "../../core/posture/posture-evidence.js";
 import { readAuditLogFile } from "./audit-log-file.js";
 
@@ -43,9 +43,12 @@ export async function readVerifyResult(path: string): Promise<VerifyResult | und
   return v as VerifyResult;
 }
 
-/** Verifies a file sink's log now: chain, seals (with the key ring) and checkpoint signatures (with the certificates). */
-export async function verifyAuditLog(path: string, keyRing?: KeyRing, certificates: readonly string[] = []): Promise<VerifyReport> {
-  const verifier = createChainVerifier({ ...(keyRing ? { keyRing } : {}), ...(certificates.length > 0 ? { certificates } : {}) });
+/** Who may sign checkpoints: pinned certificates, and/or the CA the certificates checkpoints carry must lead to. */
+export type CheckpointSigners = Pick<ChainVerifierOptions, "certificates" | "signerAnchors">;
+
+/** Verifies a file sink's log now: chain, seals (with the key ring) and checkpoint signatures. */
+async function verifyAuditLog(path: string, keyRing: KeyRing | undefined, signers: CheckpointSigners): Promise<VerifyReport> {
+  const verifier = createChainVerifier({ ...(keyRing ? { keyRing } : {}), ...signers });
   for await (const entry of readAuditLogFile(path)) {
     if (entry.kind === "record") verifier.addRecord(entry.bytes, `${path}:${entry.line}`, path);
     else if (entry.kind === "checkpoint") verifier.addCheckpoint(entry.bytes, `${path}:${entry.line}`);
@@ -64,7 +67,7 @@ export async function auditVerificationOf(opts: {
   readonly sink: "file" | "kafka";
   readonly verifyNow: boolean;
   readonly keyRing?: KeyRing | undefined;
-  readonly certificates?: readonly string[];
+  readonly signers?: CheckpointSigners;
   readonly now?: Date;
 }): Promise<AuditVerificationFact> {
   const resultPath = verifyResultPathOf(opts.auditFile);
@@ -82,6 +85,6 @@ export async function auditVerificationOf(opts: {
   } catch {
     return { source: "none", detail: `no audit log at ${opts.auditFile} yet` };
   }
-  const report = await verifyAuditLog(opts.auditFile, opts.keyRing, opts.certificates);
+  const report = await verifyAuditLog(opts.auditFile, opts.keyRing, opts.signers ?? {});
   return { source: "verified-now", verifiedAt: opts.now ?? new Date(), ok: report.ok, records: report.records, breaks: report.totalBreaks, detail: opts.auditFile };
 }

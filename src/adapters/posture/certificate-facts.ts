@@ -2,11 +2,11 @@ import { X509Certificate } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { AdminCertificateFact, CertificateFact } from "../../core/posture/posture-evidence.js";
+import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 export function certificatesOfPem(pem: string): X509Certificate[] {
-  return (pem.match(PEM_BLOCK) ?? []).map((block) => new X509Certificate(block));
+  return pemCertificateBlocks(pem).map((block) => new X509Certificate(block));
 }
 
 export function factOf(cert: X509Certificate, role: string, file: string): CertificateFact {

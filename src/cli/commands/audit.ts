@@ -4,6 +4,7 @@ import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
 import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
 import { createChainVerifier, type ChainBreak } from "../../core/audit/verify-chain.js";
+import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
 import {
@@ -38,7 +39,11 @@ options:
   --key-ring <file>     the officer's key ring (needed by tail, export, --subject;
                         verify also checks that every record decrypts when given)
   --cert <pem file>     (verify, repeatable) certificates allowed to sign checkpoints;
-                        without one, checkpoint signatures are counted as unchecked
+                        without --cert or --ca, checkpoint signatures are counted as unchecked
+  --ca <pem file>       (verify, repeatable) also accept a checkpoint signed by the certificate
+                        it carries, if that names spiffe://<trust-domain>/gateway and leads to
+                        one of these CAs (checkpoints from before and after a rotation)
+  --trust-domain <td>   (verify, with --ca) default credex.example
   --partial             (verify) the range need not start at sequence 1 (implied by --from)
   --from <time> --to <time>   ISO 8601 time range (event received_at)
   --agency <id> --decision allow|deny|none --purpose <name> --category <name>
@@ -53,6 +58,7 @@ options:
 examples:
   credex audit verify --file .credex/audit.log --key-ring keys.json --cert certs/gateway.pem
   credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json
+  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --ca certs/ca.pem --trust-domain credex.example
   credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
   credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
   credex audit tail -f --brokers 127.0.0.1:9092 --key-ring keys.json --decision deny
@@ -67,6 +73,8 @@ const OPTIONS = {
   "checkpoint-topic": { type: "string" },
   "key-ring": { type: "string" },
   cert: { type: "string", multiple: true },
+  ca: { type: "string", multiple: true },
+  "trust-domain": { type: "string" },
   partial: { type: "boolean" },
   from: { type: "string" },
   to: { type: "string" },
@@ -152,14 +160,21 @@ async function verify(v: Values): Promise<number> {
   const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
   const certs = (v.cert ?? []).map((f) => readFileSync(f, "utf8"));
   const from = parseTime(v.from, "from");
-  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), certificates: certs, requireGenesis: !(v.partial || from) });
+  if (v["trust-domain"] !== undefined && !v.ca) throw new UsageError("--trust-domain only applies with --ca");
+  const caBundles = (v.ca ?? []).map((f) => {
+    const pem = readFileSync(f, "utf8");
+    if (pemCertificateBlocks(pem).length === 0) throw new UsageError(`--ca ${f} holds no PEM certificate`);
+    return pem;
+  });
+  const signerAnchors = v.ca ? { ca: caBundles, trustDomain: v["trust-domain"] ?? "credex.example" } : undefined;
+  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), certificates: certs, ...(signerAnchors && { signerAnchors }), requireGenesis: !(v.partial || from) });
   await scanSource(v, from, true, (e) => {
     if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);
     else if (e.kind === "checkpoint") verifier.addCheckpoint(e.bytes, e.position);
     else verifier.addMalformed(e.position, e.detail);
   }, createProgress("verify: scanning"));
   const r = verifier.finish();
-  out(`records ${r.records}, checkpoints ${r.checkpoints}${r.checkpointsUnchecked ? ` (${r.checkpointsUnchecked} signatures not checked: no --cert)` : ""}, ${ring ? `decrypted ${r.decrypted}` : "not decrypted (no --key-ring)"}, chains ${r.chains.length}\n`);
+  out(`records ${r.records}, checkpoints ${r.checkpoints}${r.checkpointsUnchecked ? ` (${r.checkpointsUnchecked} signatures not checked: no --cert or --ca)` : ""}, ${ring ? `decrypted ${r.decrypted}` : "not decrypted (no --key-ring)"}, chains ${r.chains.length}\n`);
   for (const c of r.chains) {
     const range = c.records ? `sequences ${c.firstSequence}..${c.lastSequence}` : "no records";
     out(`chain ${c.instance}: ${range}, ${c.records} records, ${c.checkpoints} checkpoints: ${c.breaks === 0 ? "OK" : `BROKEN (${c.breaks} breaks)`}\n`);

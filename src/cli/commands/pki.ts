@@ -9,6 +9,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAdminRole, ADMIN_ROLES } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
 import { describePeerCertificate } from "../../core/peer-certificate.js";
+import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import type { CaIndex, IssueProfile, OperationRecord } from "../../adapters/pki/ca-directory.js";
 import type { RevocationReason } from "../../adapters/pki/crl.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
@@ -472,7 +473,7 @@ example: credex pki inspect credex-ca/issued/pboc-crc.crt`,
     const text = await readFile(file, "utf8").catch(() => {
       throw new UsageError(`cannot read ${file}`);
     });
-    const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    const pems = pemCertificateBlocks(text);
     if (pems.length === 0) throw new UsageError(`${file} holds no PEM certificate`);
     const x509 = new X509Certificate(pems[0]!);
     const dirGiven = parsed.values.dir ?? process.env["CREDEX_CA_DIR"];

@@ -1,8 +1,10 @@
 import { createHash, createPrivateKey, sign, verify, X509Certificate, constants, type KeyObject } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditCheckpointSchema, type AuditCheckpoint } from "../../gen/credex/v1/audit_pb.js";
 import type { ChainHead } from "./audit-chain.js";
+import { describePeerCertificate } from "../peer-certificate.js";
+import { pemCertificateBlocks } from "../pem-certificates.js";
 import { lengthPrefixed, lengthPrefixedString, u32, u64 } from "./canonical-bytes.js";
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
@@ -12,7 +14,25 @@ export interface CheckpointSigner {
   /** SHA-256 of the DER certificate, lowercase hex. */
   readonly certFingerprint: string;
   readonly algorithm: "RSA-PSS-SHA256" | "ECDSA-SHA256";
+  /** DER: the signer's certificate, then the CA certificates served with it. */
+  readonly certificates: readonly Uint8Array[];
   sign(data: Uint8Array): Uint8Array;
+}
+
+/** The gateway's key and certificate file contents (PEM); the certificate may be followed by its CA chain. */
+export interface CheckpointSigningMaterial {
+  readonly privateKeyPem: string;
+  readonly certificatePem: string;
+}
+
+/** A signer that follows the gateway's certificate rotations. */
+export interface RotatingCheckpointSigner extends CheckpointSigner {
+  /**
+   * Checks the new material and returns the switch to it, so that the caller
+   * can swap it together with the served TLS material: throws (and nothing
+   * changes) when the key cannot sign checkpoints.
+   */
+  prepare(material: CheckpointSigningMaterial): () => void;
 }
 
 export function certificateFingerprint(certPem: string | X509Certificate): string {
@@ -24,9 +44,11 @@ export function certificateFingerprint(certPem: string | X509Certificate): strin
  * A signer from the gateway's key and certificate (PEM). RSA keys sign with
  * RSASSA-PSS, SHA-256, salt = digest length (RFC 8017 §8.1); EC keys with ECDSA/SHA-256.
  */
-export function createCheckpointSigner(opts: { privateKeyPem: string; certificatePem: string }): CheckpointSigner {
+export function createCheckpointSigner(opts: CheckpointSigningMaterial): CheckpointSigner {
   const key: KeyObject = createPrivateKey(opts.privateKeyPem);
-  const cert = new X509Certificate(opts.certificatePem);
+  const chain = pemCertificateBlocks(opts.certificatePem).map((pem) => new X509Certificate(pem));
+  const cert = chain[0];
+  if (!cert) throw new Error("the checkpoint signing certificate file holds no PEM certificate");
   if (!cert.checkPrivateKey(key)) throw new Error("the checkpoint signing key does not match its certificate");
   const type = key.asymmetricKeyType;
   if (type !== "rsa" && type !== "ec") throw new Error(`checkpoint signing key type "${type}" is not supported (RSA or EC)`);
@@ -34,10 +56,39 @@ export function createCheckpointSigner(opts: { privateKeyPem: string; certificat
   return {
     certFingerprint: certificateFingerprint(cert),
     algorithm,
+    certificates: chain.map((c) => c.raw),
     sign: (data) =>
       type === "rsa"
         ? sign("sha256", data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
         : sign("sha256", data, key),
+  };
+}
+
+/**
+ * The gateway's signer, switched to a new key and certificate when the TLS
+ * material is reloaded or renewed: a checkpoint is always signed with the key
+ * the gateway serves, never with one an operator has just retired (perhaps
+ * because it leaked).
+ */
+export function createRotatingCheckpointSigner(initial: CheckpointSigningMaterial): RotatingCheckpointSigner {
+  let current = createCheckpointSigner(initial);
+  return {
+    get certFingerprint() {
+      return current.certFingerprint;
+    },
+    get algorithm() {
+      return current.algorithm;
+    },
+    get certificates() {
+      return current.certificates;
+    },
+    sign: (data) => current.sign(data),
+    prepare(material) {
+      const next = createCheckpointSigner(material);
+      return () => {
+        current = next;
+      };
+    },
   };
 }
 
@@ -64,6 +115,7 @@ export function createCheckpoint(head: ChainHead, signer: CheckpointSigner, now:
     createdAt: timestampFromDate(now),
     signerCertFingerprint: signer.certFingerprint,
     signatureAlgorithm: signer.algorithm,
+    signerCertificates: [...signer.certificates],
   });
   cp.signature = signer.sign(checkpointSigningInput(cp));
   return cp;
@@ -83,6 +135,59 @@ export function verifyCheckpoint(cp: AuditCheckpoint, certificate: string | X509
     return false;
   }
   return false;
+}
+
+/** What a checkpoint's own certificates are checked against, when the signer is not pinned by fingerprint. */
+export interface CheckpointSignerAnchors {
+  /** The federation's CA certificates (PEM bundles or parsed). */
+  readonly ca: ReadonlyArray<string | X509Certificate>;
+  /** The signer must name the gateway in it: spiffe://<trustDomain>/gateway. */
+  readonly trustDomain: string;
+}
+
+const MAX_SIGNER_CHAIN = 5;
+
+/**
+ * The certificate a checkpoint's signature is to be checked with, taken from
+ * the certificates the checkpoint carries: the first must be the one its
+ * fingerprint names and identify the gateway; each must be issued and signed
+ * by the next (or by a CA of the anchors), every issuer must be a CA, and all
+ * must have been valid when the checkpoint was made (RFC 5280 §6.1, without
+ * policy or revocation checking: a checkpoint is evidence about the chain,
+ * not an access decision). Lets officers verify across certificate
+ * rotations without collecting every certificate the gateway ever served.
+ */
+export function checkpointSignerFromAnchors(cp: AuditCheckpoint, anchors: CheckpointSignerAnchors): { certificate: X509Certificate } | { problem: string } {
+  if (cp.signerCertificates.length === 0) return { problem: "the checkpoint carries no certificate" };
+  if (cp.signerCertificates.length > MAX_SIGNER_CHAIN) return { problem: `the checkpoint carries ${cp.signerCertificates.length} certificates (at most ${MAX_SIGNER_CHAIN})` };
+  let chain: X509Certificate[];
+  try {
+    chain = cp.signerCertificates.map((der) => new X509Certificate(der));
+  } catch (err) {
+    return { problem: `a certificate it carries cannot be parsed (${(err as Error).message})` };
+  }
+  const leaf = chain[0]!;
+  if (certificateFingerprint(leaf) !== cp.signerCertFingerprint) return { problem: "its first certificate is not the one its fingerprint names" };
+  if (describePeerCertificate(leaf.raw, anchors.trustDomain).principal?.kind !== "gateway") {
+    return { problem: `its certificate does not name the gateway (spiffe://${anchors.trustDomain}/gateway)` };
+  }
+  const at = cp.createdAt ? timestampDate(cp.createdAt) : undefined;
+  if (!at) return { problem: "the checkpoint has no created_at" };
+  const validAt = (c: X509Certificate) => new Date(c.validFrom) <= at && at <= new Date(c.validTo);
+  const issuedBy = (c: X509Certificate, issuer: X509Certificate) => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey);
+  const roots = anchors.ca.flatMap((a) => (typeof a === "string" ? pemCertificateBlocks(a).map((pem) => new X509Certificate(pem)) : [a]));
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!;
+    if (!validAt(cert)) return { problem: `certificate ${i + 1} (${cert.subject.replace(/\n/g, ", ")}) was not valid at ${at.toISOString()}` };
+    const root = roots.find((r) => r.raw.equals(cert.raw) || issuedBy(cert, r));
+    if (root) {
+      if (!validAt(root)) return { problem: `the CA ${root.subject.replace(/\n/g, ", ")} was not valid at ${at.toISOString()}` };
+      return { certificate: leaf };
+    }
+    const next = chain[i + 1];
+    if (!next || !issuedBy(cert, next)) break;
+  }
+  return { problem: "its certificates do not lead to a CA of the given bundle" };
 }
 
 export function encodeCheckpoint(cp: AuditCheckpoint): Uint8Array {

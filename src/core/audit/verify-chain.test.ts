@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SealSuite } from "../../gen/credex/v1/audit_pb.js";
-import { makeSigningIdentity, sampleAuditEvent } from "../../../test/support/audit-fixtures.js";
+import { makeCheckpointPki, makeSigningIdentity, sampleAuditEvent } from "../../../test/support/audit-fixtures.js";
 import { createAuditChain, genesisHead, type ChainedRecord } from "./audit-chain.js";
 import { createCheckpoint, createCheckpointSigner, encodeCheckpoint } from "./checkpoint.js";
 import { generateKeyRing } from "./key-ring.js";
@@ -108,6 +108,25 @@ describe("verifyChain", () => {
     const unknown = verifyChain([...entries(recs), { kind: "checkpoint", bytes: encodeCheckpoint(wrong), position: "cp:1" }], { certificates: [makeSigningIdentity("ec").certificatePem] });
     expect(unknown.chains[0].firstBreak?.kind).toBe("checkpoint-signature");
   });
+
+  it("ok/with the CA, checkpoints signed before and after a rotation verify without pinning either certificate; fail/one signed by an agency", async () => {
+    const pki = await makeCheckpointPki();
+    const recs = build(4);
+    const cp = (seq: number, who: { privateKeyPem: string; certificatePem: string }, at: string): VerifyEntry => ({
+      kind: "checkpoint",
+      bytes: encodeCheckpoint(createCheckpoint({ instance: "gw-1", sequence: BigInt(seq), headHash: recs[seq - 1]!.hash }, createCheckpointSigner(who))),
+      position: at,
+    });
+    const signerAnchors = { ca: [pki.rootPem], trustDomain: pki.trustDomain };
+    const rotated = verifyChain([...entries(recs), cp(2, pki.gateway, "cp:1"), cp(4, pki.rotated, "cp:2")], { keyRing: ring, signerAnchors });
+    expect(rotated.ok).toBe(true);
+    expect([rotated.checkpoints, rotated.checkpointsUnchecked]).toEqual([2, 0]);
+    // Pinning only the new certificate, without the CA, leaves the older checkpoint unaccounted for.
+    const pinned = verifyChain([...entries(recs), cp(2, pki.gateway, "cp:1"), cp(4, pki.rotated, "cp:2")], { certificates: [pki.rotated.certificatePem] });
+    expect(pinned.chains[0]!.firstBreak).toMatchObject({ kind: "checkpoint-signature", position: "cp:1", detail: expect.stringContaining("unknown certificate") });
+    const byAgency = verifyChain([...entries(recs), cp(4, pki.agency, "cp:3")], { signerAnchors });
+    expect(byAgency.chains[0]!.firstBreak).toMatchObject({ kind: "checkpoint-signature", position: "cp:3", detail: expect.stringContaining("does not name the gateway") });
+  }, 60_000);
 
   it("fail/malformed bytes are reported without a chain", () => {
     const report = verifyChain([{ kind: "record", bytes: Buffer.from([0xff, 0xff, 0xff]), position: "f:1" }]);

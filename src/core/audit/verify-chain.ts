@@ -1,7 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import { GENESIS_HASH, recordHash } from "./audit-chain.js";
-import { certificateFingerprint, decodeCheckpoint, verifyCheckpoint } from "./checkpoint.js";
+import { certificateFingerprint, checkpointSignerFromAnchors, decodeCheckpoint, verifyCheckpoint, type CheckpointSignerAnchors } from "./checkpoint.js";
 import type { KeyRing } from "./key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "./seal.js";
 
@@ -64,6 +64,12 @@ export interface ChainVerifierOptions {
   readonly keyRing?: KeyRing;
   /** Certificates that may sign checkpoints. When given, a checkpoint by anyone else is a break. */
   readonly certificates?: ReadonlyArray<string | X509Certificate>;
+  /**
+   * Also accept a checkpoint signed by a certificate it carries, when that
+   * certificate names the gateway and leads to one of these CAs. When given,
+   * a checkpoint that is neither pinned nor anchored is a break.
+   */
+  readonly signerAnchors?: CheckpointSignerAnchors;
   /** When true (default) a chain must start at sequence 1; false for a range that starts later. */
   readonly requireGenesis?: boolean;
 }
@@ -168,7 +174,15 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
       chain.checkpointCount++;
       const brk = (detail: string) =>
         chain.breaks.push({ kind: "checkpoint-signature", instance: cp.gatewayInstance, sequence: cp.sequence, position, detail });
-      const cert = certs.get(cp.signerCertFingerprint);
+      let cert = certs.get(cp.signerCertFingerprint);
+      if (!cert && opts.signerAnchors) {
+        const anchored = checkpointSignerFromAnchors(cp, opts.signerAnchors);
+        if ("problem" in anchored) {
+          brk(`the signer ${cp.signerCertFingerprint} is neither given by --cert nor trusted through the CA: ${anchored.problem}`);
+          return;
+        }
+        cert = anchored.certificate;
+      }
       if (!cert) {
         if (certs.size > 0) {
           brk(`signed by an unknown certificate ${cp.signerCertFingerprint}`);
