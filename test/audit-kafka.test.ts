@@ -149,6 +149,26 @@ describe("Kafka audit sink (real broker)", () => {
     expect(report.chains[0]).toMatchObject({ records: 42, lastSequence: 42n, breaks: 0 });
   });
 
+  it("ok/after an unclean stop and a change of audit topic, the records the last run acknowledged are found in the topic it wrote to", async () => {
+    const brokers = kafkaBrokers();
+    const name = `m-${uniq()}`;
+    const opts = sinkOptions(brokers, name, { resumeHintIntervalMs: 3_600_000 });
+    const first = await createKafkaAuditSink(opts);
+    await first.append(sampleAuditEvent(0));
+    const asAtCrash = readFileSync(opts.chainStatePath);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => first.append(sampleAuditEvent(i + 1))));
+    await first.close();
+    writeFileSync(opts.chainStatePath, asAtCrash);
+
+    const moved = await createKafkaAuditSink({ ...opts, topic: `audit.${name}-moved`, checkpointTopic: `audit-cp.${name}-moved` });
+    expect(moved.stats().recovered).toBe(21);
+    expect((await moved.append(sampleAuditEvent(21))).sequence).toBe(22n);
+    await moved.close();
+    // The old topic holds 1..21 and nothing else: the new one goes on from 22, no sequence reused.
+    const old = await verifyTopic(brokers, name);
+    expect([old.ok, old.chains[0]?.lastSequence]).toEqual([true, 21n]);
+  });
+
   it("ok/a clean close needs no search at the next start", async () => {
     const brokers = kafkaBrokers();
     const name = `c-${uniq()}`;

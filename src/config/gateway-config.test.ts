@@ -45,6 +45,7 @@ describe("gateway config", () => {
     ["fail/limit not a number", (d: Doc) => (d.limits.maxRequestBytes = "64k"), "gw.yaml: limits.maxRequestBytes: must be an integer"],
     ["fail/missing listen", (d: Doc) => delete d.listen, "gw.yaml: listen: must be a non-empty string"],
     ["fail/kafka sink without brokers", (d: Doc) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
+    ["fail/audit topic with a character Kafka refuses", (d: Doc) => (d.audit.kafka = { brokers: ["127.0.0.1:9092"], topic: "credex audit" }), 'gw.yaml: audit.kafka.topic: "credex audit" does not match /^[A-Za-z0-9._-]{1,200}$/'],
   ])("%s", (_name, mutate, message) => {
     expect(problem(mutate)).toBe(message);
   });

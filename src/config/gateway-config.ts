@@ -136,6 +136,11 @@ export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
 });
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+/**
+ * Kafka's legal topic characters; at most 200 of them (Kafka allows 249) so that the
+ * Kafka audit sink's chain state, which records the topic, fits its 512-byte slot.
+ */
+const AUDIT_TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** Reads, validates and freezes a gateway config file; relative paths are taken from the file's folder. */
@@ -196,8 +201,8 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
     if (brokers.length === 0) k.field("brokers").fail("needs at least one broker");
     kafka = {
       brokers,
-      topic: k.field("topic").string({ default: "credex.audit.v1" }),
-      checkpointTopic: k.field("checkpointTopic").string({ default: "credex.audit-checkpoints.v1" }),
+      topic: k.field("topic").string({ default: "credex.audit.v1", pattern: AUDIT_TOPIC_NAME }),
+      checkpointTopic: k.field("checkpointTopic").string({ default: "credex.audit-checkpoints.v1", pattern: AUDIT_TOPIC_NAME }),
       spoolFile: at(k.field("spoolFile").string({ default: "audit/spool.log" })),
       spoolMaxRecords: k.field("spoolMaxRecords").integer({ default: 100_000, min: 1 }),
       createTopics: k.field("createTopics").boolean(true),

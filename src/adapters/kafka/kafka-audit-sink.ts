@@ -188,13 +188,16 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   let reconcileBeforeDrain = false;
 
   /**
-   * The newest record of this instance in the audit topic with a sequence above `after`, read
-   * from `offsets` on (or from the start of each partition). Only records that open with the key
+   * The newest record of this instance in the audit topic the last run wrote to, with a sequence
+   * above `after`, read from the saved offsets on (or from the start of each partition). Only records that open with the key
    * ring count: a record forged into the topic cannot become the head (verify reports it).
    */
-  async function newestOwnRecordInKafka(after: bigint, offsets: readonly bigint[] | undefined): Promise<ChainHead | undefined> {
+  async function newestOwnRecordInKafka(after: bigint, resume: ResumeHint): Promise<ChainHead | undefined> {
     let newest: ChainHead | undefined;
-    await readOwnRecords(offsets ? { startOffsets: offsets } : {}, (rec, bytes) => {
+    // The topic the last run wrote to, even if the config names another one now; the saved
+    // offsets are that topic's. Hints from before the topic was recorded are this topic's.
+    const from = resume.offsets ? { startOffsets: resume.offsets } : {};
+    await readOwnRecords({ ...from, topic: resume.topic ?? topic }, (rec, bytes) => {
       if (rec.sequence <= (newest?.sequence ?? after)) return;
       openSealedRecord(rec, opts.keyRing);
       newest = { instance: opts.instance, sequence: rec.sequence, headHash: recordHash(bytes) };
@@ -208,13 +211,13 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
    * here, verify reports malformed and forged records.
    */
   async function readOwnRecords(
-    from: Pick<ReadKafkaTopicOptions, "startOffsets" | "tailPerPartition">,
+    from: Pick<ReadKafkaTopicOptions, "startOffsets" | "tailPerPartition"> & { topic?: string },
     visit: (record: SealedAuditRecord, bytes: Buffer) => void,
   ): Promise<void> {
     await readKafkaTopic({
       brokers: opts.brokers,
-      topic,
       ...from,
+      topic: from.topic ?? topic,
       idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
       onRecord: (r) => {
         try {
@@ -237,7 +240,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     // The last run did not close cleanly: records it had acknowledged after its last save are in
     // Kafka only. The chain continues from the newest of them, never beside it (no fork).
     try {
-      const found = await newestOwnRecordInKafka(head.sequence, state.resume.offsets);
+      const found = await newestOwnRecordInKafka(head.sequence, state.resume);
       if (found) {
         recovered = Number(found.sequence - head.sequence);
         head = found;
@@ -270,7 +273,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   const saveHintNowAndThen = () => {
     if (hintSaving || Date.now() - lastHintAt < hintIntervalMs) return;
     lastHintAt = Date.now();
-    hintSaving = saveState(chain.head(), { clean: false, offsets: [...nextOffsets] })
+    hintSaving = saveState(chain.head(), { clean: false, topic, offsets: [...nextOffsets] })
       .catch((err: unknown) => {
         lastError = `the chain state could not be saved: ${(err as Error).message}`;
       })
@@ -280,7 +283,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   };
   try {
     // This run is under way: until its clean close, a restart must look in Kafka for its records.
-    await saveState(head, { clean: false, offsets: [...nextOffsets] });
+    await saveState(head, { clean: false, topic, offsets: [...nextOffsets] });
   } catch (err) {
     return startFailed(err);
   }
@@ -448,7 +451,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
           chain.reset(before);
           throw new CredexError("AUDIT_UNAVAILABLE", "the audit spool could not be written", {}, { cause: err });
         }
-        await saveState(chain.head(), { clean: false, offsets: [...nextOffsets] });
+        await saveState(chain.head(), { clean: false, topic, offsets: [...nextOffsets] });
         spooled += kept.length;
         for (const s of kept) results[s.index] = { medium: "spool", position: `${opts.spoolPath}#${s.sequence}`, sequence: s.sequence };
         startDrain();
@@ -509,7 +512,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       await producer.disconnect().catch(() => undefined);
       // Nothing is in flight: the head is exact, and the next start need not look in Kafka.
       await hintSaving;
-      await saveState(chain.head(), { clean: true, offsets: [...nextOffsets] }).catch((err: unknown) => {
+      await saveState(chain.head(), { clean: true, topic, offsets: [...nextOffsets] }).catch((err: unknown) => {
         lastError = `the chain state could not be saved at close: ${(err as Error).message}`;
       });
       await spool.close();

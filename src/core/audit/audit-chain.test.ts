@@ -81,11 +81,11 @@ describe("openChainStateFile", () => {
     await s1.close();
     const s2 = await openChainStateFile(path, "gw-1");
     expect(s2.resume).toBeUndefined();
-    await s2.save(head(2), { clean: false, offsets: [5n, 0n, 12345678901234n] });
+    await s2.save(head(2), { clean: false, topic: "credex.audit.v1", offsets: [5n, 0n, 12345678901234n] });
     await s2.close();
     const s3 = await openChainStateFile(path, "gw-1");
     expect(s3.head?.sequence).toBe(2n);
-    expect(s3.resume).toEqual({ clean: false, offsets: [5n, 0n, 12345678901234n] });
+    expect(s3.resume).toEqual({ clean: false, topic: "credex.audit.v1", offsets: [5n, 0n, 12345678901234n] });
     await s3.close();
   });
   it("ok/one head saved unclean and clean: the unclean slot wins, whichever was written last", async () => {
@@ -106,6 +106,18 @@ describe("openChainStateFile", () => {
     await s1.close();
     const s2 = await openChainStateFile(path, "gw-1");
     expect(s2.resume).toEqual({ clean: false });
+    await s2.close();
+  });
+  it("ok/the longest instance name and topic the config allows fit a slot, with the largest sequence", async () => {
+    const path = join(dir, "long");
+    const instance = "i".repeat(64);
+    const s1 = await openChainStateFile(path, instance);
+    const last = { instance, sequence: 2n ** 64n - 1n, headHash: new Uint8Array(32).fill(0xab) };
+    await s1.save(last, { clean: false, topic: "t".repeat(200), offsets: [1n, 2n, 3n] });
+    await s1.close();
+    const s2 = await openChainStateFile(path, instance);
+    expect(s2.head?.sequence).toBe(2n ** 64n - 1n);
+    expect(s2.resume).toMatchObject({ clean: false, topic: "t".repeat(200) });
     await s2.close();
   });
   it("fail/both slots corrupt", async () => {

@@ -103,6 +103,11 @@ export interface ResumeHint {
    * (the search then starts at the beginning of each partition).
    */
   readonly offsets?: readonly bigint[];
+  /**
+   * The topic those records went to. A run that stopped uncleanly and was
+   * then configured with another topic left its last records in this one.
+   */
+  readonly topic?: string;
 }
 
 const SLOT = 512;
@@ -112,6 +117,7 @@ interface SlotBody {
   sequence: string;
   headHash: string;
   clean?: boolean;
+  topic?: string;
   offsets?: string[];
 }
 
@@ -119,6 +125,7 @@ function slotBody(head: ChainHead, resume: ResumeHint | undefined, withOffsets: 
   const body: SlotBody = { instance: head.instance, sequence: head.sequence.toString(), headHash: Buffer.from(head.headHash).toString("hex") };
   if (resume) {
     body.clean = resume.clean;
+    if (resume.topic !== undefined) body.topic = resume.topic;
     if (withOffsets && resume.offsets) body.offsets = resume.offsets.map(String);
   }
   return body;
@@ -133,7 +140,8 @@ function slotText(head: ChainHead, resume?: ResumeHint): Buffer {
   let text = encode(true);
   // Many partitions may not fit: the hint is then kept without offsets (a longer search, never a wrong one).
   if (Buffer.byteLength(text) > SLOT - 1 && resume?.offsets) text = encode(false);
-  if (Buffer.byteLength(text) > SLOT - 1) throw new Error("chain state: the instance name is too long");
+  // Instance names (≤ 64) and audit topic names (≤ 200) are bounded by the config so that this cannot happen.
+  if (Buffer.byteLength(text) > SLOT - 1) throw new Error("chain state: the instance or topic name is too long for a slot");
   return Buffer.from(`${text}${" ".repeat(SLOT - 1 - Buffer.byteLength(text))}\n`, "utf8");
 }
 
@@ -145,7 +153,7 @@ interface ParsedSlot {
 function parseSlot(buf: Buffer, path: string, instance: string): ParsedSlot | undefined {
   const text = buf.toString("utf8").trim();
   if (text === "") return undefined;
-  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown; clean?: unknown; offsets?: unknown; sum?: unknown };
+  let raw: { instance?: unknown; sequence?: unknown; headHash?: unknown; clean?: unknown; topic?: unknown; offsets?: unknown; sum?: unknown };
   try {
     raw = JSON.parse(text) as typeof raw;
   } catch {
@@ -153,16 +161,21 @@ function parseSlot(buf: Buffer, path: string, instance: string): ParsedSlot | un
   }
   const body: Record<string, unknown> = { instance: raw.instance, sequence: raw.sequence, headHash: raw.headHash };
   if (raw.clean !== undefined) body["clean"] = raw.clean;
+  if (raw.topic !== undefined) body["topic"] = raw.topic;
   if (raw.offsets !== undefined) body["offsets"] = raw.offsets;
   if (raw.sum !== createHash("sha256").update(JSON.stringify(body)).digest("hex")) return undefined;
   if (raw.instance !== instance) throw new Error(`chain state ${path}: belongs to instance "${String(raw.instance)}", not "${instance}"`);
   if (typeof raw.sequence !== "string" || !/^\d+$/.test(raw.sequence)) return undefined;
   if (typeof raw.headHash !== "string" || !/^[0-9a-f]{64}$/.test(raw.headHash)) return undefined;
   if (raw.clean !== undefined && typeof raw.clean !== "boolean") return undefined;
+  if (raw.topic !== undefined && typeof raw.topic !== "string") return undefined;
   if (raw.offsets !== undefined && !(Array.isArray(raw.offsets) && raw.offsets.every((o) => typeof o === "string" && /^\d+$/.test(o)))) return undefined;
   const head = { instance, sequence: BigInt(raw.sequence), headHash: Buffer.from(raw.headHash, "hex") };
   // A slot without "clean" was written by a sink that saved every head before acknowledging it: nothing to look for.
-  const resume = typeof raw.clean === "boolean" ? { clean: raw.clean, ...(raw.offsets ? { offsets: (raw.offsets as string[]).map((o) => BigInt(o)) } : {}) } : undefined;
+  const resume =
+    typeof raw.clean === "boolean"
+      ? { clean: raw.clean, ...(typeof raw.topic === "string" && { topic: raw.topic }), ...(raw.offsets ? { offsets: (raw.offsets as string[]).map((o) => BigInt(o)) } : {}) }
+      : undefined;
   return { head, resume };
 }
 
