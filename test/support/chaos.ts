@@ -7,7 +7,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { expect } from "vitest";
 import { SealedAuditRecordSchema, type AuditEvent } from "../../src/gen/credex/v1/audit_pb.js";
 import { readAuditLogFile } from "../../src/adapters/audit/audit-log-file.js";
-import { scanKafkaAudit } from "../../src/adapters/kafka/kafka-audit-source.js";
+import { readInstanceKafkaAudit } from "./kafka-audit.js";
 import { loadKeyRing } from "../../src/core/audit/key-ring.js";
 import { openSealedRecord } from "../../src/core/audit/seal.js";
 import { verifyChain, type VerifyEntry, type VerifyReport } from "../../src/core/audit/verify-chain.js";
@@ -41,16 +41,7 @@ export async function readAuditLog(file: string, keyRingFile: string): Promise<A
  */
 export async function readKafkaAudit(source: { brokers: string; topic: string; checkpointTopic: string; instance: string }, keyRingFile: string): Promise<AuditLogState> {
   const ring = await loadKeyRing(keyRingFile);
-  const entries: VerifyEntry[] = [];
-  const events: AuditEvent[] = [];
-  await scanKafkaAudit({ brokers: source.brokers, topic: source.topic, checkpointTopic: source.checkpointTopic }, (e) => {
-    if (e.kind === "record") {
-      const record = fromBinary(SealedAuditRecordSchema, e.bytes);
-      if (record.gatewayInstance !== source.instance) return;
-      events.push(openSealedRecord(record, ring));
-    }
-    if (e.kind === "record" || e.kind === "checkpoint") entries.push({ kind: e.kind, bytes: e.bytes, position: e.position, stream: e.stream });
-  });
+  const { events, entries } = await readInstanceKafkaAudit(source, source.instance, ring);
   return { report: verifyChain(entries, { keyRing: ring }), events, invalidLines: 0 };
 }
 

@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { ServiceError } from "@grpc/grpc-js";
 import { SealedAuditRecordSchema, type AuditEvent } from "../../src/gen/credex/v1/audit_pb.js";
 import { readAuditLogFile } from "../../src/adapters/audit/audit-log-file.js";
-import { scanKafkaAudit } from "../../src/adapters/kafka/kafka-audit-source.js";
+import { readInstanceKafkaAudit } from "./kafka-audit.js";
 import { loadKeyRing } from "../../src/core/audit/key-ring.js";
 import { openSealedRecord } from "../../src/core/audit/seal.js";
 import { errorInfoOf } from "../../src/adapters/grpc/rich-status.js";
@@ -29,16 +29,7 @@ export async function auditEvents(federation: Federation): Promise<AuditEvent[]>
   const ring = await loadKeyRing(federation.manifest.keyRing);
   const events: AuditEvent[] = [];
   const kafka = /^kafka:\/\/([^/]+)\/(.+)$/.exec(federation.manifest.auditLog);
-  if (kafka) {
-    // One topic may hold several gateways' chains, sealed under other key rings (other test files
-    // on the same broker): keep this federation's, by the record's clear header, before opening it.
-    await scanKafkaAudit({ brokers: kafka[1]!, topic: kafka[2]!, checkpointTopic: null }, (entry) => {
-      if (entry.kind !== "record") return;
-      const record = fromBinary(SealedAuditRecordSchema, entry.bytes);
-      if (record.gatewayInstance === federation.gateway.config.instance) events.push(openSealedRecord(record, ring));
-    });
-    return events;
-  }
+  if (kafka) return (await readInstanceKafkaAudit({ brokers: kafka[1]!, topic: kafka[2]!, checkpointTopic: null }, federation.gateway.config.instance, ring)).events;
   for await (const entry of readAuditLogFile(federation.manifest.auditLog)) {
     if (entry.kind === "record") events.push(openSealedRecord(fromBinary(SealedAuditRecordSchema, entry.bytes), ring));
   }
