@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { benchAuditSinksAtRate } from "../src/bench/audit-sink-bench.js";
 import { runBench, type BenchReport } from "../src/bench/bench-run.js";
 import { kafkaBrokers } from "./support/kafka.js";
 
@@ -101,4 +102,18 @@ describe("credex bench harness", () => {
     expect(point.decisions!.rules).toBeGreaterThanOrEqual(1_000);
     expect(point.scenarios[0]!.policyRules).toBe(point.decisions!.rules);
   });
+});
+
+describe("audit sinks at a fixed rate (node dist/bench/audit-sink-bench.js --rate)", () => {
+  it("appends at the rate to each sink in rotated rounds, Kafka's included, and reports CPU per append", async () => {
+    const rows = await benchAuditSinksAtRate({ brokers: kafkaBrokers(), rate: 200, seconds: 0.5, rounds: 2, suite: "AES-256-GCM" });
+    const sinks = ["no-op", "seal only (AES-256-GCM, no I/O)", "file (AES-256-GCM)", "bare kafkajs producer (700 B, 5 headers)", "kafka (AES-256-GCM, acks=all)"];
+    expect(rows.map((r) => `${r.round} ${r.sink}`)).toEqual([...sinks.map((s) => `1 ${s}`), ...[...sinks.slice(1), sinks[0]].map((s) => `2 ${s}`)]);
+    for (const r of rows) {
+      expect(r.appends, r.sink).toBe(100);
+      expect(r.p50Ms, r.sink).toBeLessThanOrEqual(r.p99Ms);
+      expect(r.cpuUsPerAppend, r.sink).toBeGreaterThan(0);
+      expect(r.mainThreadUsPerAppend, r.sink).toBeGreaterThanOrEqual(0);
+    }
+  }, 60_000);
 });
