@@ -1,4 +1,5 @@
 import type { Revocation, RevocationList } from "../core/stages/authenticate.js";
+import { normalizeSerial } from "../core/certificate-serial.js";
 
 /**
  * Revoked certificate serials known to this gateway, from two sources: the
@@ -41,7 +42,3 @@ export class RevocationSet implements RevocationList {
   }
 }
 
-/** Serials compare as uppercase hex without leading zeros or separators. */
-export function normalizeSerial(serial: string): string {
-  return serial.replace(/[:\s]/g, "").toUpperCase().replace(/^0+(?=.)/, "");
-}

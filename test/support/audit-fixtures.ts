@@ -52,6 +52,8 @@ export interface CheckpointPki {
   readonly gateway: { readonly privateKeyPem: string; readonly certificatePem: string };
   readonly rotated: { readonly privateKeyPem: string; readonly certificatePem: string };
   readonly agency: { readonly privateKeyPem: string; readonly certificatePem: string };
+  /** The issuing CA itself, to sign CRLs with. */
+  readonly issuingCa: import("../../src/adapters/pki/certificate-authority.js").CertificateAuthority;
 }
 
 export async function makeCheckpointPki(trustDomain = "credex.test"): Promise<CheckpointPki> {
@@ -62,5 +64,13 @@ export async function makeCheckpointPki(trustDomain = "credex.test"): Promise<Ch
     const c = await issueCertificate({ kind, issuer: issuing, trustDomain, name, keyBits: 2048, ...(kind === "agency" ? { uscc: usccWithCheck(7), sector: "banking" } : {}) });
     return { privateKeyPem: c.keyPem, certificatePem: c.chainPem };
   };
-  return { trustDomain, rootPem: root.certPem, issuingPem: issuing.certPem, gateway: await issue("gateway", "gw"), rotated: await issue("gateway", "gw"), agency: await issue("agency", "pbccrc") };
+  return {
+    trustDomain,
+    rootPem: root.certPem,
+    issuingPem: issuing.certPem,
+    gateway: await issue("gateway", "gw"),
+    rotated: await issue("gateway", "gw"),
+    agency: await issue("agency", "pbccrc"),
+    issuingCa: issuing,
+  };
 }

@@ -13,6 +13,7 @@
  */
 import { X509Certificate, verify as cryptoVerify } from "node:crypto";
 import forge from "node-forge";
+import { normalizeSerial } from "../../core/certificate-serial.js";
 
 const { asn1 } = forge;
 const U = asn1.Class.UNIVERSAL;
@@ -190,4 +191,28 @@ export function verifyCrl(crl: ParsedCrl, trusted: readonly X509Certificate[], n
   if (crl.nextUpdate && crl.nextUpdate.getTime() < now.getTime()) throw new CrlError(`the CRL is stale: nextUpdate ${crl.nextUpdate.toISOString()} has passed`);
   if (crl.thisUpdate.getTime() > now.getTime() + 5 * 60_000) throw new CrlError(`the CRL is not yet valid: thisUpdate ${crl.thisUpdate.toISOString()}`);
   return issuer;
+}
+
+/** When and why a CRL revoked a certificate, if it did. */
+export type RevocationLookup = (cert: X509Certificate) => { readonly revokedAt: Date; readonly reason: string } | undefined;
+
+/**
+ * A lookup over CRLs (PEM texts, each named by its source for errors): each CRL must be signed
+ * by a CA of `trusted` and fresh (verifyCrl); an entry applies to a certificate with its serial
+ * issued by that CA (RFC 5280 §5.3: serials are unique per issuer only).
+ */
+export function revocationLookupFromCrls(crls: ReadonlyArray<{ readonly pem: string; readonly source: string }>, trusted: readonly X509Certificate[], now: Date): RevocationLookup {
+  const byIssuerAndSerial = new Map<string, CrlEntry>();
+  for (const { pem, source } of crls) {
+    try {
+      for (const der of crlDersFromPem(pem, source)) {
+        const crl = parseCrl(der);
+        const issuer = verifyCrl(crl, trusted, now);
+        for (const entry of crl.entries) byIssuerAndSerial.set(`${issuer.subject}\n${normalizeSerial(entry.serial)}`, entry);
+      }
+    } catch (err) {
+      throw new CrlError(`the CRL ${source}: ${(err as Error).message}`);
+    }
+  }
+  return (cert) => byIssuerAndSerial.get(`${cert.issuer}\n${normalizeSerial(cert.serialNumber)}`);
 }

@@ -8,6 +8,7 @@ import { DEFAULT_TLS12_CIPHERS } from "../grpc/server-credentials.js";
 import { auditVerificationOf, type CheckpointSigners } from "../audit/verify-result-file.js";
 import { describeAuditTopics } from "../kafka/audit-topic-facts.js";
 import { certificateFactsOf, certificatesOfPem, findAdminCertificates } from "./certificate-facts.js";
+import { revocationLookupFromCrls, type RevocationLookup } from "../pki/crl-reader.js";
 import { crlValidityOf } from "./crl-validity.js";
 import { probeTls } from "./tls-probe.js";
 
@@ -96,13 +97,21 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
 /**
  * Checkpoints are signed with the gateway's TLS key (gateway-parts.ts): its leaf certificate
  * checks them, and those signed before a rotation are checked through the CA bundle and the
- * trust domain with the certificate each carries.
+ * trust domain with the certificate each carries, against the gateway's CRLs. A CRL that does
+ * not load leaves revocation out here: the CRL control reports it.
  */
 async function checkpointSigners(config: GatewayConfig): Promise<CheckpointSigners> {
   const read = async (file: string) => readFile(file, "utf8").catch(() => "");
-  const [leafPem, caPem] = await Promise.all([read(config.tls.cert), read(config.tls.ca)]);
+  const [leafPem, caPem, ...crlPems] = await Promise.all([read(config.tls.cert), read(config.tls.ca), ...config.tls.crl.map(read)]);
   const leaf = leafPem ? certificatesOfPem(leafPem).slice(0, 1).map((c) => c.toString()) : [];
-  return { certificates: leaf, ...(caPem && { signerAnchors: { ca: [caPem], trustDomain: config.trustDomain } }) };
+  if (!caPem) return { certificates: leaf };
+  let revocation: RevocationLookup | undefined;
+  try {
+    revocation = revocationLookupFromCrls(config.tls.crl.map((source, i) => ({ pem: crlPems[i] ?? "", source })), certificatesOfPem(caPem), new Date());
+  } catch {
+    revocation = undefined;
+  }
+  return { certificates: leaf, signerAnchors: { ca: [caPem], trustDomain: config.trustDomain, ...(revocation && { revocation }) } };
 }
 
 /** Of several CRLs (root and issuing CA), the one that needs attention first: unreadable, else the earliest nextUpdate. */

@@ -1,8 +1,11 @@
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { makeSigningIdentity, sampleAuditEvent } from "../../../test/support/audit-fixtures.js";
+import { makeCheckpointPki, makeSigningIdentity, sampleAuditEvent, type CheckpointPki } from "../../../test/support/audit-fixtures.js";
+import type { CertificateAuthority } from "../../adapters/pki/certificate-authority.js";
+import { buildCrl } from "../../adapters/pki/crl.js";
 import { createFileAuditSink } from "../../adapters/audit/file-audit-sink.js";
 import { createCheckpointSigner } from "../../core/audit/checkpoint.js";
 import { loadKeyRing, serializeKeyRing, generateKeyRing } from "../../core/audit/key-ring.js";
@@ -131,4 +134,52 @@ describe("credex audit (file source)", () => {
     const rotated = await loadKeyRing(path);
     expect(rotated.activeKeyId).toBe("k2");
   });
+});
+
+describe("credex audit verify --ca, --crl (checkpoints trusted through the CA)", () => {
+  let dir: string;
+  let log: string;
+  let bundle: string;
+  let pki: CheckpointPki;
+  const crlFile = (name: string, issuer: CertificateAuthority, reason: "keyCompromise" | "superseded", revokedAt: Date) => {
+    const file = join(dir, name);
+    const serial = new X509Certificate(pki.gateway.certificatePem).serialNumber;
+    const now = new Date();
+    writeFileSync(file, buildCrl({ issuer, revoked: [{ serial, revokedAt, reason }], crlNumber: 1, thisUpdate: now, nextUpdate: new Date(now.getTime() + 86_400_000) }).pem);
+    return file;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "credex-audit-ca-"));
+    pki = await makeCheckpointPki();
+    bundle = join(dir, "ca-bundle.pem");
+    writeFileSync(bundle, pki.rootPem + pki.issuingPem);
+    log = join(dir, "audit.log");
+    const sink = await createFileAuditSink({ path: log, keyRing: generateKeyRing("k1"), suite: "AES-256-GCM", instance: "gw-1", checkpointSigner: createCheckpointSigner(pki.gateway) });
+    for (let i = 0; i < 3; i++) await sink.append(sampleAuditEvent(i));
+    await sink.close();
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("ok/the checkpoint's own certificate, through the CA bundle; ok/with a CRL that supersedes it later", async () => {
+    const r = await cli(["verify", "--file", log, "--ca", bundle, "--trust-domain", pki.trustDomain]);
+    expect([r.code, r.stdout]).toEqual([0, expect.stringContaining("records 3, checkpoints 1, not decrypted (no --key-ring), chains 1\n")]);
+    const later = crlFile("superseded.pem", pki.issuingCa, "superseded", new Date(Date.now() + 60_000));
+    expect((await cli(["verify", "--file", log, "--ca", bundle, "--trust-domain", pki.trustDomain, "--crl", later])).code).toBe(0);
+  });
+
+  it("fail/the signer's key was reported compromised: exit 1, the reason named", async () => {
+    const compromised = crlFile("compromised.pem", pki.issuingCa, "keyCompromise", new Date(Date.now() + 60_000));
+    const r = await cli(["verify", "--file", log, "--ca", bundle, "--trust-domain", pki.trustDomain, "--crl", compromised]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/first break: checkpoint-signature at sequence 3: .*audit\.log:4: the signer [0-9a-f]{64} is neither given by --cert nor trusted through the CA: certificate 1 \(.*\) was revoked \(keyCompromise\) on /);
+  });
+
+  it("fail/usage: --crl without --ca; a CRL signed by a same-named CA outside the bundle; --ca without a certificate", async () => {
+    await expect(cli(["verify", "--file", log, "--crl", bundle])).rejects.toThrow(new UsageError("--crl only applies with --ca"));
+    const other = await makeCheckpointPki();
+    const foreign = crlFile("foreign.pem", other.issuingCa, "keyCompromise", new Date());
+    await expect(cli(["verify", "--file", log, "--ca", bundle, "--crl", foreign])).rejects.toThrow(`the CRL ${foreign}: the CRL's signature does not verify with its issuer's key`);
+    await expect(cli(["verify", "--file", log, "--ca", log])).rejects.toThrow(`--ca ${log} holds no PEM certificate`);
+  }, 60_000);
 });

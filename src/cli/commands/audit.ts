@@ -1,9 +1,11 @@
+import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { AuditEntryHandler } from "../../adapters/audit/audit-source.js";
 import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
 import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
 import { createChainVerifier, type ChainBreak } from "../../core/audit/verify-chain.js";
+import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
@@ -44,6 +46,9 @@ options:
                         it carries, if that names spiffe://<trust-domain>/gateway and leads to
                         one of these CAs (checkpoints from before and after a rotation)
   --trust-domain <td>   (verify, with --ca) default credex.example
+  --crl <pem file>      (verify, with --ca, repeatable) CRLs of those CAs: a checkpoint whose
+                        certificate was revoked before it was made is refused, and any checkpoint
+                        of a compromised key (keyCompromise, cACompromise, no reason)
   --partial             (verify) the range need not start at sequence 1 (implied by --from)
   --from <time> --to <time>   ISO 8601 time range (event received_at)
   --agency <id> --decision allow|deny|none --purpose <name> --category <name>
@@ -58,7 +63,7 @@ options:
 examples:
   credex audit verify --file .credex/audit.log --key-ring keys.json --cert certs/gateway.pem
   credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json
-  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --ca certs/ca.pem --trust-domain credex.example
+  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --ca certs/ca.pem --trust-domain credex.example --crl certs/crl.pem
   credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
   credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
   credex audit tail -f --brokers 127.0.0.1:9092 --key-ring keys.json --decision deny
@@ -75,6 +80,7 @@ const OPTIONS = {
   cert: { type: "string", multiple: true },
   ca: { type: "string", multiple: true },
   "trust-domain": { type: "string" },
+  crl: { type: "string", multiple: true },
   partial: { type: "boolean" },
   from: { type: "string" },
   to: { type: "string" },
@@ -166,7 +172,18 @@ async function verify(v: Values): Promise<number> {
     if (pemCertificateBlocks(pem).length === 0) throw new UsageError(`--ca ${f} holds no PEM certificate`);
     return pem;
   });
-  const signerAnchors = v.ca ? { ca: caBundles, trustDomain: v["trust-domain"] ?? "credex.example" } : undefined;
+  if (v.crl && !v.ca) throw new UsageError("--crl only applies with --ca");
+  let revocation: RevocationLookup | undefined;
+  if (v.crl) {
+    const cas = caBundles.flatMap((pem) => pemCertificateBlocks(pem).map((block) => new X509Certificate(block)));
+    try {
+      revocation = revocationLookupFromCrls(v.crl.map((f) => ({ pem: readFileSync(f, "utf8"), source: f })), cas, new Date());
+    } catch (err) {
+      if (err instanceof CrlError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  const signerAnchors = v.ca ? { ca: caBundles, trustDomain: v["trust-domain"] ?? "credex.example", ...(revocation && { revocation }) } : undefined;
   const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), certificates: certs, ...(signerAnchors && { signerAnchors }), requireGenesis: !(v.partial || from) });
   await scanSource(v, from, true, (e) => {
     if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);

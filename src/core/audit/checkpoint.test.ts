@@ -81,6 +81,19 @@ describe("a checkpoint's signer, across certificate rotations", () => {
     expect(problemOf(late)).toMatch(/^certificate 1 \(.*CN=gw.*\) was not valid at /);
   });
 
+  it("fail/a certificate revoked before the checkpoint was made, or for a compromised key whenever it was made; ok/superseded after", () => {
+    const madeAt = new Date();
+    const cp = createCheckpoint(head, createCheckpointSigner(pki.gateway), madeAt);
+    const gatewaySerial = new X509Certificate(pki.gateway.certificatePem).serialNumber;
+    const revokedOn = (offsetMs: number, reason: string) => ({
+      ...anchors(),
+      revocation: (c: X509Certificate) => (c.serialNumber === gatewaySerial ? { revokedAt: new Date(madeAt.getTime() + offsetMs), reason } : undefined),
+    });
+    expect(problemOf(cp, revokedOn(60_000, "superseded"))).toBeUndefined();
+    expect(problemOf(cp, revokedOn(-60_000, "superseded"))).toMatch(/^certificate 1 \(.*CN=gw.*\) was revoked \(superseded\) on /);
+    expect(problemOf(cp, revokedOn(60_000, "keyCompromise"))).toMatch(/was revoked \(keyCompromise\) on /);
+  });
+
   it("ok/the rotating signer switches to the new key and certificate; fail/a key that cannot sign leaves the old one in use", () => {
     const signer = createRotatingCheckpointSigner(pki.gateway);
     const before = signer.certFingerprint;

@@ -143,7 +143,16 @@ export interface CheckpointSignerAnchors {
   readonly ca: ReadonlyArray<string | X509Certificate>;
   /** The signer must name the gateway in it: spiffe://<trustDomain>/gateway. */
   readonly trustDomain: string;
+  /** Whether the CRLs of the given CAs revoke a certificate, and when and why (RFC 5280 §5.3.1 reason name). */
+  readonly revocation?: (cert: X509Certificate) => { readonly revokedAt: Date; readonly reason: string } | undefined;
 }
+
+/**
+ * Reasons after which nothing the key signed can be trusted, whatever date it claims: the
+ * date is the signer's to choose, and a thief of the key can backdate (RFC 5280 §5.3.1;
+ * an entry without a reason is taken as the worst case).
+ */
+const COMPROMISE_REASONS: ReadonlySet<string> = new Set(["keyCompromise", "cACompromise", "aACompromise", "unspecified"]);
 
 const MAX_SIGNER_CHAIN = 5;
 
@@ -152,9 +161,10 @@ const MAX_SIGNER_CHAIN = 5;
  * the certificates the checkpoint carries: the first must be the one its
  * fingerprint names and identify the gateway; each must be issued and signed
  * by the next (or by a CA of the anchors), every issuer must be a CA, and all
- * must have been valid when the checkpoint was made (RFC 5280 §6.1, without
- * policy or revocation checking: a checkpoint is evidence about the chain,
- * not an access decision). Lets officers verify across certificate
+ * must have been valid when the checkpoint was made, and not revoked by then
+ * (not at all, for a compromised key) when CRLs are given (RFC 5280 §6.1,
+ * without policy checking: a checkpoint is evidence about the chain, not an
+ * access decision). Lets officers verify across certificate
  * rotations without collecting every certificate the gateway ever served.
  */
 export function checkpointSignerFromAnchors(cp: AuditCheckpoint, anchors: CheckpointSignerAnchors): { certificate: X509Certificate } | { problem: string } {
@@ -179,6 +189,10 @@ export function checkpointSignerFromAnchors(cp: AuditCheckpoint, anchors: Checkp
   for (let i = 0; i < chain.length; i++) {
     const cert = chain[i]!;
     if (!validAt(cert)) return { problem: `certificate ${i + 1} (${cert.subject.replace(/\n/g, ", ")}) was not valid at ${at.toISOString()}` };
+    const revoked = anchors.revocation?.(cert);
+    if (revoked && (COMPROMISE_REASONS.has(revoked.reason) || revoked.revokedAt <= at)) {
+      return { problem: `certificate ${i + 1} (${cert.subject.replace(/\n/g, ", ")}) was revoked (${revoked.reason}) on ${revoked.revokedAt.toISOString()}` };
+    }
     const root = roots.find((r) => r.raw.equals(cert.raw) || issuedBy(cert, r));
     if (root) {
       if (!validAt(root)) return { problem: `the CA ${root.subject.replace(/\n/g, ", ")} was not valid at ${at.toISOString()}` };
