@@ -295,6 +295,36 @@ describe("Kafka audit sink: spool reconciliation", () => {
   });
 });
 
+describe("Kafka audit sink: spool reconciliation after a change of topic", () => {
+  it("ok/spooled records the last run did get into its topic are found there, not sent again to the new one", async () => {
+    const brokers = kafkaBrokers();
+    const name = `cm-${uniq()}`;
+    const opts = sinkOptions(brokers, name, { checkpointSigner: undefined });
+    const s1 = await createKafkaAuditSink(opts);
+    for (let i = 0; i < 5; i++) await s1.append(sampleAuditEvent(i));
+    await s1.close();
+    // A crash after a lost ack, in a run that wrote to audit.<name>: records 6-8 spooled, 6-7 in that topic.
+    const state = await openChainStateFile(opts.chainStatePath, opts.instance);
+    const chain = createAuditChain(state.head as ChainHead, ring, SealSuite.AES_256_GCM);
+    const links = [5, 6, 7].map((i) => chain.append(sampleAuditEvent(i)));
+    await state.save(chain.head(), { clean: false, topic: `audit.${name}` });
+    await state.close();
+    writeFileSync(opts.spoolPath, links.map((l) => auditLogLine("record", l.bytes)).join(""));
+    const producer = createKafkaClient({ brokers }).producer();
+    await producer.connect();
+    await producer.send({ topic: `audit.${name}`, acks: -1, messages: links.slice(0, 2).map((l) => ({ key: "x", value: Buffer.from(l.bytes) })) });
+    await producer.disconnect();
+
+    const moved = await createKafkaAuditSink({ ...opts, topic: `audit.${name}-moved`, checkpointTopic: `audit-cp.${name}-moved` });
+    await vi.waitFor(() => expect(moved.stats().spoolDepth).toBe(0), { timeout: 30_000, interval: 100 });
+    expect({ reconciled: moved.stats().reconciled, drained: moved.stats().drained }).toEqual({ reconciled: 2, drained: 1 });
+    expect((await moved.append(sampleAuditEvent(8))).sequence).toBe(9n);
+    await moved.close();
+    const old = await verifyTopic(brokers, name);
+    expect(old.chains[0]).toMatchObject({ records: 7, lastSequence: 7n, breaks: 0 });
+  });
+});
+
 describe("audit topics", () => {
   it("ok/created with 180 days retention; fail/production refuses a shorter one", async () => {
     const brokers = kafkaBrokers();

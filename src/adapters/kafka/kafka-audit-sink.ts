@@ -186,11 +186,14 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   // is sent next, and the drain first looks for the records that did arrive.
   let producerFailed = false;
   let reconcileBeforeDrain = false;
+  /** Where sends whose acknowledgement was lost went: this topic, or the last run's if it was another. */
+  let reconcileTopic = topic;
 
   /**
    * The newest record of this instance in the audit topic the last run wrote to, with a sequence
-   * above `after`, read from the saved offsets on (or from the start of each partition). Only records that open with the key
-   * ring count: a record forged into the topic cannot become the head (verify reports it).
+   * above `after`, read from the saved offsets on (or from the start of each partition). Only
+   * records that open with the key ring count: a record forged into the topic cannot become the
+   * head (verify reports it).
    */
   async function newestOwnRecordInKafka(after: bigint, resume: ResumeHint): Promise<ChainHead | undefined> {
     let newest: ChainHead | undefined;
@@ -357,7 +360,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   async function alreadyInKafka(): Promise<Set<string>> {
     const first = decodeSealedRecord(spool.peek(1)[0]).sequence;
     const found = new Set<string>();
-    await readOwnRecords({ tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024) }, (rec, bytes) => {
+    await readOwnRecords({ tailPerPartition: spool.depth() + (opts.maxBatch ?? 1024), topic: reconcileTopic }, (rec, bytes) => {
       if (rec.sequence >= first) found.add(Buffer.from(recordHash(bytes)).toString("hex"));
     });
     return found;
@@ -377,6 +380,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
               await spool.markDelivered(n);
               reconciled += n;
               reconcileBeforeDrain = false;
+              reconcileTopic = topic;
               if (spool.depth() === 0) kafkaReachable = true;
             });
             continue;
@@ -403,6 +407,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     // Left by an earlier run that may have died between a send and its acknowledgement.
     kafkaReachable = false;
     reconcileBeforeDrain = true;
+    reconcileTopic = state.resume?.topic ?? topic;
     startDrain();
   }
 
