@@ -156,6 +156,11 @@ const COMPROMISE_REASONS: ReadonlySet<string> = new Set(["keyCompromise", "cACom
 
 const MAX_SIGNER_CHAIN = 5;
 
+/** The CA certificates of PEM bundles (parsed once by a verifier, not per checkpoint). */
+export function anchorCertificates(ca: ReadonlyArray<string | X509Certificate>): X509Certificate[] {
+  return ca.flatMap((a) => (typeof a === "string" ? pemCertificateBlocks(a).map((pem) => new X509Certificate(pem)) : [a]));
+}
+
 /**
  * The certificate a checkpoint's signature is to be checked with, taken from
  * the certificates the checkpoint carries: the first must be the one its
@@ -185,7 +190,7 @@ export function checkpointSignerFromAnchors(cp: AuditCheckpoint, anchors: Checkp
   if (!at) return { problem: "the checkpoint has no created_at" };
   const validAt = (c: X509Certificate) => new Date(c.validFrom) <= at && at <= new Date(c.validTo);
   const issuedBy = (c: X509Certificate, issuer: X509Certificate) => issuer.ca && c.checkIssued(issuer) && c.verify(issuer.publicKey);
-  const roots = anchors.ca.flatMap((a) => (typeof a === "string" ? pemCertificateBlocks(a).map((pem) => new X509Certificate(pem)) : [a]));
+  const roots = anchorCertificates(anchors.ca);
   for (let i = 0; i < chain.length; i++) {
     const cert = chain[i]!;
     if (!validAt(cert)) return { problem: `certificate ${i + 1} (${cert.subject.replace(/\n/g, ", ")}) was not valid at ${at.toISOString()}` };

@@ -1,7 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import { GENESIS_HASH, recordHash } from "./audit-chain.js";
-import { certificateFingerprint, checkpointSignerFromAnchors, decodeCheckpoint, verifyCheckpoint, type CheckpointSignerAnchors } from "./checkpoint.js";
+import { anchorCertificates, certificateFingerprint, checkpointSignerFromAnchors, decodeCheckpoint, verifyCheckpoint, type CheckpointSignerAnchors } from "./checkpoint.js";
 import type { KeyRing } from "./key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "./seal.js";
 
@@ -106,6 +106,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerifier {
   const requireGenesis = opts.requireGenesis ?? true;
   const certs = new Map((opts.certificates ?? []).map((c) => [certificateFingerprint(c), c] as const));
+  const signerAnchors = opts.signerAnchors && { ...opts.signerAnchors, ca: anchorCertificates(opts.signerAnchors.ca) };
   const chains = new Map<string, ChainState>();
   const orphanBreaks: ChainBreak[] = [];
   let records = 0;
@@ -175,8 +176,8 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
       const brk = (detail: string) =>
         chain.breaks.push({ kind: "checkpoint-signature", instance: cp.gatewayInstance, sequence: cp.sequence, position, detail });
       let cert = certs.get(cp.signerCertFingerprint);
-      if (!cert && opts.signerAnchors) {
-        const anchored = checkpointSignerFromAnchors(cp, opts.signerAnchors);
+      if (!cert && signerAnchors) {
+        const anchored = checkpointSignerFromAnchors(cp, signerAnchors);
         if ("problem" in anchored) {
           brk(`the signer ${cp.signerCertFingerprint} is neither given by --cert nor trusted through the CA: ${anchored.problem}`);
           return;
