@@ -1,10 +1,10 @@
-import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { AuditEntryHandler } from "../../adapters/audit/audit-source.js";
 import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
 import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
-import { createChainVerifier, type ChainBreak } from "../../core/audit/verify-chain.js";
+import { anchorCertificates } from "../../core/audit/checkpoint.js";
+import { createChainVerifier, type ChainBreak, type ChainVerifierOptions } from "../../core/audit/verify-chain.js";
 import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
@@ -162,10 +162,9 @@ function describeBreak(b: ChainBreak): string {
   return `${b.kind}${b.sequence !== undefined ? ` at sequence ${b.sequence}` : ""}: ${b.position}: ${b.detail}`;
 }
 
-async function verify(v: Values): Promise<number> {
-  const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
+/** Who may sign checkpoints: --cert pins certificates; --ca (with --trust-domain, --crl) trusts those a checkpoint carries. */
+function checkpointSignersOf(v: Values): Pick<ChainVerifierOptions, "certificates" | "signerAnchors"> {
   const certs = (v.cert ?? []).map((f) => readFileSync(f, "utf8"));
-  const from = parseTime(v.from, "from");
   if (v["trust-domain"] !== undefined && !v.ca) throw new UsageError("--trust-domain only applies with --ca");
   const caBundles = (v.ca ?? []).map((f) => {
     const pem = readFileSync(f, "utf8");
@@ -175,16 +174,22 @@ async function verify(v: Values): Promise<number> {
   if (v.crl && !v.ca) throw new UsageError("--crl only applies with --ca");
   let revocation: RevocationLookup | undefined;
   if (v.crl) {
-    const cas = caBundles.flatMap((pem) => pemCertificateBlocks(pem).map((block) => new X509Certificate(block)));
     try {
-      revocation = revocationLookupFromCrls(v.crl.map((f) => ({ pem: readFileSync(f, "utf8"), source: f })), cas, new Date());
+      revocation = revocationLookupFromCrls(v.crl.map((f) => ({ pem: readFileSync(f, "utf8"), source: f })), anchorCertificates(caBundles), new Date());
     } catch (err) {
       if (err instanceof CrlError) throw new UsageError(err.message);
       throw err;
     }
   }
   const signerAnchors = v.ca ? { ca: caBundles, trustDomain: v["trust-domain"] ?? "credex.example", ...(revocation && { revocation }) } : undefined;
-  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), certificates: certs, ...(signerAnchors && { signerAnchors }), requireGenesis: !(v.partial || from) });
+  return { certificates: certs, ...(signerAnchors && { signerAnchors }) };
+}
+
+async function verify(v: Values): Promise<number> {
+  const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
+  const from = parseTime(v.from, "from");
+  const signers = checkpointSignersOf(v);
+  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), ...signers, requireGenesis: !(v.partial || from) });
   await scanSource(v, from, true, (e) => {
     if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);
     else if (e.kind === "checkpoint") verifier.addCheckpoint(e.bytes, e.position);
