@@ -111,6 +111,22 @@ describe("Kafka audit sink (real broker)", () => {
     expect(code).toBe(0);
   });
 
+  it("ok/verify --instance checks one gateway's chain in a topic shared with another sealed under its own key ring", async () => {
+    const brokers = kafkaBrokers();
+    const name = `i-${uniq()}`;
+    const ours = await createKafkaAuditSink(sinkOptions(brokers, name));
+    const theirs = await createKafkaAuditSink({ ...sinkOptions(brokers, name), instance: `other-${name}`, keyRing: generateKeyRing("k1"), chainStatePath: join(dir, `${name}.other.chain.json`), spoolPath: join(dir, `${name}.other.spool`) });
+    for (let i = 0; i < 4; i++) await Promise.all([ours.append(sampleAuditEvent(i)), theirs.append(sampleAuditEvent(i))]);
+    await Promise.all([ours.close(), theirs.close()]);
+    const args = ["verify", "--brokers", brokers, "--topic", `audit.${name}`, "--checkpoint-topic", `audit-cp.${name}`, "--key-ring", join(dir, "keys.json"), "--cert", join(dir, "gw.pem")];
+    const all = await cli(args);
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain(`chain other-${name}: sequences 1..4, 4 records, 1 checkpoints: BROKEN`);
+    const one = await cli([...args, "--instance", `gw-${name}`]);
+    expect(one.stdout).toContain(`records 4, checkpoints 1, decrypted 4, chains 1\nchain gw-${name}: sequences 1..4, 4 records, 1 checkpoints: OK`);
+    expect(one.code).toBe(0);
+  });
+
   it("ok/after an unclean stop the records acknowledged since the last saved head are found in Kafka: the chain goes on without a fork or a gap, and a forged record cannot become the head", async () => {
     const brokers = kafkaBrokers();
     const name = `u-${uniq()}`;

@@ -68,7 +68,8 @@ examples:
     process.stdout.write(`${formatDemoTable(rows)}\n\n`);
     const failed = rows.filter((r) => !r.asExpected);
     process.stdout.write(`audit log (sealed, hash-chained): ${federation.manifest.auditLog}\n`);
-    const source = kafkaBrokers ? `--brokers ${kafkaBrokers}` : `--file ${federation.manifest.auditLog}`;
+    // The topic may hold earlier demo runs' chains, sealed under their own key rings: this run's only.
+    const source = kafkaBrokers ? `--brokers ${kafkaBrokers} --instance ${federation.gateway.config.instance}` : `--file ${federation.manifest.auditLog}`;
     process.stdout.write(`verify it:  credex audit verify ${source} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
     if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
