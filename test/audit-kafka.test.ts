@@ -8,7 +8,7 @@ import { readKafkaTopic } from "../src/adapters/kafka/kafka-topic-reader.js";
 import { ensureAuditTopics } from "../src/adapters/kafka/audit-topics.js";
 import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
 import { scanKafkaAudit } from "../src/adapters/kafka/kafka-audit-source.js";
-import { createAuditChain, genesisHead, openChainStateFile, type ChainHead } from "../src/core/audit/audit-chain.js";
+import { createAuditChain, genesisHead, openChainStateFile, type ChainHead, type ResumeHint } from "../src/core/audit/audit-chain.js";
 import { auditLogLine } from "../src/adapters/audit/audit-log-file.js";
 import { createCheckpointSigner } from "../src/core/audit/checkpoint.js";
 import { generateKeyRing, serializeKeyRing } from "../src/core/audit/key-ring.js";
@@ -46,6 +46,33 @@ function sinkOptions(brokers: string, name: string, over: Partial<KafkaAuditSink
     checkpointSigner: signer,
     ...over,
   };
+}
+
+/** A run that "dies" before any save after start: `more` appends after the first are acknowledged by Kafka alone, then the state file is put back as it was at start. */
+async function runThatDiesAfterStart(opts: KafkaAuditSinkOptions, more: number): Promise<void> {
+  const first = await createKafkaAuditSink(opts);
+  await first.append(sampleAuditEvent(0));
+  const asAtCrash = readFileSync(opts.chainStatePath);
+  await Promise.all(Array.from({ length: more }, (_, i) => first.append(sampleAuditEvent(i + 1))));
+  await first.close();
+  writeFileSync(opts.chainStatePath, asAtCrash);
+}
+
+/** What a crash after a lost acknowledgement leaves: records 1-5 in Kafka, 6-8 in the spool, 6-7 also in `topic`. */
+async function crashAfterLostAck(opts: KafkaAuditSinkOptions, brokers: string, topic: string, resume?: ResumeHint): Promise<void> {
+  const s1 = await createKafkaAuditSink(opts);
+  for (let i = 0; i < 5; i++) await s1.append(sampleAuditEvent(i));
+  await s1.close();
+  const state = await openChainStateFile(opts.chainStatePath, opts.instance);
+  const chain = createAuditChain(state.head as ChainHead, ring, SealSuite.AES_256_GCM);
+  const links = [5, 6, 7].map((i) => chain.append(sampleAuditEvent(i)));
+  await state.save(chain.head(), resume);
+  await state.close();
+  writeFileSync(opts.spoolPath, links.map((l) => auditLogLine("record", l.bytes)).join(""));
+  const producer = createKafkaClient({ brokers }).producer();
+  await producer.connect();
+  await producer.send({ topic, acks: -1, messages: links.slice(0, 2).map((l) => ({ key: "x", value: Buffer.from(l.bytes) })) });
+  await producer.disconnect();
 }
 
 async function verifyTopic(brokers: string, name: string, include: (position: string) => boolean = () => true): Promise<VerifyReport> {
@@ -132,13 +159,7 @@ describe("Kafka audit sink (real broker)", () => {
     const name = `u-${uniq()}`;
     // Saves at start and at close only: everything in between is acknowledged by Kafka alone.
     const opts = sinkOptions(brokers, name, { resumeHintIntervalMs: 3_600_000 });
-    const first = await createKafkaAuditSink(opts);
-    await first.append(sampleAuditEvent(0));
-    const asAtCrash = readFileSync(opts.chainStatePath);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => first.append(sampleAuditEvent(i + 1))));
-    await first.close();
-    // The process "dies" before any save after start: the state file is put back as it was then.
-    writeFileSync(opts.chainStatePath, asAtCrash);
+    await runThatDiesAfterStart(opts, 40);
     const before = await openChainStateFile(opts.chainStatePath, opts.instance);
     expect([before.head?.sequence, before.resume?.clean]).toEqual([0n, false]);
     await before.close();
@@ -169,12 +190,7 @@ describe("Kafka audit sink (real broker)", () => {
     const brokers = kafkaBrokers();
     const name = `m-${uniq()}`;
     const opts = sinkOptions(brokers, name, { resumeHintIntervalMs: 3_600_000 });
-    const first = await createKafkaAuditSink(opts);
-    await first.append(sampleAuditEvent(0));
-    const asAtCrash = readFileSync(opts.chainStatePath);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => first.append(sampleAuditEvent(i + 1))));
-    await first.close();
-    writeFileSync(opts.chainStatePath, asAtCrash);
+    await runThatDiesAfterStart(opts, 20);
 
     const moved = await createKafkaAuditSink({ ...opts, topic: `audit.${name}-moved`, checkpointTopic: `audit-cp.${name}-moved` });
     expect(moved.stats().recovered).toBe(21);
@@ -285,20 +301,7 @@ describe("Kafka audit sink: spool reconciliation", () => {
     const brokers = kafkaBrokers();
     const name = `c-${uniq()}`;
     const opts = sinkOptions(brokers, name, { checkpointSigner: undefined });
-    const s1 = await createKafkaAuditSink(opts);
-    for (let i = 0; i < 5; i++) await s1.append(sampleAuditEvent(i));
-    await s1.close();
-    // What a crash after a lost ack leaves: records 6-8 in the spool, 6-7 also in Kafka.
-    const state = await openChainStateFile(opts.chainStatePath, opts.instance);
-    const chain = createAuditChain(state.head as ChainHead, ring, SealSuite.AES_256_GCM);
-    const links = [5, 6, 7].map((i) => chain.append(sampleAuditEvent(i)));
-    await state.save(chain.head());
-    await state.close();
-    writeFileSync(opts.spoolPath, links.map((l) => auditLogLine("record", l.bytes)).join(""));
-    const producer = createKafkaClient({ brokers }).producer();
-    await producer.connect();
-    await producer.send({ topic: `audit.${name}`, acks: -1, messages: links.slice(0, 2).map((l) => ({ key: "x", value: Buffer.from(l.bytes) })) });
-    await producer.disconnect();
+    await crashAfterLostAck(opts, brokers, `audit.${name}`);
 
     const s2 = await createKafkaAuditSink(opts);
     await vi.waitFor(() => expect(s2.stats().spoolDepth).toBe(0), { timeout: 30_000, interval: 100 });
@@ -316,20 +319,8 @@ describe("Kafka audit sink: spool reconciliation after a change of topic", () =>
     const brokers = kafkaBrokers();
     const name = `cm-${uniq()}`;
     const opts = sinkOptions(brokers, name, { checkpointSigner: undefined });
-    const s1 = await createKafkaAuditSink(opts);
-    for (let i = 0; i < 5; i++) await s1.append(sampleAuditEvent(i));
-    await s1.close();
-    // A crash after a lost ack, in a run that wrote to audit.<name>: records 6-8 spooled, 6-7 in that topic.
-    const state = await openChainStateFile(opts.chainStatePath, opts.instance);
-    const chain = createAuditChain(state.head as ChainHead, ring, SealSuite.AES_256_GCM);
-    const links = [5, 6, 7].map((i) => chain.append(sampleAuditEvent(i)));
-    await state.save(chain.head(), { clean: false, topic: `audit.${name}` });
-    await state.close();
-    writeFileSync(opts.spoolPath, links.map((l) => auditLogLine("record", l.bytes)).join(""));
-    const producer = createKafkaClient({ brokers }).producer();
-    await producer.connect();
-    await producer.send({ topic: `audit.${name}`, acks: -1, messages: links.slice(0, 2).map((l) => ({ key: "x", value: Buffer.from(l.bytes) })) });
-    await producer.disconnect();
+    // In a run that wrote to audit.<name>, recorded in its (unclean) state.
+    await crashAfterLostAck(opts, brokers, `audit.${name}`, { clean: false, topic: `audit.${name}` });
 
     const moved = await createKafkaAuditSink({ ...opts, topic: `audit.${name}-moved`, checkpointTopic: `audit-cp.${name}-moved` });
     await vi.waitFor(() => expect(moved.stats().spoolDepth).toBe(0), { timeout: 30_000, interval: 100 });

@@ -9,7 +9,7 @@ import { Purpose, SubjectType } from "../gen/credex/v1/types_pb.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import { createAuditChain, genesisHead } from "../core/audit/audit-chain.js";
 import { createGroupCommitter } from "../core/audit/group-commit.js";
-import { generateKeyRing } from "../core/audit/key-ring.js";
+import { generateKeyRing, type KeyRing } from "../core/audit/key-ring.js";
 import { sealSuiteFromName, type SealSuiteName } from "../core/audit/seal.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 
@@ -171,6 +171,22 @@ async function bareProducerSink(brokers: string, topic: string): Promise<AuditSi
   };
 }
 
+/** The Kafka sink on topics of its own (a new name per run); loaded only when asked, so the other figures need no Kafka. */
+async function benchKafkaSink(brokers: string, ring: KeyRing, suite: SealSuiteName, dir: string) {
+  const { createKafkaAuditSink } = await import("../adapters/kafka/kafka-audit-sink.js");
+  const tag = Date.now().toString(36);
+  return createKafkaAuditSink({
+    brokers,
+    keyRing: ring,
+    suite,
+    instance: `bench-kafka-${tag}`,
+    chainStatePath: join(dir, "chain.json"),
+    spoolPath: join(dir, "spool"),
+    topic: `credex.audit.bench.${tag}`,
+    checkpointTopic: `credex.audit-checkpoints.bench.${tag}`,
+  });
+}
+
 /** Each sink at `rate` appends/s, in rounds of rotated order (the machine's speed drifts). */
 export async function benchAuditSinksAtRate(opts: {
   brokers?: string;
@@ -193,20 +209,8 @@ export async function benchAuditSinksAtRate(opts: {
   const results: SinkRateResult[] = [];
   try {
     if (opts.brokers) {
-      const { createKafkaAuditSink } = await import("../adapters/kafka/kafka-audit-sink.js");
-      const tag = Date.now().toString(36);
-      sinks.push(["bare kafkajs producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${tag}`)]);
-      const kafka = await createKafkaAuditSink({
-        brokers: opts.brokers,
-        keyRing: ring,
-        suite: opts.suite,
-        instance: `bench-kafka-${tag}`,
-        chainStatePath: join(dir, "chain.json"),
-        spoolPath: join(dir, "spool"),
-        topic: `credex.audit.bench.${tag}`,
-        checkpointTopic: `credex.audit-checkpoints.bench.${tag}`,
-      });
-      sinks.push([`kafka (${opts.suite}, acks=all)`, kafka]);
+      sinks.push(["bare kafkajs producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${Date.now().toString(36)}`)]);
+      sinks.push([`kafka (${opts.suite}, acks=all)`, await benchKafkaSink(opts.brokers, ring, opts.suite, dir)]);
     }
     for (let round = 1; round <= opts.rounds; round++) {
       for (let k = 0; k < sinks.length; k++) {
@@ -237,19 +241,7 @@ export async function benchAuditSinks(opts: { brokers?: string; appends: number;
     results.push(await run(`file (${opts.suite}, O_DSYNC write per group)`, file, serialAppends, 1));
     await file.close();
     if (opts.brokers) {
-      // Loaded only when asked, so the file figures need no Kafka.
-      const { createKafkaAuditSink } = await import("../adapters/kafka/kafka-audit-sink.js");
-      const tag = Date.now().toString(36);
-      const kafka = await createKafkaAuditSink({
-        brokers: opts.brokers,
-        keyRing: ring,
-        suite: opts.suite,
-        instance: `bench-kafka-${tag}`,
-        chainStatePath: join(dir, "chain.json"),
-        spoolPath: join(dir, "spool"),
-        topic: `credex.audit.bench.${tag}`,
-        checkpointTopic: `credex.audit-checkpoints.bench.${tag}`,
-      });
+      const kafka = await benchKafkaSink(opts.brokers, ring, opts.suite, dir);
       results.push(await run(`kafka (${opts.suite}, acks=all, group commit)`, kafka, opts.appends, opts.concurrency));
       results.push(await run(`kafka (${opts.suite}, acks=all, group commit)`, kafka, serialAppends, 1));
       const s = kafka.stats();

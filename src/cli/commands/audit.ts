@@ -3,7 +3,7 @@ import type { AuditEntryHandler } from "../../adapters/audit/audit-source.js";
 import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
 import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
-import { anchorCertificates, decodeCheckpoint } from "../../core/audit/checkpoint.js";
+import { anchorCertificates } from "../../core/audit/checkpoint.js";
 import { createChainVerifier, type ChainBreak, type ChainVerifierOptions } from "../../core/audit/verify-chain.js";
 import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
@@ -193,22 +193,11 @@ async function verify(v: Values): Promise<number> {
   const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
   const from = parseTime(v.from, "from");
   const signers = checkpointSignersOf(v);
-  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), ...signers, requireGenesis: !(v.partial || from) });
-  const instance = v.instance;
-  // By the clear header; bytes that do not decode are not skipped: the verifier reports them.
-  const elsewhere = (decode: () => { gatewayInstance: string }) => {
-    try {
-      return decode().gatewayInstance !== instance;
-    } catch {
-      return false;
-    }
-  };
+  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), ...signers, requireGenesis: !(v.partial || from), ...(v.instance !== undefined && { instance: v.instance }) });
   await scanSource(v, from, true, (e) => {
-    if (e.kind === "record") {
-      if (instance === undefined || !elsewhere(() => decodeSealedRecord(e.bytes))) verifier.addRecord(e.bytes, e.position, e.stream);
-    } else if (e.kind === "checkpoint") {
-      if (instance === undefined || !elsewhere(() => decodeCheckpoint(e.bytes))) verifier.addCheckpoint(e.bytes, e.position);
-    } else verifier.addMalformed(e.position, e.detail);
+    if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);
+    else if (e.kind === "checkpoint") verifier.addCheckpoint(e.bytes, e.position);
+    else verifier.addMalformed(e.position, e.detail);
   }, createProgress("verify: scanning"));
   const r = verifier.finish();
   out(`records ${r.records}, checkpoints ${r.checkpoints}${r.checkpointsUnchecked ? ` (${r.checkpointsUnchecked} signatures not checked: no --cert or --ca)` : ""}, ${ring ? `decrypted ${r.decrypted}` : "not decrypted (no --key-ring)"}, chains ${r.chains.length}\n`);

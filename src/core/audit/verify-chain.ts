@@ -72,6 +72,11 @@ export interface ChainVerifierOptions {
   readonly signerAnchors?: CheckpointSignerAnchors;
   /** When true (default) a chain must start at sequence 1; false for a range that starts later. */
   readonly requireGenesis?: boolean;
+  /**
+   * Only this gateway instance's records and checkpoints count (a medium shared with other
+   * gateways, sealed under other key rings); bytes that do not decode are still reported.
+   */
+  readonly instance?: string;
 }
 
 export interface ChainVerifier {
@@ -125,14 +130,16 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
 
   return {
     addRecord(bytes, position, stream = "") {
-      records++;
       let record: SealedAuditRecord;
       try {
         record = decodeSealedRecord(bytes);
       } catch (err) {
+        records++;
         orphanBreaks.push({ kind: "malformed", instance: "", position, detail: `not a SealedAuditRecord: ${(err as Error).message}` });
         return;
       }
+      if (opts.instance !== undefined && record.gatewayInstance !== opts.instance) return;
+      records++;
       const instance = record.gatewayInstance;
       const chain = chainOf(instance);
       const seq = record.sequence;
@@ -163,14 +170,16 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
     },
 
     addCheckpoint(bytes, position) {
-      checkpoints++;
       let cp;
       try {
         cp = decodeCheckpoint(bytes);
       } catch (err) {
+        checkpoints++;
         orphanBreaks.push({ kind: "malformed", instance: "", position, detail: `not an AuditCheckpoint: ${(err as Error).message}` });
         return;
       }
+      if (opts.instance !== undefined && cp.gatewayInstance !== opts.instance) return;
+      checkpoints++;
       const chain = chainOf(cp.gatewayInstance);
       chain.checkpointCount++;
       const brk = (detail: string) =>
