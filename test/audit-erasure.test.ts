@@ -7,7 +7,7 @@
  * starts an announced chain and raises an incident) and `credex audit verify` fails naming
  * the range affected.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, X509Certificate } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Purpose } from "../src/gen/credex/v1/types_pb.js";
@@ -21,6 +21,7 @@ import { createKafkaClient } from "../src/adapters/kafka/kafka-client.js";
 import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
 import { createAuditChain, recordHash } from "../src/core/audit/audit-chain.js";
 import { loadKeyRing } from "../src/core/audit/key-ring.js";
+import { publicKeyId } from "../src/core/audit/chain-state-key.js";
 import { decodeSealedRecord } from "../src/core/audit/seal.js";
 import { startTestFederation } from "./support/federation.js";
 import { readInstanceKafkaAudit } from "./support/kafka-audit.js";
@@ -114,18 +115,19 @@ describe("item 2: file sink", () => {
     // A state that names the truncated head, as the attacker can compute it from the log alone:
     // in the unkeyed format credex wrote before, and in the keyed one with a MAC under a key of his own.
     const headBytes = Buffer.from(all[2]!.slice(2), "base64");
-    const body = { instance: fed.gateway.config.instance, sequence: String(decodeSealedRecord(headBytes).sequence), headHash: recordHash(headBytes).toString("hex") };
+    const body = { instance: fed.gateway.config.instance, sequence: String(decodeSealedRecord(headBytes).sequence), headHash: Buffer.from(recordHash(headBytes)).toString("hex") };
     const slot = (fields: Record<string, unknown>, size: number) => {
       const text = JSON.stringify({ ...fields, sum: createHash("sha256").update(JSON.stringify(fields)).digest("hex") });
       return `${text}${" ".repeat(size - 1 - text.length)}\n`;
     };
     writeFileSync(chainStateOf(fed), slot(body, 512).repeat(2));
     await expect(restart(fed)).rejects.toThrow(`chain state ${chainStateOf(fed)} was written without a key`);
-    const keyed = { v: 2, ...body, clean: true, key: "ab".repeat(32) };
+    // The key id is public (the SHA-256 of the certificate's public key); the MAC needs the private key.
+    const keyed = { v: 2, n: "99", ...body, clean: true, key: publicKeyId(new X509Certificate(readFileSync(fed.pki.gateway.cert)).publicKey) };
     const mac = createHmac("sha256", "the attacker's own key").update(JSON.stringify(keyed)).digest("hex");
     const text = JSON.stringify({ ...keyed, sum: createHash("sha256").update(JSON.stringify(keyed)).digest("hex"), mac });
     writeFileSync(chainStateOf(fed), `${text}${" ".repeat(1023 - text.length)}\n`.repeat(2) + "\0".repeat(16_384));
-    await expect(restart(fed)).rejects.toThrow(`chain state ${chainStateOf(fed)}`);
+    await expect(restart(fed)).rejects.toThrow(`chain state ${chainStateOf(fed)} fails its key check (slot 1): it was not saved by this gateway's key (edited or forged)`);
   });
 
   it("item 2: a key-ring holder appends forged records after the last checkpoint → verify fails naming the range; the gateway refuses to start", async () => {
@@ -199,7 +201,7 @@ describe("item 2: Kafka sink", () => {
     await exchanges(fed, 3);
     await stopGateway(fed);
     rmSync(chainStateOf(fed));
-    await expect(restart(fed)).rejects.toThrow(new RegExp(`chain state ${chainStateOf(fed)} is missing but topic ${kafka.checkpointTopic.replaceAll(".", "\\.")} holds checkpoints of instance ${fed.gateway.config.instance} up to sequence 3`));
+    await expect(restart(fed)).rejects.toThrow(new RegExp(`chain state ${chainStateOf(fed)} is missing \\(or was never saved\\) but topic ${kafka.checkpointTopic.replaceAll(".", "\\.")} holds checkpoints of instance ${fed.gateway.config.instance} up to sequence 3`));
   });
 
   it("item 2: a key-ring holder produces forged records after the gateway's clean stop → verify fails naming the range; the gateway refuses to start", async () => {

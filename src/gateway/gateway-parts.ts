@@ -5,14 +5,25 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
-import { createRotatingCheckpointSigner, type CheckpointSigner } from "../core/audit/checkpoint.js";
+import { createRotatingCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../core/audit/checkpoint.js";
+import { describePreviousCheckpoint, type ChainRestart } from "../core/audit/chain-restart.js";
+import { gatewayCheckpointTrust } from "../adapters/audit/gateway-checkpoint-trust.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
 
+export interface GatewayStartOptions {
+  /**
+   * `credex gateway start --new-audit-chain`: when the audit chain state is refused (missing
+   * while the log or topic holds the chain, failing its key check, not matching), start an
+   * announced new chain and raise an incident instead of refusing to start.
+   */
+  readonly newAuditChain?: boolean;
+}
+
 /** The authorizer, audit sink and pseudonymizer a gateway builds from its validated config. */
-export async function buildGatewayParts(config: GatewayConfig, extra: Partial<GatewayParts> = {}): Promise<GatewayParts> {
+export async function buildGatewayParts(config: GatewayConfig, extra: Partial<GatewayParts> = {}, options: GatewayStartOptions = {}): Promise<GatewayParts> {
   const keyRing = await loadKeyRing(config.audit.keyRing);
   const authorizer = extra.authorizer ?? (await createPolicyAuthorizer({ modelPath: config.policy.model, policyPath: config.policy.policy, agencies: config.agencies }));
   let checkpointSigner = extra.checkpointSigner;
@@ -21,7 +32,20 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     // Checkpoints are signed with the gateway's own TLS key, so officers verify them with its
     // certificate (or through the CA: checkpoints carry it); the gateway switches it with each reload.
     checkpointSigner ??= createRotatingCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") });
-    auditSink = await buildAuditSink(config, keyRing, checkpointSigner);
+    const sink = await buildAuditSink(config, keyRing, checkpointSigner, await gatewayCheckpointTrust(config), options.newAuditChain === true);
+    if (sink.restart) {
+      extra.logger?.warn("audit chain restarted: a new chain was started because the chain state was refused", {
+        instance: config.instance,
+        sequence: sink.restart.sequence.toString(),
+        reason: sink.restart.reason,
+        previous_checkpoint: describePreviousCheckpoint(sink.restart.previousCheckpoint),
+        refused_chain_state: sink.restart.refusedStateKeptAs,
+      });
+      extra.onAuditChainRestart?.(sink.restart);
+    } else if (options.newAuditChain) {
+      extra.logger?.info("--new-audit-chain: the chain state is sound, the chain continues (no new chain started)", { instance: config.instance });
+    }
+    auditSink = sink;
   }
   return {
     ...extra,
@@ -34,7 +58,13 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
   };
 }
 
-async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType<typeof loadKeyRing>>, checkpointSigner: CheckpointSigner): Promise<AuditSink> {
+async function buildAuditSink(
+  config: GatewayConfig,
+  keyRing: Awaited<ReturnType<typeof loadKeyRing>>,
+  checkpointSigner: CheckpointSigner,
+  trust: CheckpointTrust,
+  newChain: boolean,
+): Promise<AuditSink & { readonly restart: ChainRestart | undefined }> {
   if (config.audit.sink === "kafka") {
     const kafka = config.audit.kafka!;
     return createKafkaAuditSink({
@@ -50,6 +80,8 @@ async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType
       checkpointSigner,
       production: config.mode === "production",
       createTopics: kafka.createTopics,
+      trust,
+      newChain,
     });
   }
   return createFileAuditSink({
@@ -59,5 +91,7 @@ async function buildAuditSink(config: GatewayConfig, keyRing: Awaited<ReturnType
     instance: config.instance,
     chainStatePath: config.audit.chainState,
     checkpointSigner,
+    trust,
+    newChain,
   });
 }

@@ -33,6 +33,7 @@ import { createExchangeLog } from "../core/exchange-log.js";
 import type { ControlResult } from "../core/posture/posture-evidence.js";
 import { startObservability, type RunningObservability } from "./observability.js";
 import type { RotatingCheckpointSigner } from "../core/audit/checkpoint.js";
+import type { ChainRestart } from "../core/audit/chain-restart.js";
 import { startGatewayCertificates } from "./gateway-certificates.js";
 import type { ReloadOutcome } from "./tls-reloader.js";
 import type { CertificateExpiring, CertificateExpiryEntry } from "../core/certificate-expiry.js";
@@ -71,6 +72,8 @@ export interface GatewayParts {
   readonly members?: MemberServiceParts;
   /** The audit sink's checkpoint signer, switched with each TLS reload so checkpoints are signed with the served key. */
   readonly checkpointSigner?: RotatingCheckpointSigner;
+  /** The audit sink started an announced new chain (--new-audit-chain): raised as an incident. */
+  readonly onAuditChainRestart?: (restart: ChainRestart) => void;
 }
 
 export interface RunningGateway {

@@ -8,6 +8,7 @@ import { CredexError } from "../core/errors.js";
 import { adminAuditEvent } from "../core/admin-audit-event.js";
 import { createAgencyRateLimiter, type AgencyRateLimiter } from "../core/agency-rate-limiter.js";
 import { createDetectors } from "../core/incidents/create-detectors.js";
+import { describePreviousCheckpoint } from "../core/audit/chain-restart.js";
 import { createIncidentManager, type IncidentManager } from "../core/incidents/incident-manager.js";
 import { createPlaybookRunner, type PlaybookRunner } from "../core/incidents/playbook-runner.js";
 import { observationOf, type SecurityEvent } from "../core/incidents/security-event.js";
@@ -278,6 +279,17 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
     onCertificateExpiring: (event) => {
       system.report({ kind: "certificate-expiry", at: new Date(), fingerprint: event.serial, owner: event.subject, notAfter: event.notAfter });
       parts?.onCertificateExpiring?.(event);
+    },
+    onAuditChainRestart: (restart) => {
+      system.report({
+        kind: "audit-chain-restarted",
+        at: new Date(),
+        instance: restart.instance,
+        sequence: restart.sequence,
+        reason: restart.reason,
+        previousCheckpoint: describePreviousCheckpoint(restart.previousCheckpoint),
+      });
+      parts?.onAuditChainRestart?.(restart);
     },
   };
 }

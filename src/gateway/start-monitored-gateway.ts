@@ -1,6 +1,6 @@
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { startGateway, type GatewayParts, type RunningGateway } from "./gateway.js";
-import { buildGatewayParts } from "./gateway-parts.js";
+import { buildGatewayParts, type GatewayStartOptions } from "./gateway-parts.js";
 import { startIncidentSystem, withIncidentHooks, type IncidentSystem } from "./incident-system.js";
 import { startAdminServer, type RunningAdminServer } from "./admin-server.js";
 
@@ -19,11 +19,11 @@ export interface MonitoredGateway {
  * order that works: the incident hooks go into the pipeline's parts, the
  * containment actions bind to the running gateway, the admin API to both.
  */
-export async function startMonitoredGateway(config: GatewayConfig, parts?: Partial<GatewayParts>): Promise<MonitoredGateway> {
+export async function startMonitoredGateway(config: GatewayConfig, parts?: Partial<GatewayParts>, options: GatewayStartOptions = {}): Promise<MonitoredGateway> {
   const incidents = config.incidents.enabled ? await startIncidentSystem(config) : undefined;
   let gateway: RunningGateway | undefined;
   try {
-    const built = await buildGatewayParts(config, incidents ? withIncidentHooks(parts, incidents) : parts);
+    const built = await buildGatewayParts(config, incidents ? withIncidentHooks(parts, incidents) : parts, options);
     gateway = await startGateway(config, built);
     incidents?.attach(gateway, built.pseudonymize);
     const admin = incidents && config.admin ? await startAdminServer(config, gateway, incidents) : undefined;

@@ -1,9 +1,12 @@
+import { X509Certificate } from "node:crypto";
 import { Partitioners, type Message, type PartitionMetadata, type Producer } from "kafkajs";
 import { AuditEventType, type AuditEvent, type SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
-import { createAuditChain, genesisHead, openChainStateFile, recordHash, type ChainHead, type ResumeHint } from "../../core/audit/audit-chain.js";
-import { createCheckpoint, encodeCheckpoint, type CheckpointSigner } from "../../core/audit/checkpoint.js";
+import { createAuditChain, genesisHead, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
+import { ChainStateError, openChainStateFile, replaceChainStateFile, type ChainStateFile, type ResumeHint } from "../../core/audit/chain-state-file.js";
+import { chainRestartEvent, type ChainRestart, type PreviousCheckpoint } from "../../core/audit/chain-restart.js";
+import { createCheckpoint, decodeCheckpoint, encodeCheckpoint, trustedCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
@@ -30,8 +33,12 @@ export interface KafkaAuditSinkOptions {
   readonly instance: string;
   /**
    * Where the chain stands, so that it continues after a restart: saved (O_DSYNC) at start, at
-   * most every `resumeHintIntervalMs` while running, and at a clean close. After a crash the
-   * records acknowledged since the last save are found in Kafka at start (see createKafkaAuditSink).
+   * most every `resumeHintIntervalMs` while running, and at a clean close, keyed with the
+   * checkpoint signer's key (chain-state-file.ts). After a crash the records acknowledged since
+   * the last save are found in Kafka at start (see createKafkaAuditSink). The sink refuses to
+   * start (ChainStateError), unless `newChain`, when the state is missing while the checkpoint
+   * topic or the spool holds this instance's chain, fails its key check, or does not match the
+   * topic: partitions shorter than it recorded, or records of this instance after a clean stop.
    */
   readonly chainStatePath: string;
   /** Least time between two saves of the chain state while running (default 1 s; 0: after every commit). */
@@ -57,6 +64,14 @@ export interface KafkaAuditSinkOptions {
   /** Bound on one produce request; past it (after two quick retries) the batch goes to the spool. Default 5 s. */
   readonly requestTimeoutMs?: number;
   readonly logLevel?: KafkaLogLevel;
+  /** Whose checkpoints the gateway trusts (its certificate and CA): a start after a key change, its own checkpoints in the topic. */
+  readonly trust?: CheckpointTrust;
+  /**
+   * `--new-audit-chain`: when the chain state is refused, keep it aside, continue after this
+   * instance's newest record in the topic (and spool) with a record announcing the restart,
+   * naming the newest checkpoint of the checkpoint topic the gateway can check, and a checkpoint.
+   */
+  readonly newChain?: boolean;
 }
 
 export interface KafkaAuditSinkStats {
@@ -83,6 +98,8 @@ export interface KafkaAuditSink extends AuditSink {
   stats(): KafkaAuditSinkStats;
   /** Publishes a signed checkpoint of the head now (skipped while records wait in the spool). */
   checkpoint(): Promise<void>;
+  /** The new chain this start announced (`newChain`), if it had to. */
+  readonly restart: ChainRestart | undefined;
 }
 
 type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
@@ -233,37 +250,108 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     });
   }
 
+  /** Without a trust configured (a sink alone), the signer's own certificate; without a signer, any checkpoint naming this instance. */
+  const signer = opts.checkpointSigner;
+  const trust: CheckpointTrust | undefined = opts.trust ?? (signer ? { certificates: [new X509Certificate(Buffer.from(signer.certificates[0] as Uint8Array))] } : undefined);
+
+  /** The newest checkpoint of this instance in the checkpoint topic (read whole: a first start, a new chain). */
+  async function newestOwnCheckpoint(): Promise<PreviousCheckpoint | undefined> {
+    let newest: PreviousCheckpoint | undefined;
+    await readKafkaTopic({
+      brokers: opts.brokers,
+      topic: checkpointTopic,
+      idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      onRecord: (r) => {
+        try {
+          const cp = decodeCheckpoint(r.value);
+          if (cp.gatewayInstance !== opts.instance || cp.sequence === 0n || cp.sequence <= (newest?.sequence ?? 0n)) return;
+          if (trust && !trustedCheckpointSigner(cp, trust)) return;
+          newest = { sequence: cp.sequence, headHash: cp.headHash, position: `${r.topic}/${r.partition}/${r.offset}` };
+        } catch {
+          // not a checkpoint: verify reports it
+        }
+      },
+    });
+    return newest;
+  }
+
   const spool = await openAuditSpool(opts.spoolPath).catch(startFailed);
   openedAtStart.push(spool);
-  const state = await openChainStateFile(opts.chainStatePath, opts.instance).catch(startFailed);
-  openedAtStart.push(state);
-  let head: ChainHead = state.head ?? genesisHead(opts.instance);
+  const stateOptions = { path: opts.chainStatePath, instance: opts.instance, ...(signer && { key: () => signer.stateKey }), ...(trust && { trust }) };
+  let problem: string | undefined;
+  let state: ChainStateFile | undefined;
+  try {
+    state = await openChainStateFile(stateOptions);
+    openedAtStart.push(state);
+  } catch (err) {
+    if (!(err instanceof ChainStateError)) return startFailed(err);
+    problem = err.message;
+  }
+  const spoolLastRecord = spool.lastRecord() && decodeSealedRecord(spool.lastRecord() as Uint8Array);
+  let head: ChainHead = state?.head ?? genesisHead(opts.instance);
   let recovered = 0;
-  if (state.head && state.resume?.clean === false) {
-    // The last run did not close cleanly: records it had acknowledged after its last save are in
-    // Kafka only. The chain continues from the newest of them, never beside it (no fork).
-    try {
-      const found = await newestOwnRecordInKafka(head.sequence, state.resume);
-      if (found) {
-        recovered = Number(found.sequence - head.sequence);
-        head = found;
+  try {
+    if (state && !state.head) {
+      // A first start, or everything local deleted: the spool and the checkpoint topic tell them apart.
+      if (spoolLastRecord?.gatewayInstance === opts.instance) {
+        problem = `the chain state ${opts.chainStatePath} is missing (or was never saved) but the spool ${opts.spoolPath} holds records of instance ${opts.instance} up to sequence ${spoolLastRecord.sequence}: the state was deleted or replaced`;
+      } else {
+        const cp = await newestOwnCheckpoint();
+        if (cp) problem = `the chain state ${opts.chainStatePath} is missing (or was never saved) but topic ${checkpointTopic} holds checkpoints of instance ${opts.instance} up to sequence ${cp.sequence} (${cp.position}): the state was deleted or replaced, or another gateway uses this instance name`;
       }
+    } else if (state?.head && state.resume) {
+      const resume = state.resume;
+      const sameTopic = (resume.topic ?? topic) === topic;
+      const shorter = sameTopic && resume.offsets ? resume.offsets.findIndex((o, p) => p < nextOffsets.length && o > (nextOffsets[p] as bigint)) : -1;
+      if (shorter >= 0) {
+        problem = `topic ${topic} ends at offset ${nextOffsets[shorter]} in partition ${shorter}, before the offset ${resume.offsets?.[shorter]} the chain state ${opts.chainStatePath} recorded: records were deleted from the topic, or it was deleted and created again`;
+      } else {
+        // The last run's records after the saved head: an unclean stop leaves some (acknowledged after its last
+        // save) and the chain continues from the newest of them, never beside it (no fork); after a clean stop
+        // there are none, unless someone with the key ring added them.
+        const found = await newestOwnRecordInKafka(head.sequence, resume);
+        if (found && resume.clean) {
+          problem = `the gateway stopped cleanly at sequence ${head.sequence} (chain state ${opts.chainStatePath}) but topic ${resume.topic ?? topic} holds its records up to sequence ${found.sequence}: records ${head.sequence + 1n}..${found.sequence} were added while it was stopped`;
+        } else if (found) {
+          recovered = Number(found.sequence - head.sequence);
+          head = found;
+        }
+      }
+    }
+  } catch (err) {
+    return startFailed(new Error(`the audit chain head could not be checked against Kafka: ${(err as Error).message}`, { cause: err }));
+  }
+  let restartOf: Omit<ChainRestart, "sequence"> | undefined;
+  if (problem) {
+    await state?.close().catch(() => undefined);
+    if (!opts.newChain) return startFailed(new ChainStateError(opts.chainStatePath, problem));
+    if (!signer) return startFailed(new Error("kafka audit sink: a new audit chain needs a checkpoint signer"));
+    try {
+      // Continues after everything of this instance the topic holds (a forged record that does not open is skipped).
+      head = (await newestOwnRecordInKafka(0n, { clean: false })) ?? genesisHead(opts.instance);
+      const replaced = await replaceChainStateFile(stateOptions);
+      state = replaced.state;
+      openedAtStart.push(state);
+      restartOf = { instance: opts.instance, reason: problem, previousCheckpoint: await newestOwnCheckpoint(), refusedStateKeptAs: replaced.keptAs };
     } catch (err) {
-      return startFailed(new Error(`the audit chain head could not be recovered from Kafka after an unclean stop: ${(err as Error).message}`, { cause: err }));
+      return startFailed(err);
     }
   }
-  const spoolLast = spool.lastRecord();
-  if (spoolLast) {
+  const stateFile = state as ChainStateFile;
+  if (spoolLastRecord && spoolLastRecord.gatewayInstance === opts.instance && spoolLastRecord.sequence > head.sequence) {
     // A crash between the spool's fsync and the chain state's leaves the spool ahead: it is the truth.
-    const r = decodeSealedRecord(spoolLast);
-    if (r.gatewayInstance === opts.instance && r.sequence > head.sequence) head = { instance: opts.instance, sequence: r.sequence, headHash: recordHash(spoolLast) };
+    head = { instance: opts.instance, sequence: spoolLastRecord.sequence, headHash: recordHash(spool.lastRecord() as Uint8Array) };
   }
   const chain = createAuditChain(head, opts.keyRing, suite);
   const lock = createMutex();
 
   // Chain-state saves, one at a time (each alternates the file's two slots).
   const stateLock = createMutex();
-  const saveState = (h: ChainHead, resume: ResumeHint) => stateLock(() => state.save(h, resume));
+  const saveState = (h: ChainHead, resume: ResumeHint) => stateLock(() => stateFile.save(h, resume));
+  // The gateway's certificate key was rotated: the state is saved again under the new key at once.
+  signer?.onSwitch?.(() => void stateLock(() => stateFile.rekey()).catch(() => undefined));
+  /** The last checkpoint published, to leave in the chain state at a clean close when it names the final head. */
+  let lastCheckpoint: { bytes: Uint8Array; sequence: bigint } | undefined;
   const hintIntervalMs = opts.resumeHintIntervalMs ?? 1_000;
   let lastHintAt = Date.now();
   let hintSaving: Promise<void> | undefined;
@@ -407,7 +495,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     // Left by an earlier run that may have died between a send and its acknowledgement.
     kafkaReachable = false;
     reconcileBeforeDrain = true;
-    reconcileTopic = state.resume?.topic ?? topic;
+    reconcileTopic = stateFile.resume?.topic ?? topic;
     startDrain();
   }
 
@@ -483,7 +571,10 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         }
         sent += sealed.length;
         saveHintNowAndThen();
-        if (cp) checkpoints++;
+        if (cp) {
+          checkpoints++;
+          lastCheckpoint = { bytes: cp, sequence: chain.head().sequence };
+        }
         sealed.forEach((s, i) => (results[s.index] = { medium: "kafka", position: positions[i], sequence: s.sequence }));
       }
       commits++;
@@ -494,6 +585,18 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     ? setInterval(() => void committer.submit({ kind: "checkpoint" }).catch(() => undefined), opts.checkpointIntervalMs ?? 60_000)
     : undefined;
   timer?.unref();
+
+  let restart: ChainRestart | undefined;
+  if (restartOf) {
+    try {
+      const receipt = (await committer.submit({ kind: "event", event: chainRestartEvent(restartOf) })) as AuditReceipt;
+      await committer.submit({ kind: "checkpoint" });
+      restart = { ...restartOf, sequence: receipt.sequence as bigint };
+    } catch (err) {
+      if (timer) clearInterval(timer);
+      return startFailed(new Error(`the new audit chain could not be announced: ${(err as Error).message}`, { cause: err }));
+    }
+  }
 
   return {
     async append(event) {
@@ -517,13 +620,21 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       await producer.disconnect().catch(() => undefined);
       // Nothing is in flight: the head is exact, and the next start need not look in Kafka.
       await hintSaving;
-      await saveState(chain.head(), { clean: true, topic, offsets: [...nextOffsets] }).catch((err: unknown) => {
-        lastError = `the chain state could not be saved at close: ${(err as Error).message}`;
-      });
+      const finalHead = chain.head();
+      const saved = await saveState(finalHead, { clean: true, topic, offsets: [...nextOffsets] }).then(
+        () => true,
+        (err: unknown) => {
+          lastError = `the chain state could not be saved at close: ${(err as Error).message}`;
+          return false;
+        },
+      );
+      // Its checkpoint lets a start under another key (changed while stopped) take the state over.
+      if (saved && spool.depth() === 0 && lastCheckpoint?.sequence === finalHead.sequence) await stateFile.saveHandover(lastCheckpoint.bytes).catch(() => undefined);
       await spool.close();
-      await state.close();
+      await stateFile.close();
     },
     describe: () => `kafka ${opts.brokers} topic ${topic} (instance ${opts.instance}, ${opts.suite}, spool ${opts.spoolPath})`,
+    restart,
     stats: () => ({
       sent,
       spooled,

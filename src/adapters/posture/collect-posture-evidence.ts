@@ -5,10 +5,10 @@ import type { GatewayConfig } from "../../config/gateway-config.js";
 import { loadKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import type { CertificateFact, CrlFact, PostureEvidence, TelemetryEvidence } from "../../core/posture/posture-evidence.js";
 import { DEFAULT_TLS12_CIPHERS } from "../grpc/server-credentials.js";
-import { auditVerificationOf, type CheckpointSigners } from "../audit/verify-result-file.js";
+import { auditVerificationOf } from "../audit/verify-result-file.js";
+import { gatewayCheckpointTrust } from "../audit/gateway-checkpoint-trust.js";
 import { describeAuditTopics } from "../kafka/audit-topic-facts.js";
-import { certificateFactsOf, certificatesOfPem, findAdminCertificates } from "./certificate-facts.js";
-import { revocationLookupFromCrls, type RevocationLookup } from "../pki/crl-reader.js";
+import { certificateFactsOf, findAdminCertificates } from "./certificate-facts.js";
 import { crlValidityOf } from "./crl-validity.js";
 import { probeTls } from "./tls-probe.js";
 
@@ -64,7 +64,7 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
   const [live, crl, verification, kafka, telemetry, policy] = await Promise.all([
     sources.address ? probeTls(sources.address) : Promise.resolve(undefined),
     config.tls.crl.length > 0 ? stalestCrlOf(config.tls.crl) : Promise.resolve(undefined),
-    auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, signers: await checkpointSigners(config), now }).catch(
+    auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, signers: await gatewayCheckpointTrust(config), now }).catch(
       (err: Error) => ({ source: "none" as const, detail: err.message }),
     ),
     config.audit.sink === "kafka" && config.audit.kafka ? describeAuditTopics(config.audit.kafka.brokers, [config.audit.kafka.topic, config.audit.kafka.checkpointTopic]) : Promise.resolve(undefined),
@@ -92,26 +92,6 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
     policy,
     telemetry,
   };
-}
-
-/**
- * Checkpoints are signed with the gateway's TLS key (gateway-parts.ts): its leaf certificate
- * checks them, and those signed before a rotation are checked through the CA bundle and the
- * trust domain with the certificate each carries, against the gateway's CRLs. A CRL that does
- * not load leaves revocation out here: the CRL control reports it.
- */
-async function checkpointSigners(config: GatewayConfig): Promise<CheckpointSigners> {
-  const read = async (file: string) => readFile(file, "utf8").catch(() => "");
-  const [leafPem, caPem, ...crlPems] = await Promise.all([read(config.tls.cert), read(config.tls.ca), ...config.tls.crl.map(read)]);
-  const leaf = leafPem ? certificatesOfPem(leafPem).slice(0, 1).map((c) => c.toString()) : [];
-  if (!caPem) return { certificates: leaf };
-  let revocation: RevocationLookup | undefined;
-  try {
-    revocation = revocationLookupFromCrls(config.tls.crl.map((source, i) => ({ pem: crlPems[i] ?? "", source })), certificatesOfPem(caPem), new Date());
-  } catch {
-    revocation = undefined;
-  }
-  return { certificates: leaf, signerAnchors: { ca: [caPem], trustDomain: config.trustDomain, ...(revocation && { revocation }) } };
 }
 
 /** Of several CRLs (root and issuing CA), the one that needs attention first: unreadable, else the earliest nextUpdate. */

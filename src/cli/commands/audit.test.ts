@@ -75,7 +75,27 @@ describe("credex audit (file source)", () => {
     writeFileSync(cut, `${[...lines.slice(0, 11), lines[12]].join("\n")}\n`);
     const r = await cli(["verify", "--file", cut, "--cert", cert]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`first break: missing-after-checkpoint at sequence 12: ${cut}:12: the checkpoint covers sequence 12 but the chain ends at 11`);
+    expect(r.stdout).toContain(`first break: missing-after-checkpoint at sequence 12: ${cut}:12: sequences 12..12 are missing: the checkpoint covers sequence 12 but the chain ends at 11`);
+  });
+
+  it("fail/verify: records after the last signed checkpoint (a gateway still writing, or a forged tail); ok/--allow-unsigned-tail reports them as UNVERIFIED", async () => {
+    const lines = readFileSync(log, "utf8").trimEnd().split("\n");
+    const cut = join(dir, "unsigned.log");
+    writeFileSync(cut, `${lines.slice(0, 12).join("\n")}\n`); // the closing checkpoint (line 13) is gone
+    const strict = await cli(["verify", "--file", cut, "--key-ring", keys, "--cert", cert]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain(`first break: no-checkpoint at sequence 1: ${cut}:1: no signed checkpoint covers sequences 1..12`);
+    const live = await cli(["verify", "--file", cut, "--key-ring", keys, "--cert", cert, "--allow-unsigned-tail"]);
+    expect(live.stdout).toBe(
+      "records 12, checkpoints 0, decrypted 12, chains 1\n" +
+        "chain gw-1: sequences 1..12, 12 records, 0 checkpoints: OK\n" +
+        `  UNVERIFIED (--allow-unsigned-tail): sequences 1..12 from ${cut}:1 on are not covered by a signed checkpoint\n` +
+        "verify: OK, 12 records UNVERIFIED (not covered by a signed checkpoint)\n",
+    );
+    expect(live.code).toBe(0);
+    const unpinned = await cli(["verify", "--file", log, "--key-ring", keys]);
+    expect(unpinned.code).toBe(1);
+    expect(unpinned.stdout).toContain("no signed checkpoint covers sequences 1..12 (1 checkpoints whose signatures were not checked: give --cert or --ca)");
   });
 
   it("ok/tail filters by decision and by raw subject id (never printed)", async () => {

@@ -26,8 +26,13 @@ AuditEvents), read from a local audit file or from Kafka.
   tail     decrypt and list events, filtered (table, or JSON lines with --jsonl);
            --follow keeps printing new ones
   verify   check every chain: gaps, reordering, duplicates, bad hashes, records
-           that fail to decrypt, checkpoint signatures; prints a summary and the
-           first break per chain with its position; exit 0 only if all verifies
+           that fail to decrypt, checkpoint signatures, and that signed
+           checkpoints cover every record: a chain with no checkpoint, records
+           after the last signed one (an unsigned tail), records a checkpoint
+           names that are missing or differ, and an announced new chain
+           (gateway start --new-audit-chain) fail, with the range affected;
+           prints a summary and the first break per chain with its position;
+           exit 0 only if all verifies
   export   decrypted events as JSON lines or CSV, for investigations
   keyring  new --out <file> | rotate --key-ring <file> --key-id <id>
 
@@ -41,7 +46,8 @@ options:
   --key-ring <file>     the officer's key ring (needed by tail, export, --subject;
                         verify also checks that every record decrypts when given)
   --cert <pem file>     (verify, repeatable) certificates allowed to sign checkpoints;
-                        without --cert or --ca, checkpoint signatures are counted as unchecked
+                        without --cert or --ca, signatures are not checked and no
+                        checkpoint vouches for any record (verify fails)
   --ca <pem file>       (verify, repeatable) also accept a checkpoint signed by the certificate
                         it carries, if that names spiffe://<trust-domain>/gateway and leads to
                         one of these CAs (checkpoints from before and after a rotation)
@@ -52,6 +58,10 @@ options:
   --partial             (verify) the range need not start at sequence 1 (implied by --from)
   --instance <id>       (verify) only this gateway instance's chain and checkpoints (a topic
                         shared by several gateways, or by demo runs with their own key rings)
+  --allow-unsigned-tail (verify) WEAKER: for the log of a gateway still writing it, records
+                        after the last signed checkpoint (all of a chain's, when it has none
+                        yet) are reported as UNVERIFIED instead of failing. They are not
+                        vouched for: a key-ring holder can seal and chain such records.
   --from <time> --to <time>   ISO 8601 time range (event received_at)
   --agency <id> --decision allow|deny|none --purpose <name> --category <name>
   --subject <raw id> [--subject-type legal_person|natural_person|other_org]
@@ -64,8 +74,9 @@ options:
 
 examples:
   credex audit verify --file .credex/audit.log --key-ring keys.json --cert certs/gateway.pem
-  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json
-  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --instance gw-1
+  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --cert certs/gateway.pem
+  credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --cert certs/gateway.pem --instance gw-1
+  credex audit verify --file .credex/audit.log --cert certs/gateway.pem --allow-unsigned-tail   # a running gateway's log
   credex audit verify --brokers 127.0.0.1:9092 --key-ring keys.json --ca certs/ca.pem --trust-domain credex.example --crl certs/crl.pem
   credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
   credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
@@ -86,6 +97,7 @@ const OPTIONS = {
   crl: { type: "string", multiple: true },
   instance: { type: "string" },
   partial: { type: "boolean" },
+  "allow-unsigned-tail": { type: "boolean" },
   from: { type: "string" },
   to: { type: "string" },
   agency: { type: "string" },
@@ -193,7 +205,13 @@ async function verify(v: Values): Promise<number> {
   const ring = v["key-ring"] ? await loadKeyRing(v["key-ring"]) : undefined;
   const from = parseTime(v.from, "from");
   const signers = checkpointSignersOf(v);
-  const verifier = createChainVerifier({ ...(ring && { keyRing: ring }), ...signers, requireGenesis: !(v.partial || from), ...(v.instance !== undefined && { instance: v.instance }) });
+  const verifier = createChainVerifier({
+    ...(ring && { keyRing: ring }),
+    ...signers,
+    requireGenesis: !(v.partial || from),
+    ...(v.instance !== undefined && { instance: v.instance }),
+    allowUnsignedTail: v["allow-unsigned-tail"] === true,
+  });
   await scanSource(v, from, true, (e) => {
     if (e.kind === "record") verifier.addRecord(e.bytes, e.position, e.stream);
     else if (e.kind === "checkpoint") verifier.addCheckpoint(e.bytes, e.position);
@@ -205,10 +223,12 @@ async function verify(v: Values): Promise<number> {
     const range = c.records ? `sequences ${c.firstSequence}..${c.lastSequence}` : "no records";
     out(`chain ${c.instance}: ${range}, ${c.records} records, ${c.checkpoints} checkpoints: ${c.breaks === 0 ? "OK" : `BROKEN (${c.breaks} breaks)`}\n`);
     if (c.firstBreak) out(`  first break: ${describeBreak(c.firstBreak)}\n`);
+    if (c.unverified) out(`  UNVERIFIED (--allow-unsigned-tail): sequences ${c.unverified.from}..${c.unverified.to} from ${c.unverified.position} on are not covered by a signed checkpoint\n`);
   }
   for (const b of r.orphanBreaks.slice(0, 20)) out(`unreadable: ${describeBreak(b)}\n`);
   if (r.orphanBreaks.length > 20) out(`unreadable: ${r.orphanBreaks.length - 20} more\n`);
-  out(r.ok ? "verify: OK\n" : `verify: FAILED (${r.totalBreaks} breaks)\n`);
+  const unverified = r.unverifiedRecords > 0 ? `, ${r.unverifiedRecords} records UNVERIFIED (not covered by a signed checkpoint)` : "";
+  out(r.ok ? `verify: OK${unverified}\n` : `verify: FAILED (${r.totalBreaks} breaks${unverified})\n`);
   return r.ok ? 0 : 1;
 }
 

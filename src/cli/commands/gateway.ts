@@ -3,11 +3,12 @@ import { loadGatewayConfig } from "../../config/gateway-config.js";
 import { ConfigError } from "../../config/config-reader.js";
 import { startMonitoredGateway } from "../../gateway/start-monitored-gateway.js";
 import { createJsonLogger } from "../../adapters/log/json-logger.js";
+import { ChainStateError } from "../../core/audit/chain-state-file.js";
 
 export const command: CliCommand = {
   name: "gateway",
   summary: "run the exchange gateway",
-  help: `credex gateway start --config <file>
+  help: `credex gateway start --config <file> [--new-audit-chain]
 
 Starts the CreditExchange gateway described by a config file (YAML; see
 deploy/gateway.example.yaml). The config is validated once at start: any
@@ -21,11 +22,26 @@ exchange among them (the subject only as its pseudonym). With an
 Signals: SIGHUP re-reads the TLS certificate, key, CA bundle and CRL;
 SIGTERM/SIGINT drain calls in flight, flush the audit sink and exit.
 
+The audit chain state (audit.chainState) is keyed with the gateway's
+certificate key. The gateway refuses to start (exit 1, naming the file and
+what is wrong) when it is missing while the audit log, the spool or the
+checkpoint topic holds this instance's chain, fails its key check, or does
+not match the log or topic (records removed or added while stopped). A first
+start on an empty audit directory needs nothing.
+  --new-audit-chain   instead of refusing, keep the refused state aside
+                      (<chainState>.refused-<time>), continue after the last
+                      record with a record announcing a new chain (naming the
+                      previous chain's last checkpoint, or that none is known)
+                      and a checkpoint, and raise an incident
+                      (audit-chain-restarted). \`credex audit verify\` reports
+                      the restart as a failure. Use it once, after an
+                      investigation: it is not needed for a crash or a restart.
+
 example:
   credex gateway start --config deploy/gateway.example.yaml
 `,
   async run(argv) {
-    const args = parseCommandArgs(this, argv, { config: { type: "string" } }, true);
+    const args = parseCommandArgs(this, argv, { config: { type: "string" }, "new-audit-chain": { type: "boolean" } }, true);
     if (!args) return 0;
     if (args.positionals[0] !== "start") throw new UsageError(`expected "start", got ${args.positionals[0] ? `"${args.positionals[0]}"` : "nothing"}`);
     let config;
@@ -39,7 +55,17 @@ example:
       throw err;
     }
     const logger = createJsonLogger({ component: "gateway", level: config.observability?.logLevel ?? "info" });
-    const monitored = await startMonitoredGateway(config, { logger });
+    let monitored;
+    try {
+      monitored = await startMonitoredGateway(config, { logger }, { newAuditChain: args.values["new-audit-chain"] === true });
+    } catch (err) {
+      if (!(err instanceof ChainStateError)) throw err;
+      process.stderr.write(
+        `credex gateway: refusing to start: ${err.message}\n` +
+          "  Check the audit trail (credex audit verify) and investigate; to go on with an announced new chain and an incident, start once with --new-audit-chain.\n",
+      );
+      return 1;
+    }
     const gateway = monitored.gateway;
     logger.info("gateway listening", {
       address: gateway.address,

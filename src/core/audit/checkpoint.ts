@@ -6,6 +6,7 @@ import type { ChainHead } from "./audit-chain.js";
 import { describePeerCertificate } from "../peer-certificate.js";
 import { pemCertificateBlocks } from "../pem-certificates.js";
 import { lengthPrefixed, lengthPrefixedString, u32, u64 } from "./canonical-bytes.js";
+import { chainStateKeyFrom, type ChainStateKey } from "./chain-state-key.js";
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
 
@@ -17,6 +18,10 @@ export interface CheckpointSigner {
   /** DER: the signer's certificate, then the CA certificates served with it. */
   readonly certificates: readonly Uint8Array[];
   sign(data: Uint8Array): Uint8Array;
+  /** Keys the chain state with the same private key (chain-state-key.ts). */
+  readonly stateKey: ChainStateKey;
+  /** Called after the signer has switched to another key (rotating signers only): the chain state is saved again under it. */
+  onSwitch?(listener: () => void): void;
 }
 
 /** The gateway's key and certificate file contents (PEM); the certificate may be followed by its CA chain. */
@@ -57,6 +62,7 @@ export function createCheckpointSigner(opts: CheckpointSigningMaterial): Checkpo
     certFingerprint: certificateFingerprint(cert),
     algorithm,
     certificates: chain.map((c) => c.raw),
+    stateKey: chainStateKeyFrom(key),
     sign: (data) =>
       type === "rsa"
         ? sign("sha256", data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST })
@@ -72,6 +78,7 @@ export function createCheckpointSigner(opts: CheckpointSigningMaterial): Checkpo
  */
 export function createRotatingCheckpointSigner(initial: CheckpointSigningMaterial): RotatingCheckpointSigner {
   let current = createCheckpointSigner(initial);
+  const listeners: Array<() => void> = [];
   return {
     get certFingerprint() {
       return current.certFingerprint;
@@ -82,11 +89,17 @@ export function createRotatingCheckpointSigner(initial: CheckpointSigningMateria
     get certificates() {
       return current.certificates;
     },
+    get stateKey() {
+      return current.stateKey;
+    },
     sign: (data) => current.sign(data),
+    onSwitch: (listener) => void listeners.push(listener),
     prepare(material) {
       const next = createCheckpointSigner(material);
       return () => {
+        const changed = next.stateKey.id !== current.stateKey.id;
         current = next;
+        if (changed) for (const l of listeners) l();
       };
     },
   };
@@ -207,6 +220,23 @@ export function checkpointSignerFromAnchors(cp: AuditCheckpoint, anchors: Checkp
     if (!next || !issuedBy(cert, next)) break;
   }
   return { problem: "its certificates do not lead to a CA of the given bundle" };
+}
+
+/** Whom a gateway trusts to have signed its own checkpoints: its served certificate, and through its CA those it served before. */
+export interface CheckpointTrust {
+  readonly certificates?: ReadonlyArray<string | X509Certificate>;
+  readonly signerAnchors?: CheckpointSignerAnchors;
+}
+
+/** The certificate whose key signed `cp`, when `trust` accepts it and the signature verifies; else undefined. */
+export function trustedCheckpointSigner(cp: AuditCheckpoint, trust: CheckpointTrust): X509Certificate | undefined {
+  for (const c of trust.certificates ?? []) {
+    const cert = typeof c === "string" ? new X509Certificate(c) : c;
+    if (certificateFingerprint(cert) === cp.signerCertFingerprint) return verifyCheckpoint(cp, cert) ? cert : undefined;
+  }
+  if (!trust.signerAnchors) return undefined;
+  const anchored = checkpointSignerFromAnchors(cp, trust.signerAnchors);
+  return "certificate" in anchored && verifyCheckpoint(cp, anchored.certificate) ? anchored.certificate : undefined;
 }
 
 export function encodeCheckpoint(cp: AuditCheckpoint): Uint8Array {

@@ -4,6 +4,7 @@ import { GENESIS_HASH, recordHash } from "./audit-chain.js";
 import { anchorCertificates, certificateFingerprint, checkpointSignerFromAnchors, decodeCheckpoint, verifyCheckpoint, type CheckpointSignerAnchors } from "./checkpoint.js";
 import type { KeyRing } from "./key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "./seal.js";
+import { isChainRestartRecord } from "./chain-restart.js";
 
 export type ChainBreakKind =
   /** The bytes are not a SealedAuditRecord / AuditCheckpoint. */
@@ -23,8 +24,14 @@ export type ChainBreakKind =
   | "checkpoint-signature"
   /** A signed checkpoint names a head hash the chain does not have. */
   | "checkpoint-mismatch"
-  /** A signed checkpoint covers sequences that are not there (tail truncated). */
-  | "missing-after-checkpoint";
+  /** A signed checkpoint covers sequences that are not there (tail truncated, or lost from the audit topic). */
+  | "missing-after-checkpoint"
+  /** Records, and no checkpoint whose signature verifies covers any of them. */
+  | "no-checkpoint"
+  /** Records after the last checkpoint whose signature verifies (appended after it, or the gateway did not close). */
+  | "unsigned-tail"
+  /** The gateway started a new chain here (--new-audit-chain): its chain state could not vouch for what came before. */
+  | "restart";
 
 export interface ChainBreak {
   readonly kind: ChainBreakKind;
@@ -42,8 +49,12 @@ export interface ChainSummary {
   readonly lastSequence: bigint;
   readonly checkpoints: number;
   readonly breaks: number;
-  /** The break earliest in the chain (lowest sequence), if any. */
+  /** The break earliest in the chain (lowest sequence), if any; records not covered by a checkpoint come after any other kind. */
   readonly firstBreak?: ChainBreak;
+  /** Announced restarts (--new-audit-chain) in the chain. */
+  readonly restarts: number;
+  /** With allowUnsignedTail: the records after the last signed checkpoint, reported instead of failing. */
+  readonly unverified?: { readonly from: bigint; readonly to: bigint; readonly position: string };
 }
 
 export interface VerifyReport {
@@ -57,6 +68,8 @@ export interface VerifyReport {
   /** Breaks without a chain (unparseable bytes). */
   readonly orphanBreaks: readonly ChainBreak[];
   readonly totalBreaks: number;
+  /** Records not covered by a signed checkpoint that allowUnsignedTail let pass (never counted as verified). */
+  readonly unverifiedRecords: number;
 }
 
 export interface ChainVerifierOptions {
@@ -77,6 +90,13 @@ export interface ChainVerifierOptions {
    * gateways, sealed under other key rings); bytes that do not decode are still reported.
    */
   readonly instance?: string;
+  /**
+   * A weakening, for officers checking the log of a gateway that is still writing it: records
+   * after the last signed checkpoint (all of a chain's, when it has none yet) are reported as
+   * unverified instead of failing. Without it they fail: a key-ring holder can seal and chain
+   * records, only the gateway's certificate key signs checkpoints.
+   */
+  readonly allowUnsignedTail?: boolean;
 }
 
 export interface ChainVerifier {
@@ -92,13 +112,16 @@ interface Link {
   hash: string;
   prevHash: string;
   position: string;
+  /** The announcement of a new chain (chain-restart.ts). */
+  restart: boolean;
 }
 
 interface ChainState {
   links: Map<bigint, Link>;
   lastInStream: Map<string, bigint>;
   breaks: ChainBreak[];
-  checkpoints: Array<{ sequence: bigint; headHash: string; position: string }>;
+  /** checked: the signature was verified (a pinned or anchored signer); only those vouch for records. */
+  checkpoints: Array<{ sequence: bigint; headHash: string; position: string; checked: boolean }>;
   checkpointCount: number;
 }
 
@@ -166,7 +189,7 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
         else brk("fork", `a different record with this sequence is at ${seen.position}`);
         return;
       }
-      chain.links.set(seq, { hash, prevHash: hex(record.prevHash), position });
+      chain.links.set(seq, { hash, prevHash: hex(record.prevHash), position, restart: isChainRestartRecord(record) });
     },
 
     addCheckpoint(bytes, position) {
@@ -184,7 +207,7 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
       chain.checkpointCount++;
       const brk = (detail: string) =>
         chain.breaks.push({ kind: "checkpoint-signature", instance: cp.gatewayInstance, sequence: cp.sequence, position, detail });
-      let cert = certs.get(cp.signerCertFingerprint);
+      let cert: string | X509Certificate | undefined = certs.get(cp.signerCertFingerprint);
       if (!cert && signerAnchors) {
         const anchored = checkpointSignerFromAnchors(cp, signerAnchors);
         if ("problem" in anchored) {
@@ -203,7 +226,7 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
         brk("the checkpoint signature does not verify");
         return;
       }
-      chain.checkpoints.push({ sequence: cp.sequence, headHash: hex(cp.headHash), position });
+      chain.checkpoints.push({ sequence: cp.sequence, headHash: hex(cp.headHash), position, checked: cert !== undefined });
     },
 
     addMalformed(position, detail) {
@@ -213,6 +236,7 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
     finish() {
       const summaries: ChainSummary[] = [];
       let totalBreaks = orphanBreaks.length;
+      let unverifiedRecords = 0;
       for (const [instance, chain] of [...chains].sort(([a], [b]) => a.localeCompare(b))) {
         const seqs = [...chain.links.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         const breaks = [...chain.breaks];
@@ -233,22 +257,63 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
           prev = seq;
         }
         const lastSequence = seqs.length ? seqs[seqs.length - 1] : 0n;
+        // The checkpoints that vouch for records: signature verified and naming a record that is there, unaltered.
+        const vouching = new Map<bigint, string>();
+        for (const cp of chain.checkpoints) {
+          const link = cp.sequence === 0n ? undefined : chain.links.get(cp.sequence);
+          if (cp.checked && link && link.hash === cp.headHash && !vouching.has(cp.sequence)) vouching.set(cp.sequence, cp.position);
+        }
+        const vouchedBelow = (seq: bigint) => [...vouching.keys()].reduce<bigint | undefined>((best, v) => (v < seq && (best === undefined || v > best) ? v : best), undefined);
         for (const cp of chain.checkpoints) {
           if (cp.sequence === 0n) continue;
           const link = chain.links.get(cp.sequence);
           if (link) {
-            if (link.hash !== cp.headHash) breaks.push({ kind: "checkpoint-mismatch", instance, sequence: cp.sequence, position: link.position, detail: `record differs from the head signed by the checkpoint at ${cp.position}` });
+            if (link.hash !== cp.headHash) {
+              const before = vouchedBelow(cp.sequence);
+              const from = before !== undefined ? before + 1n : (seqs[0] ?? 1n);
+              breaks.push({ kind: "checkpoint-mismatch", instance, sequence: cp.sequence, position: link.position, detail: `record differs from the head signed by the checkpoint at ${cp.position}: records ${from}..${cp.sequence} were altered or replaced` });
+            }
           } else if (cp.sequence > lastSequence) {
-            breaks.push({ kind: "missing-after-checkpoint", instance, sequence: lastSequence + 1n, position: cp.position, detail: `the checkpoint covers sequence ${cp.sequence} but the chain ends at ${lastSequence}` });
+            breaks.push({ kind: "missing-after-checkpoint", instance, sequence: lastSequence + 1n, position: cp.position, detail: `sequences ${lastSequence + 1n}..${cp.sequence} are missing: the checkpoint covers sequence ${cp.sequence} but the chain ends at ${lastSequence}` });
+          }
+        }
+        // Coverage: a checkpoint vouches for the records from the start of its chain, or from the last
+        // announced restart before it, up to the sequence it names. A restart always fails: the
+        // gateway could not tell whether records after the previous checkpoint were removed.
+        let unverified: ChainSummary["unverified"];
+        const restarts = seqs.filter((q) => (chain.links.get(q) as Link).restart);
+        if (seqs.length > 0) {
+          const starts = [seqs[0] as bigint, ...restarts.filter((r) => r > (seqs[0] as bigint))];
+          for (let i = 0; i < starts.length; i++) {
+            const start = starts[i] as bigint;
+            const next = starts[i + 1];
+            const end = next !== undefined ? next - 1n : lastSequence;
+            const covered = vouchedBelow(end + 1n);
+            const coveredTo = covered !== undefined && covered >= start ? covered : undefined;
+            const from = coveredTo !== undefined ? coveredTo + 1n : start;
+            const at = (q: bigint) => chain.links.get(q)?.position ?? "";
+            if (next !== undefined) {
+              const before = coveredTo !== undefined ? `the last checkpoint before it covers sequence ${coveredTo} (${vouching.get(coveredTo)})` : "no checkpoint before it covers any record";
+              const gap = from <= end ? `; records ${from}..${end} are not covered by a checkpoint` : "";
+              const lost = coveredTo !== undefined ? `records after sequence ${coveredTo}` : "records before it";
+              breaks.push({ kind: "restart", instance, sequence: next, position: at(next), detail: `a new chain was started here (--new-audit-chain: the gateway's chain state was missing, failed its key check or did not match the log; see the incident): ${before}${gap}, and ${lost} may have been removed` });
+            } else if (from <= end) {
+              if (opts.allowUnsignedTail) unverified = { from, to: end, position: at(from) };
+              else if (vouching.size === 0) {
+                const unchecked = chain.checkpoints.filter((c) => !c.checked).length;
+                breaks.push({ kind: "no-checkpoint", instance, sequence: from, position: at(from), detail: `no signed checkpoint covers sequences ${from}..${end}${unchecked ? ` (${unchecked} checkpoints whose signatures were not checked: give --cert or --ca)` : ""}` });
+              } else if (coveredTo === undefined) {
+                breaks.push({ kind: "unsigned-tail", instance, sequence: from, position: at(from), detail: `sequences ${from}..${end} come after the restart at sequence ${start} and no signed checkpoint covers them` });
+              } else {
+                breaks.push({ kind: "unsigned-tail", instance, sequence: from, position: at(from), detail: `sequences ${from}..${end} come after the last signed checkpoint (sequence ${coveredTo} at ${vouching.get(coveredTo)}): added after it, or the gateway has not closed its sink (still running, or killed)` });
+              }
+            }
           }
         }
         totalBreaks += breaks.length;
-        const firstBreak = breaks.reduce<ChainBreak | undefined>((best, b) => {
-          if (!best) return b;
-          const bs = b.sequence ?? BigInt(Number.MAX_SAFE_INTEGER);
-          const cs = best.sequence ?? BigInt(Number.MAX_SAFE_INTEGER);
-          return bs < cs ? b : best;
-        }, undefined);
+        // The most specific first: what is wrong with the records before what merely is not covered.
+        const order = (b: ChainBreak) => (b.kind === "no-checkpoint" || b.kind === "unsigned-tail" ? 1n << 70n : 0n) + (b.sequence ?? BigInt(Number.MAX_SAFE_INTEGER));
+        const firstBreak = breaks.reduce<ChainBreak | undefined>((best, b) => (!best || order(b) < order(best) ? b : best), undefined);
         summaries.push({
           instance,
           records: chain.links.size,
@@ -257,9 +322,12 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
           checkpoints: chain.checkpointCount,
           breaks: breaks.length,
           ...(firstBreak ? { firstBreak } : {}),
+          restarts: restarts.length,
+          ...(unverified ? { unverified } : {}),
         });
+        if (unverified) unverifiedRecords += Number(unverified.to - unverified.from + 1n);
       }
-      return { ok: totalBreaks === 0, records, checkpoints, checkpointsUnchecked, decrypted, chains: summaries, orphanBreaks, totalBreaks };
+      return { ok: totalBreaks === 0, records, checkpoints, checkpointsUnchecked, decrypted, chains: summaries, orphanBreaks, totalBreaks, unverifiedRecords };
     },
   };
 }

@@ -12,6 +12,7 @@ import { createCertificateExpiryDetector } from "./detectors/certificate-expiry.
 import { createPolicyRejectedDetector } from "./detectors/policy-rejected.js";
 import { createPostureRegressionDetector } from "./detectors/posture-regression.js";
 import { createObjectionOverdueDetector } from "./detectors/objection-overdue.js";
+import { createAuditChainRestartedDetector } from "./detectors/audit-chain-restarted.js";
 
 /** Every detector credex runs, configured. */
 export function createDetectors(settings: DetectorSettings): Detector[] {
@@ -28,6 +29,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createPolicyRejectedDetector(),
     createPostureRegressionDetector(),
     createObjectionOverdueDetector(),
+    createAuditChainRestartedDetector(),
   ];
 }
 
@@ -44,4 +46,5 @@ export const DETECTOR_NAMES = [
   "policy-rejected",
   "posture-regression",
   "objection-overdue",
+  "audit-chain-restarted",
 ] as const;

@@ -50,5 +50,7 @@ export type SecurityEvent =
   | { readonly kind: "policy-rejected"; readonly at: Date; readonly revision: string; readonly problem: string }
   /** An objection not answered within 20 days (Art. 25). */
   | { readonly kind: "objection-overdue"; readonly at: Date; readonly objectionId: string; readonly ownerAgency: string; readonly recordId: string; readonly dueAt: Date }
+  /** The gateway started a new audit chain (--new-audit-chain) because its chain state was refused. */
+  | { readonly kind: "audit-chain-restarted"; readonly at: Date; readonly instance: string; readonly sequence: bigint; readonly reason: string; readonly previousCheckpoint: string }
   /** A posture control (等级保护 check) that passed before now fails. */
   | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean };
