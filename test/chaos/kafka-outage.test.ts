@@ -133,7 +133,8 @@ describe("chaos: Kafka audit sink under gateway load", () => {
 /** Reads the whole topic: chain verifies, and each answered exchange id is there exactly once. */
 async function expectAllInKafka(answeredIds: string[]): Promise<void> {
   await sink.flush();
-  const verifier = createChainVerifier({ keyRing: ring });
+  // A running sink without a checkpoint signer: the chain's structure, its records reported as unverified.
+  const verifier = createChainVerifier({ keyRing: ring, allowUnsignedTail: true });
   const counts = new Map<string, number>();
   await scanKafkaAudit({ brokers: broker.brokers, topic, checkpointTopic: `${topic}.cp` }, (e) => {
     if (e.kind === "record") {

@@ -70,7 +70,9 @@ examples:
     process.stdout.write(`audit log (sealed, hash-chained): ${federation.manifest.auditLog}\n`);
     // The topic may hold earlier demo runs' chains, sealed under their own key rings: this run's only.
     const source = kafkaBrokers ? `--brokers ${kafkaBrokers} --instance ${federation.gateway.config.instance}` : `--file ${federation.manifest.auditLog}`;
+    // A gateway still running has records its next checkpoint will sign: verifying it live needs the weaker flag.
     process.stdout.write(`verify it:  credex audit verify ${source} --key-ring ${federation.manifest.keyRing} --cert ${federation.pki.gateway.cert}\n`);
+    if (args.values.keep) process.stdout.write("            (while the gateway runs, add --allow-unsigned-tail: what it wrote since its last checkpoint is not signed yet)\n");
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
     if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
     process.stdout.write(`\n${posture}`);
