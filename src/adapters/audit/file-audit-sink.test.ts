@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -207,6 +207,14 @@ describe("createFileAuditSink: the keyed chain state at start (issue 16, item 2)
     );
     expect(refused).toBeInstanceOf(ChainStateError);
     expect((refused as Error).message).toMatch(expected);
+  });
+
+  it("fail/a refused start leaves nothing behind: the state stays missing, the next start refuses the same way", async () => {
+    await written(3);
+    rmSync(join(dir, "chain-state.json"));
+    for (let i = 0; i < 2; i++) await expect(createFileAuditSink(options())).rejects.toThrow(/chain-state\.json is missing/);
+    expect(existsSync(join(dir, "chain-state.json"))).toBe(false);
+    expect(lines()).toHaveLength(4);
   });
 
   it("fail/more records after an unclean stop than one commit writes", async () => {

@@ -234,67 +234,79 @@ export async function openChainStateFile(opts: ChainStateFileOptions): Promise<C
   const fail = (message: string): never => {
     throw new ChainStateError(path, message);
   };
-  let created = false;
-  let file: DurableFile;
+  // Opened (and created) only as far as needed: a start that is refused leaves nothing behind.
+  let file: DurableFile | undefined;
   try {
     // Each save returns once its slot is on disk (O_DSYNC where the platform has it).
     file = await openDurableFile(path, constants.O_RDWR);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    file = await openDurableFile(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-    created = true;
   }
-  const fh = file.handle;
   const key = opts.key?.();
   let chosen: ParsedSlot | undefined;
   let origin: ChainStateOrigin = "new";
   let handoverPresent = false;
   let nextSlot = 0;
   let slotsRead: ParsedSlot[] = [];
-  try {
-    const { size } = await fh.stat();
-    const buf = Buffer.alloc(size);
-    if (size > 0) await fh.read(buf, 0, size, 0);
-    // Created but never saved (the gateway stopped or was killed before its first save, found by the
-    // chaos suite), in either format: that is a new chain state, not a corrupt one.
-    const blank = size === 0 || buf.subarray(0, Math.min(size, 2 * SLOT)).toString("utf8").trim() === "";
-    if (!created && !blank && size === LEGACY_SIZE) fail(`chain state ${path} was written without a key (by a credex before the keyed chain state, or by someone else): it cannot vouch for the chain head`);
-    if (!created && !blank && size !== FILE_SIZE) fail(`chain state ${path}: ${size} bytes, expected ${FILE_SIZE}`);
-    if (created || blank) {
-      if (size !== FILE_SIZE) await fh.truncate(0);
-      await file.write(Buffer.concat([Buffer.alloc(2 * SLOT, 0x20), Buffer.alloc(HANDOVER)]), 0, FILE_SIZE, 0);
-      await fsyncDir(path);
-    } else {
-      const slots = [parseSlot(buf.subarray(0, SLOT), path, instance, key), parseSlot(buf.subarray(SLOT, 2 * SLOT), path, instance, key)];
-      const handover = readHandover(buf.subarray(2 * SLOT));
-      handoverPresent = buf.subarray(2 * SLOT).some((b) => b !== 0);
-      const forged = slots.findIndex((s) => s?.status === "forged");
-      if (forged >= 0) fail(`chain state ${path} fails its key check (slot ${forged + 1}): it was not saved by this gateway's key (edited or forged)`);
-      const valid = slots.filter((s): s is ParsedSlot => s !== undefined);
-      slotsRead = valid;
-      if (valid.length === 0) fail(`chain state ${path}: no valid slot (corrupt)`);
-      if (!key) {
-        if (valid.some((s) => s.status !== "unkeyed")) fail(`chain state ${path} is keyed, but this sink has no key to check it with`);
-        chosen = newest(valid);
-        origin = "saved";
-      } else if (valid.some((s) => s.status === "verified")) {
-        chosen = newest(valid.filter((s) => s.status === "verified"));
-        origin = "saved";
-      } else if (valid.every((s) => s.status === "unkeyed")) {
-        fail(`chain state ${path} was written without a key (by a credex before the keyed chain state, or by someone else): it cannot vouch for the chain head`);
+  /** A missing file, or one created but never saved: laid out (blank slots) at the first save. */
+  let unformatted = file === undefined;
+  if (file) {
+    try {
+      const { size } = await file.handle.stat();
+      const buf = Buffer.alloc(size);
+      if (size > 0) await file.handle.read(buf, 0, size, 0);
+      // Created but never saved (the gateway stopped or was killed before its first save, found by the
+      // chaos suite), in either format: that is a new chain state, not a corrupt one.
+      const blank = size === 0 || buf.subarray(0, Math.min(size, 2 * SLOT)).toString("utf8").trim() === "";
+      if (!blank && size === LEGACY_SIZE) fail(`chain state ${path} was written without a key (by a credex before the keyed chain state, or by someone else): it cannot vouch for the chain head`);
+      if (!blank && size !== FILE_SIZE) fail(`chain state ${path}: ${size} bytes, expected ${FILE_SIZE}`);
+      if (blank) {
+        unformatted = size !== FILE_SIZE;
       } else {
-        const other = newest(valid.filter((s) => s.status === "other-key")) as ParsedSlot;
-        const why = handoverProblem(other, handover, opts, key.id);
-        if (why) fail(`chain state ${path} was saved under another key (${other.keyId?.slice(0, 16)}…), not the gateway's (${key.id.slice(0, 16)}…), and ${why}`);
-        chosen = other;
-        origin = "handover";
+        const slots = [parseSlot(buf.subarray(0, SLOT), path, instance, key), parseSlot(buf.subarray(SLOT, 2 * SLOT), path, instance, key)];
+        const handover = readHandover(buf.subarray(2 * SLOT));
+        handoverPresent = buf.subarray(2 * SLOT).some((b) => b !== 0);
+        const forged = slots.findIndex((s) => s?.status === "forged");
+        if (forged >= 0) fail(`chain state ${path} fails its key check (slot ${forged + 1}): it was not saved by this gateway's key (edited or forged)`);
+        const valid = slots.filter((s): s is ParsedSlot => s !== undefined);
+        slotsRead = valid;
+        if (valid.length === 0) fail(`chain state ${path}: no valid slot (corrupt)`);
+        if (!key) {
+          if (valid.some((s) => s.status !== "unkeyed")) fail(`chain state ${path} is keyed, but this sink has no key to check it with`);
+          chosen = newest(valid);
+          origin = "saved";
+        } else if (valid.some((s) => s.status === "verified")) {
+          chosen = newest(valid.filter((s) => s.status === "verified"));
+          origin = "saved";
+        } else if (valid.every((s) => s.status === "unkeyed")) {
+          fail(`chain state ${path} was written without a key (by a credex before the keyed chain state, or by someone else): it cannot vouch for the chain head`);
+        } else {
+          const other = newest(valid.filter((s) => s.status === "other-key")) as ParsedSlot;
+          const why = handoverProblem(other, handover, opts, key.id);
+          if (why) fail(`chain state ${path} was saved under another key (${other.keyId?.slice(0, 16)}…), not the gateway's (${key.id.slice(0, 16)}…), and ${why}`);
+          chosen = other;
+          origin = "handover";
+        }
+        nextSlot = chosen && slots[0] === chosen ? 1 : 0;
       }
-      nextSlot = chosen && slots[0] === chosen ? 1 : 0;
+    } catch (err) {
+      await file.handle.close();
+      throw err;
     }
-  } catch (err) {
-    await fh.close();
-    throw err;
   }
+  const ready = async (): Promise<DurableFile> => {
+    if (!file) {
+      file = await openDurableFile(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      unformatted = true;
+      await fsyncDir(path);
+    }
+    if (unformatted) {
+      await file.handle.truncate(0);
+      await file.write(Buffer.concat([Buffer.alloc(2 * SLOT, 0x20), Buffer.alloc(HANDOVER)]), 0, FILE_SIZE, 0);
+      unformatted = false;
+    }
+    return file;
+  };
 
   let last: { head: ChainHead; resume: ResumeHint | undefined; keyId: string | undefined } | undefined = chosen && { head: chosen.head, resume: chosen.resume, keyId: chosen.keyId };
   let saves = slotsRead.reduce((max, x) => (x.n !== undefined && x.n > max ? x.n : max), 0n);
@@ -306,14 +318,15 @@ export async function openChainStateFile(opts: ChainStateFileOptions): Promise<C
   };
   const write = async (h: ChainHead, resume: ResumeHint | undefined) => {
     const k = opts.key?.();
+    const f = await ready();
     saves++;
-    await file.write(slotText(saves, h, resume, k), 0, SLOT, nextSlot * SLOT);
+    await f.write(slotText(saves, h, resume, k), 0, SLOT, nextSlot * SLOT);
     nextSlot = 1 - nextSlot;
     last = { head: h, resume, keyId: k?.id };
     // A clean stop's checkpoint serves the one start after it: left longer, it would let a
     // rewritten slot of that old key roll the chain back to that stop.
     if (handoverPresent) {
-      await file.write(Buffer.alloc(HANDOVER), 0, HANDOVER, 2 * SLOT);
+      await f.write(Buffer.alloc(HANDOVER), 0, HANDOVER, 2 * SLOT);
       handoverPresent = false;
     }
   };
@@ -337,10 +350,10 @@ export async function openChainStateFile(opts: ChainStateFileOptions): Promise<C
         region.writeUInt32BE(checkpoint.length, 4);
         createHash("sha256").update(checkpoint).digest().copy(region, 8);
         Buffer.from(checkpoint).copy(region, 40);
-        await file.write(region, 0, HANDOVER, 2 * SLOT);
+        await (await ready()).write(region, 0, HANDOVER, 2 * SLOT);
         handoverPresent = true;
       }),
-    close: () => serialized(() => fh.close()),
+    close: () => serialized(async () => file?.handle.close()),
   };
 }
 
