@@ -305,10 +305,11 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       const shorter = sameTopic && resume.offsets ? resume.offsets.findIndex((o, p) => p < nextOffsets.length && o > (nextOffsets[p] as bigint)) : -1;
       if (shorter >= 0) {
         problem = `topic ${topic} ends at offset ${nextOffsets[shorter]} in partition ${shorter}, before the offset ${resume.offsets?.[shorter]} the chain state ${opts.chainStatePath} recorded: records were deleted from the topic, or it was deleted and created again`;
-      } else {
+      } else if (!resume.clean || resume.offsets) {
         // The last run's records after the saved head: an unclean stop leaves some (acknowledged after its last
         // save) and the chain continues from the newest of them, never beside it (no fork); after a clean stop
-        // there are none, unless someone with the key ring added them.
+        // there are none, unless someone with the key ring added them (looked for from the offsets saved at the
+        // close, a short read; a state whose offsets did not fit its slot is not searched after a clean stop).
         const found = await newestOwnRecordInKafka(head.sequence, resume);
         if (found && resume.clean) {
           problem = `the gateway stopped cleanly at sequence ${head.sequence} (chain state ${opts.chainStatePath}) but topic ${resume.topic ?? topic} holds its records up to sequence ${found.sequence}: records ${head.sequence + 1n}..${found.sequence} were added while it was stopped`;

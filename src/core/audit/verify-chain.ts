@@ -263,7 +263,18 @@ export function createChainVerifier(opts: ChainVerifierOptions = {}): ChainVerif
           const link = cp.sequence === 0n ? undefined : chain.links.get(cp.sequence);
           if (cp.checked && link && link.hash === cp.headHash && !vouching.has(cp.sequence)) vouching.set(cp.sequence, cp.position);
         }
-        const vouchedBelow = (seq: bigint) => [...vouching.keys()].reduce<bigint | undefined>((best, v) => (v < seq && (best === undefined || v > best) ? v : best), undefined);
+        const vouched = [...vouching.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        /** The highest vouching checkpoint below `seq` (binary search: a long chain has a checkpoint a minute). */
+        const vouchedBelow = (seq: bigint): bigint | undefined => {
+          let lo = 0;
+          let hi = vouched.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if ((vouched[mid] as bigint) < seq) lo = mid + 1;
+            else hi = mid;
+          }
+          return lo > 0 ? vouched[lo - 1] : undefined;
+        };
         for (const cp of chain.checkpoints) {
           if (cp.sequence === 0n) continue;
           const link = chain.links.get(cp.sequence);
