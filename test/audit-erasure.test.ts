@@ -204,6 +204,22 @@ describe("item 2: Kafka sink", () => {
     await expect(restart(fed)).rejects.toThrow(new RegExp(`chain state ${chainStateOf(fed)} is missing \\(or was never saved\\) but topic ${kafka.checkpointTopic.replaceAll(".", "\\.")} holds checkpoints of instance ${fed.gateway.config.instance} up to sequence 3`));
   });
 
+  it("item 2: --new-audit-chain after the chain state was deleted → the chain goes on after the topic's last record with an announcement naming the last checkpoint, an incident, and verify fails naming the restart", async () => {
+    const kafka = topics();
+    const fed = await federation(kafka);
+    await exchanges(fed, 3);
+    await stopGateway(fed);
+    rmSync(chainStateOf(fed));
+    const monitored = await restart(fed, { newAuditChain: true });
+    expect(monitored.incidents!.manager.list().find((i) => i.detector === "audit-chain-restarted")?.summary).toMatch(/restarted at sequence 4; previous chain's last checkpoint: sequence 3 \(audit-cp\.erasure\.\w+\/\d+\/\d+\)/);
+    await monitored.stop(1_000);
+    const instance = fed.gateway.config.instance;
+    const verify = await credex("audit", "verify", "--brokers", kafka.brokers, "--topic", kafka.topic, "--checkpoint-topic", kafka.checkpointTopic, "--instance", instance, "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toContain(`chain ${instance}: sequences 1..4, 4 records, 3 checkpoints: BROKEN (1 breaks)`);
+    expect(verify.stdout).toMatch(/first break: restart at sequence 4: .*: a new chain was started here .* the last checkpoint before it covers sequence 3 .*, and records after sequence 3 may have been removed/);
+  });
+
   it("item 2: a key-ring holder produces forged records after the gateway's clean stop → verify fails naming the range; the gateway refuses to start", async () => {
     const kafka = topics();
     const fed = await federation(kafka);

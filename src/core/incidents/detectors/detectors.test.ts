@@ -14,6 +14,7 @@ import { createCertificateExpiryDetector } from "./certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./policy-rejected.js";
 import { createPostureRegressionDetector } from "./posture-regression.js";
 import { createObjectionOverdueDetector } from "./objection-overdue.js";
+import { createAuditChainRestartedDetector } from "./audit-chain-restarted.js";
 import { createDetectors, DETECTOR_NAMES } from "../create-detectors.js";
 import { DEFAULT_DETECTOR_SETTINGS } from "../detector-settings.js";
 
@@ -157,6 +158,14 @@ describe("event detectors", () => {
     const d = createObjectionOverdueDetector();
     const event = { kind: "objection-overdue" as const, at, objectionId: "obj-1", ownerAgency: "safe", recordId: "safe-V-0001", dueAt: new Date(T0 - 86_400_000) };
     expect(d.observeEvent!(event)).toEqual([expect.objectContaining({ detector: "objection-overdue", key: "obj-1", level: "IV", attributes: expect.objectContaining({ owner: "safe" }) })]);
+    expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
+  });
+  it("audit-chain-restarted: every announced restart is its own level III information-destruction incident, and only that event", () => {
+    const d = createAuditChainRestartedDetector();
+    const event = { kind: "audit-chain-restarted" as const, at, instance: "gw-1", sequence: 130n, reason: "the chain state … is missing", previousCheckpoint: "sequence 129 (audit.log:130)" };
+    expect(d.observeEvent!(event)).toEqual([
+      expect.objectContaining({ detector: "audit-chain-restarted", key: "gw-1/130", category: "information-destruction", level: "III", summary: expect.stringContaining("previous chain's last checkpoint: sequence 129") }),
+    ]);
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
   });
   it("policy-rejected: a bad signature is a level III attack, an invalid rule is level IV", () => {
