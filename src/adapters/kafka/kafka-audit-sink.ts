@@ -619,7 +619,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       closed = true;
       await draining;
       await producer.disconnect().catch(() => undefined);
-      // Nothing is in flight: the head is exact, and the next start need not look in Kafka.
+      // Nothing is in flight: the head is exact, and the next start only checks that nothing of this instance came after it.
       await hintSaving;
       const finalHead = chain.head();
       const saved = await saveState(finalHead, { clean: true, topic, offsets: [...nextOffsets] }).then(
