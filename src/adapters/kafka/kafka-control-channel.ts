@@ -115,9 +115,15 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      // Without committed offsets a rejoin after a rebalance (a broker restart) reads from offset 0 again: each
+      // record is delivered once, so that the consumer never takes history for a replay (a bundle's ROLLBACK).
+      const delivered = new Map<number, bigint>();
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
+          const offset = BigInt(message.offset);
+          if (offset <= (delivered.get(partition) ?? -1n)) return;
+          delivered.set(partition, offset);
           onRecord({ key: message.key?.toString("utf8") ?? "", value: message.value ?? Buffer.alloc(0) });
           if (pending.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
             pending.delete(partition);
