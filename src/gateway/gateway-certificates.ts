@@ -100,7 +100,13 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
   if (!channel && config.control) {
     if (config.control.kind === "kafka") {
       const { createKafkaControlChannel } = await import("../adapters/kafka/kafka-control-channel.js");
-      channel = createKafkaControlChannel({ brokers: config.control.brokers.join(","), topic: config.control.topic, clientId: `credex-gateway-${config.instance}` });
+      channel = createKafkaControlChannel({
+        brokers: config.control.brokers.join(","),
+        topic: config.control.topic,
+        clientId: `credex-gateway-${config.instance}`,
+        // A topic whose config can drop a revocation before the certificate expires: refused in production, logged otherwise.
+        onUnsafeTopic: config.mode === "production" ? "refuse" : (problems) => log({ msg: "control topic can lose control items", detail: problems }),
+      });
     } else {
       const { createFileControlChannel } = await import("../adapters/control/file-control-channel.js");
       channel = createFileControlChannel(config.control.file);
@@ -116,8 +122,9 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
             ...options.controlHandlers,
             [REVOCATION_ITEM]: (item) => {
               const r = revocationOf(item);
-              options.revocations.add(r.serial, r.reason, r.revokedAt);
-              log({ msg: "revocation applied", source: "control", serial: r.serial, reason: r.reason });
+              // Signed by a trusted CA: only the CA lifts it, never an officer (issue 16, item 5).
+              options.revocations.add(r.serial, r.reason, { revokedAt: r.revokedAt, source: "ca-control", by: item.signer });
+              log({ msg: "revocation applied", source: "ca-control", serial: r.serial, reason: r.reason });
             },
           },
           onRejected: (err, key) => {

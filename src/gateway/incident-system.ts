@@ -109,7 +109,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     containment: {
       suspendAgency: (agency, reason) => requireGateway().registry.suspend(agency, reason),
       throttleAgency: (agency, limit) => limiter.throttle(agency, limit),
-      revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason),
+      revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason, { source: "playbook", by: reason }),
       setRestrictedMode: (on) => {
         requireGateway().setRestrictedMode(on);
         restricted = on;
@@ -177,11 +177,13 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     },
     async revokeCertificate(actor, serial, reason) {
       await officerAudit(actor, "RevokeCertificate", { serial, reason });
-      requireGateway().revocations.add(serial, reason);
+      requireGateway().revocations.add(serial, reason, { source: "officer", by: actor.id });
     },
     async unrevokeCertificate(actor, serial) {
-      await officerAudit(actor, "UnrevokeCertificate", { serial });
-      requireGateway().revocations.remove(serial);
+      // Checked before the audit so that a refused lift (the CA's revocation, issue 16 item 5) is audited as refused.
+      const lifting = requireGateway().revocations.officerLiftable(serial);
+      await officerAudit(actor, "UnrevokeCertificate", { serial, lifted: lifting.map((r) => r.source).join(",") });
+      requireGateway().revocations.remove(serial, ["officer", "playbook"]);
     },
     async transition(actor, incidentId, to, note) {
       // Checked before the audit so that a refused move is audited as refused.
