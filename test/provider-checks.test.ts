@@ -8,7 +8,7 @@
  * without a level releases nothing. The agency-side client checks the
  * gateway's certificate against its CRLs too.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +29,7 @@ import type { ReloadOutcome } from "../src/gateway/tls-reloader.js";
 import { createExchangeClient } from "../src/client/exchange-client.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { failureOf, startTestFederation } from "./support/federation.js";
-import { replaceFile, until } from "./support/certificate-ops.js";
+import { credex, replaceFile, until } from "./support/certificate-ops.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
@@ -278,7 +278,7 @@ describe("item 3: revocation of the gateway's certificate", () => {
     }
   });
 
-  it("item 3: the client refuses a gateway whose server certificate is revoked (CRL given to the client, reloaded when rewritten)", async () => {
+  it("item 3: the client refuses a gateway whose server certificate is revoked (CRL given to the client, reloaded when rewritten; credex query too)", async () => {
     const clientCrl = join(dir, "client-crl.pem");
     writeFileSync(clientCrl, readFileSync(fed.pki.crl));
     const member = fed.pki.agencies["pbccrc"]!.client;
@@ -311,6 +311,13 @@ describe("item 3: revocation of the gateway's certificate", () => {
       } finally {
         fresh.close();
       }
+      // `credex query` checks the gateway against the CRLs its federation manifest lists.
+      const cliDir = join(dir, "cli");
+      mkdirSync(cliDir, { recursive: true });
+      writeFileSync(join(cliDir, "federation.json"), JSON.stringify({ ...fed.manifest, crl: [fed.pki.rootCrl, clientCrl] }));
+      const cli = await credex("query", "--dir", cliDir, "--as", "pbccrc", "--subject", subject.id, "--categories", "administrative_penalty", "--purpose", "SUPERVISION");
+      expect(cli.code, cli.stdout).toBe(1);
+      expect(cli.stderr).toMatch(/^refused: UNAVAILABLE .*certificate revoked/);
     } finally {
       longLived.close();
     }
