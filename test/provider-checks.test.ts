@@ -19,6 +19,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CreditProvider, FetchRequestSchema, FetchResponseSchema, type FetchResponse } from "../src/gen/credex/v1/provider_pb.js";
 import { ReceiveObjectionRequestSchema, ReceiveObjectionResponseSchema, type ReceiveObjectionResponse } from "../src/gen/credex/v1/objections_pb.js";
 import { CreditRecordSchema, Level, Polarity, Purpose, type CreditRecord } from "../src/gen/credex/v1/types_pb.js";
+import { AgencyStatus } from "../src/gen/credex/v1/exchange_pb.js";
 import { channelCredentials } from "../src/adapters/grpc/provider-client.js";
 import { createCa, loadCa } from "../src/adapters/pki/certificate-authority.js";
 import { buildCrl } from "../src/adapters/pki/crl.js";
@@ -275,6 +276,25 @@ describe("item 3: revocation of the gateway's certificate", () => {
       const before = reloads.length;
       await publishDevCrl({ ...fed.pki, crl: providerCrl }, []);
       await until("the provider to reload the clean CRL", () => (reloads.slice(before).some((o) => o.ok && o.revoked === 0) ? true : undefined));
+    }
+  });
+
+  it("item 3: the gateway, as the providers' client, refuses a provider whose server certificate its CRLs revoke", async () => {
+    const client = fed.client("csrc");
+    const safeStatus = async () => (await client.query({ subject, categories: ["forex_violation"], purpose: Purpose.SUPERVISION })).results.find((r) => r.agencyId === "safe")!;
+    try {
+      expect((await safeStatus()).status).toBe(AgencyStatus.OK);
+      await publishDevCrl(fed.pki, [{ serial: fed.pki.agencies["safe"]!.server.serial, revokedAt: new Date(), reason: "keyCompromise" }]);
+      const refused = await until("the gateway to refuse safe's revoked server certificate", async () => {
+        const r = await safeStatus();
+        return r.status === AgencyStatus.OK ? undefined : r;
+      });
+      expect(refused.status).toBe(AgencyStatus.UNAVAILABLE);
+      expect(refused.records).toEqual([]);
+    } finally {
+      await publishDevCrl(fed.pki, []);
+      await until("safe to be reached again", async () => ((await safeStatus()).status === AgencyStatus.OK ? true : undefined));
+      client.close();
     }
   });
 
