@@ -46,8 +46,6 @@ export interface FederationOptions {
   readonly instance?: string;
   /** Per-agency provider delay in ms (slow-provider demos and tests). */
   readonly providerDelayMs?: Record<string, number>;
-  /** Per-agency provider ceiling (default: every category the agency provides, up to SENSITIVE: the gateway's policy decides). */
-  readonly providerCeilings?: Record<string, ProviderCeiling>;
 }
 
 /** What `credex demo --keep` writes to <dir>/federation.json for users' own tools. */
@@ -123,7 +121,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         // Both CRLs: the gateway's certificate is checked against them at the handshake and on every call.
         tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
         records,
-        ceiling: options.providerCeilings?.[member.id] ?? demoCeiling(member),
+        ceiling: demoCeiling(member),
         ...(options.providerDelayMs?.[member.id] ? { delayMs: options.providerDelayMs[member.id] } : {}),
       });
       agencies.set(member.id, agency);
