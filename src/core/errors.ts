@@ -122,8 +122,10 @@ export const ERROR_CATALOGUE = {
   RECORD_NOT_FOUND: [GrpcCode.NOT_FOUND, "the owning agency holds no such record about that subject"],
   OWNER_UNAVAILABLE: [N, "the owning agency could not be reached; the objection was not filed"],
 
-  // providers (CreditProvider side)
-  CALLER_NOT_GATEWAY: [P, "only the exchange gateway may call this provider"],
+  // providers (CreditProvider side): the caller must be this trust domain's gateway; the owner's own ceiling
+  CALLER_NOT_GATEWAY: [U, "only the exchange gateway may call this provider"],
+  CALLER_FOREIGN_TRUST_DOMAIN: [U, "the caller's certificate names another trust domain"],
+  NOT_PERMITTED_BY_PROVIDER: [P, "the providing agency's own ceiling releases none of the requested categories to this requester"],
 
   // incidents and the admin API
   INCIDENT_NOT_FOUND: [GrpcCode.NOT_FOUND, "no incident with this id"],

@@ -15,6 +15,7 @@ import { startMonitoredGateway } from "../gateway/start-monitored-gateway.js";
 import { issueAdminCertificate, type AdminCertificate } from "./admin-certificates.js";
 import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
 import { datasetJson } from "../agency/dataset.js";
+import type { ProviderCeiling } from "../core/provider/provider-ceiling.js";
 import { createExchangeClient, type ExchangeClient } from "../client/exchange-client.js";
 import { DEMO_AGENCIES, type DemoAgency } from "./demo-agencies.js";
 import { demoDatasets } from "./synthetic-data.js";
@@ -52,6 +53,8 @@ export interface FederationManifest {
   readonly gateway: string;
   readonly trustDomain: string;
   readonly ca: string;
+  /** The CRL files (root's and issuing CA's) clients check the gateway's certificate against. */
+  readonly crl?: readonly string[];
   readonly gatewayConfig: string;
   /** The audit log file (file sink), or "kafka://<brokers>/<topic>" when auditing to Kafka. */
   readonly auditLog: string;
@@ -115,8 +118,10 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         agencyId: member.id,
         trustDomain: DEMO_TRUST_DOMAIN,
         listen: "127.0.0.1:0",
-        tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle },
+        // Both CRLs: the gateway's certificate is checked against them at the handshake and on every call.
+        tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
         records,
+        ceiling: demoCeiling(member),
         ...(options.providerDelayMs?.[member.id] ? { delayMs: options.providerDelayMs[member.id] } : {}),
       });
       agencies.set(member.id, agency);
@@ -172,6 +177,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       gateway: gateway.address,
       trustDomain: DEMO_TRUST_DOMAIN,
       ca: pki.caBundle,
+      crl: [pki.rootCrl, pki.crl],
       gatewayConfig: configFile,
       auditLog: config.audit.sink === "kafka" ? `kafka://${config.audit.kafka!.brokers.join(",")}/${config.audit.kafka!.topic}` : config.audit.file,
       keyRing: keyRingFile,
@@ -202,7 +208,14 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       client(agencyId) {
         const member = pki.agencies[agencyId];
         if (!member) throw new Error(`no agency "${agencyId}" in this federation`);
-        const client = createExchangeClient({ address: gateway.address, trustDomain: DEMO_TRUST_DOMAIN, certFile: member.client.cert, keyFile: member.client.key, caFile: pki.caBundle });
+        const client = createExchangeClient({
+          address: gateway.address,
+          trustDomain: DEMO_TRUST_DOMAIN,
+          certFile: member.client.cert,
+          keyFile: member.client.key,
+          caFile: pki.caBundle,
+          crlFiles: [pki.rootCrl, pki.crl],
+        });
         clients.push(client);
         return client;
       },
@@ -219,4 +232,13 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     await Promise.all([...agencies.values()].map((a) => a.stop()));
     throw err;
   }
+}
+
+/**
+ * A demo agency's own ceiling: each category it provides, up to SENSITIVE, so
+ * that the demo's outcomes are the gateway policy's. A real agency writes its
+ * own (credex agency serve --ceiling).
+ */
+function demoCeiling(member: DemoAgency): ProviderCeiling {
+  return { categories: Object.fromEntries(member.categories.map((c) => [c, 4])) };
 }
