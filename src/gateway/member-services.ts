@@ -8,6 +8,7 @@ import type { Authorizer } from "../core/authorizer.js";
 import type { AuthenticateDeps } from "../core/stages/authenticate.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import type { MemberCallContext } from "../core/audit/member-call-event.js";
+import type { Admission } from "../core/limits/admission.js";
 import type { ListLog } from "../core/lists/list-log.js";
 import type { ListDeps } from "../core/lists/list-deps.js";
 import { publishListEntries } from "../core/lists/publish-list-entries.js";
@@ -43,6 +44,8 @@ export interface MemberServicesInput {
   readonly delivery: ObjectionDelivery;
   /** False while the gateway drains: new calls are refused with SHUTTING_DOWN. */
   readonly acceptingCalls: () => boolean;
+  /** The gateway's one admission point (rate, concurrency), applied to every list and objection call. */
+  readonly admission?: Admission | undefined;
   readonly parts?: MemberServiceParts;
 }
 
@@ -88,6 +91,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     maxEntriesPerPublish: config.lists.maxEntriesPerPublish,
     deliveryBatchSize: config.lists.deliveryBatchSize,
     maxSubscriptionsPerAgency: config.lists.maxSubscriptionsPerAgency,
+    admission: input.admission,
   };
   const objectionDeps: ObjectionDeps = {
     authenticate: input.authenticate,
@@ -97,6 +101,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     pseudonymize: input.pseudonymize,
     newId: randomUUID,
     providerTimeoutMs: config.limits.providerTimeoutMs,
+    admission: input.admission,
     onObjectionOverdue: parts.onObjectionOverdue,
   };
 

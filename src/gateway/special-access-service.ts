@@ -24,6 +24,8 @@ import { specialAccessEventOf, type SpecialAccessStep } from "../core/special-ac
 import { isUndecodable, requestSizeOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import type { Admission } from "../core/limits/admission.js";
+import type { CallSlot } from "../core/limits/agency-concurrency-limiter.js";
 
 export interface SpecialAccessServiceDeps {
   readonly instance: string;
@@ -34,6 +36,8 @@ export interface SpecialAccessServiceDeps {
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
   readonly acceptingCalls: () => boolean;
+  /** The gateway's one admission point (rate, concurrency): refusals are audited as steps. */
+  readonly admission?: Admission | undefined;
 }
 
 /**
@@ -57,8 +61,11 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
       attributes: {},
     };
     let result: SpecialApplication | undefined;
+    let slot: CallSlot | undefined;
     try {
-      step.principal = authenticate(deps.authenticate, peerTlsOf(call), (cert) => (step.certificate = cert));
+      const peer = peerTlsOf(call);
+      step.principal = authenticate(deps.authenticate, peer, (cert) => (step.certificate = cert));
+      slot = deps.admission?.(step.principal, peer);
       if (!deps.acceptingCalls()) throw new CredexError("SHUTTING_DOWN");
       if (isUndecodable(call.request)) throw new CredexError(call.request.$undecodable, `the request could not be accepted: ${call.request.detail}`);
       result = act(call.request as Req, step);
@@ -70,6 +77,8 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
       await deps.auditSink().append(specialAccessEventOf(step));
     } catch (err) {
       throw err instanceof CredexError ? err : new CredexError("AUDIT_UNAVAILABLE", undefined, {}, { cause: err });
+    } finally {
+      slot?.();
     }
     if (step.error || !result) throw step.error ?? new CredexError("INTERNAL");
     return applicationMessage(result);
