@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
-import type { AgencyEntry } from "../core/registry.js";
+import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
 
@@ -319,7 +319,7 @@ function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): O
 }
 
 function parseAgency(item: ConfigReader): AgencyEntry {
-  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status"]);
+  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status", "roles"]);
   const uscc = item.field("uscc").string();
   const check = validateUscc(uscc);
   if (!check.ok) item.field("uscc").fail(`invalid USCC: ${check.problem}`);
@@ -333,7 +333,16 @@ function parseAgency(item: ConfigReader): AgencyEntry {
     clearance: item.field("clearance").integer({ min: 1, max: 4 }),
     protectionLevel: item.field("protectionLevel").integer({ default: 3, min: 1, max: 5 }),
     status: item.field("status").string({ default: "active", oneOf: ["active", "suspended"] }) as AgencyEntry["status"],
+    roles: item.has("roles") ? parseRoles(item.field("roles")) : [],
   };
+}
+
+/** Registry roles (src/core/registry.ts AGENCY_ROLES), each known and listed once. */
+function parseRoles(field: ConfigReader): AgencyRole[] {
+  const roles = field.stringList();
+  for (const role of roles) if (!(AGENCY_ROLES as readonly string[]).includes(role)) field.fail(`unknown role "${role}" (known: ${AGENCY_ROLES.join(", ")})`);
+  if (new Set(roles).size !== roles.length) field.fail("lists a role twice");
+  return roles as AgencyRole[];
 }
 
 function deepFreeze<T>(value: T): T {

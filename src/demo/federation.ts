@@ -140,6 +140,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         categories: [...m.categories],
         clearance: m.clearance,
         protectionLevel: 3,
+        ...(m.roles && m.roles.length > 0 ? { roles: [...m.roles] } : {}),
       })),
       admin: { listen: "127.0.0.1:0" },
       audit: {

@@ -15,7 +15,7 @@ import { Purpose } from "../gen/credex/v1/types_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import type { Catalogue, PurposeName } from "../core/catalogue.js";
-import type { AgencyRegistry } from "../core/registry.js";
+import { missingPurposeRole, type AgencyRegistry } from "../core/registry.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import { authenticate, type AuthenticateDeps } from "../core/stages/authenticate.js";
 import { validateSubjectId } from "../core/stages/validate.js";
@@ -98,6 +98,12 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
         validateSubjectId(subject.type, subject.id);
         const purpose = Purpose[request.purpose] as PurposeName | undefined;
         if (request.purpose === Purpose.UNSPECIFIED || purpose === undefined) throw new CredexError("PURPOSE_MISSING");
+        step.purpose = request.purpose;
+        // The same registry rule as authorize: a grant for a purpose the requester may not state is never asked for.
+        const missingRole = missingPurposeRole(deps.registry.get(step.principal!.agencyId), purpose);
+        if (missingRole !== undefined) {
+          throw new CredexError("PURPOSE_NOT_PERMITTED", `purpose ${purpose} needs the "${missingRole}" role in the agency registry`, { purpose, required_role: missingRole, agency: step.principal!.agencyId });
+        }
         const owner = deps.registry.get(request.ownerAgency);
         if (!owner) throw new CredexError("FIELD_INVALID", `owner_agency "${request.ownerAgency.slice(0, 64)}" is not a member`, { field: "owner_agency" });
         for (const category of request.categories) {

@@ -1,0 +1,84 @@
+/**
+ * Issue 16 item 10, "small ones", each performed end to end against the demo
+ * federation over real mTLS on 127.0.0.1 (the Kafka list log's part is in
+ * test/lists-kafka.test.ts, the renewal's in test/certificate-operations.test.ts).
+ */
+import { statSync, readFileSync } from "node:fs";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditEventType, DecisionEffect } from "../src/gen/credex/v1/audit_pb.js";
+import { SpecialAccessState } from "../src/gen/credex/v1/special_access_pb.js";
+import { SubscribePhase } from "../src/gen/credex/v1/lists_pb.js";
+import { AgencyStatus } from "../src/gen/credex/v1/exchange_pb.js";
+import { Purpose } from "../src/gen/credex/v1/types_pb.js";
+import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
+import { createExchangeClient } from "../src/client/exchange-client.js";
+import { renewInDirectory, caPaths } from "../src/adapters/pki/ca-directory.js";
+import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
+import { debtorEntry, Watcher } from "./support/lists.js";
+
+type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
+let fed: TestFederation;
+
+beforeAll(async () => {
+  fed = await startTestFederation();
+});
+afterAll(async () => {
+  await fed?.cleanup();
+});
+
+describe("item 10 (a): the approver of a special application is another agency", () => {
+  it("item 10: fail/a second certificate of the requesting agency cannot approve its application → PERMISSION_DENIED SEPARATION_OF_DUTIES, audited", async () => {
+    // csrc asks for access to records it owns itself, so its own certificates are "the owner's approver".
+    const pending = await fed.client("csrc").requestSpecialAccess({
+      subject: DEMO_SUBJECTS.borrower,
+      categories: ["securities_holding"],
+      purpose: Purpose.GUARANTEE,
+      justification: "Guarantee review of the borrower, case 2026-204",
+      durationSeconds: 3600,
+      ownerAgency: "csrc",
+    });
+    expect(pending.state).toBe(SpecialAccessState.PENDING);
+
+    // A second, valid certificate of the same agency (same SPIFFE id, USCC and sector), from the dev PKI's CA.
+    const { entry } = await renewInDirectory(fed.pki.dir, "csrc");
+    const paths = caPaths(fed.pki.dir);
+    expect(entry.serial).not.toBe(fed.pki.agencies["csrc"]!.client.serial);
+    const second = createExchangeClient({ address: fed.gateway.address, trustDomain: fed.pki.trustDomain, certFile: paths.issuedCert("csrc"), keyFile: paths.issuedKey("csrc"), caFile: fed.pki.caBundle });
+    try {
+      const attempt = await failureOf(second.decideSpecialAccess({ applicationId: pending.applicationId, approve: true, maxUses: 5, note: "approved by myself" }));
+      expect(attempt).toMatchObject({ code: status.PERMISSION_DENIED, reason: "SEPARATION_OF_DUTIES", metadata: { requester: "csrc" } });
+    } finally {
+      second.close();
+    }
+    expect(fed.gateway.specialAccess.get(pending.applicationId)?.state).toBe("PENDING");
+    const refused = (await auditEvents(fed)).filter((e) => e.type === AuditEventType.SPECIAL_ACCESS && e.method === "DecideSpecialAccess" && e.statusReason === "SEPARATION_OF_DUTIES");
+    expect(refused.map((e) => [e.requester?.agencyId, e.decision?.effect])).toEqual([["csrc", DecisionEffect.DENY]]);
+  });
+});
+
+describe("item 10 (b): JUDICIAL needs the judicial role in the registry", () => {
+  const judicialQuery = { subject: DEMO_SUBJECTS.tradingCompany, categories: ["insurance_claim"], purpose: Purpose.JUDICIAL };
+
+  it("item 10: fail/a bank states JUDICIAL (the policy's \"*, JUDICIAL\" rule would allow it) → PERMISSION_DENIED PURPOSE_NOT_PERMITTED (required_role judicial), audited as a denial", async () => {
+    const failure = await failureOf(fed.client("pbccrc").query(judicialQuery));
+    expect(failure).toMatchObject({ code: status.PERMISSION_DENIED, reason: "PURPOSE_NOT_PERMITTED", metadata: { purpose: "JUDICIAL", required_role: "judicial", agency: "pbccrc" } });
+    // Nor may it ask for a special grant for that purpose.
+    const application = await failureOf(
+      fed.client("pbccrc").requestSpecialAccess({ subject: DEMO_SUBJECTS.borrower, categories: ["securities_holding"], purpose: Purpose.JUDICIAL, justification: "court order 2026-77 (claimed)", durationSeconds: 3600, ownerAgency: "csrc" }),
+    );
+    expect(application).toMatchObject({ code: status.PERMISSION_DENIED, reason: "PURPOSE_NOT_PERMITTED", metadata: { required_role: "judicial" } });
+    const denied = (await auditEvents(fed)).filter((e) => e.requester?.agencyId === "pbccrc" && e.purpose === Purpose.JUDICIAL && e.statusReason === "PURPOSE_NOT_PERMITTED");
+    expect(denied.map((e) => [e.method, e.decision?.effect])).toEqual([
+      ["Query", DecisionEffect.DENY],
+      ["RequestSpecialAccess", DecisionEffect.DENY],
+    ]);
+  });
+
+  it("item 10: ok/the regional platform, which holds the judicial role in the demo registry, is answered for JUDICIAL", async () => {
+    const answer = await fed.client("sh-credit").query(judicialQuery);
+    const nfra = answer.results.find((r) => r.agencyId === "nfra");
+    expect(nfra?.status).toBe(AgencyStatus.OK);
+    expect(nfra?.records.length).toBeGreaterThan(0);
+  });
+});
