@@ -4,6 +4,7 @@
  * test/lists-kafka.test.ts, the renewal's in test/certificate-operations.test.ts).
  */
 import { statSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, DecisionEffect } from "../src/gen/credex/v1/audit_pb.js";
@@ -14,6 +15,8 @@ import { Purpose } from "../src/gen/credex/v1/types_pb.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { createExchangeClient } from "../src/client/exchange-client.js";
 import { renewInDirectory, caPaths } from "../src/adapters/pki/ca-directory.js";
+import { loadKeyRing } from "../src/core/audit/key-ring.js";
+import { subjectPseudonym } from "../src/core/audit/pseudonym.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 import { debtorEntry, Watcher } from "./support/lists.js";
 
@@ -80,5 +83,27 @@ describe("item 10 (b): JUDICIAL needs the judicial role in the registry", () => 
     const nfra = answer.results.find((r) => r.agencyId === "nfra");
     expect(nfra?.status).toBe(AgencyStatus.OK);
     expect(nfra?.records.length).toBeGreaterThan(0);
+  });
+});
+
+describe("item 10 (d): the embedded list log holds no subject id and only the gateway reads it", () => {
+  it("item 10: fail/whoever reads the list log file finds no subject id (keys are pseudonyms, entries sealed) and it is 0600 in a 0700 directory; subscribers still receive the id", async () => {
+    const entry = debtorEntry(7_001);
+    const subject = entry.subject!;
+    await fed.client("sh-credit").publishListEntries({ entries: [entry] });
+    const watcher = new Watcher(fed.client("pbccrc"), ["dishonest_debtors"]);
+    await watcher.until(() => watcher.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE));
+    watcher.subscription.cancel();
+    expect(watcher.snapshot.map((e) => [e.subject?.id, e.legalBasis])).toContainEqual([subject.id, entry.legalBasis]);
+
+    const file = fed.gateway.config.lists.file;
+    const raw = readFileSync(file);
+    expect(raw.length).toBeGreaterThan(0);
+    expect(raw.includes(Buffer.from(subject.id!, "utf8"))).toBe(false);
+    expect(raw.includes(Buffer.from(entry.legalBasis!, "utf8"))).toBe(false);
+    const ring = await loadKeyRing(fed.manifest.keyRing);
+    expect(raw.includes(Buffer.from(`dishonest_debtors/${subjectPseudonym(ring.pseudonymKey, subject.type!, subject.id!)}`, "utf8"))).toBe(true);
+    expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+    expect((statSync(dirname(file)).mode & 0o777).toString(8)).toBe("700");
   });
 });

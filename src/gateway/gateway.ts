@@ -12,6 +12,7 @@ import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadCatalogue } from "../config/catalogue-file.js";
 import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
@@ -50,6 +51,8 @@ export interface GatewayParts {
   readonly authorizer: Authorizer;
   readonly auditSink: AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
+  readonly listSealer: ByteSealer;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Special applications and grants (in memory when absent). */
@@ -212,6 +215,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     authorizer: () => authorizer,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    listSealer: parts.listSealer,
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
     admission,

@@ -18,6 +18,8 @@ import { fileObjection, listObjections, raiseOverdueObjections, resolveObjection
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadListCatalogue } from "../config/list-catalogue-file.js";
 import { openFileListLog } from "../adapters/lists/file-list-log.js";
+import { sealListLog } from "../core/lists/sealed-list-log.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import { openKafkaListLog } from "../adapters/kafka/kafka-list-log.js";
 import { createFileObjectionStore } from "../adapters/objections/file-objection-store.js";
 import { isUndecodable, requestSizeOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
@@ -41,6 +43,8 @@ export interface MemberServicesInput {
   readonly authorizer: () => Authorizer;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals every list log record (keys stay pseudonyms; values are opened only inside the gateway). */
+  readonly listSealer: ByteSealer;
   readonly delivery: ObjectionDelivery;
   /** False while the gateway drains: new calls are refused with SHUTTING_DOWN. */
   readonly acceptingCalls: () => boolean;
@@ -72,11 +76,13 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const { config } = input;
   const parts = input.parts ?? {};
   const clock = parts.clock ?? (() => new Date());
-  const listLog =
+  const listLog = sealListLog(
     parts.listLog ??
-    (config.lists.log === "kafka"
-      ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
-      : await openFileListLog(config.lists.file, "embedded:credex.lists.v1"));
+      (config.lists.log === "kafka"
+        ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
+        : await openFileListLog(config.lists.file, "embedded:credex.lists.v1")),
+    input.listSealer,
+  );
   const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
 
   const listDeps: ListDeps = {
