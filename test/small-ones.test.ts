@@ -1,10 +1,11 @@
 /**
  * Issue 16 item 10, "small ones", each performed end to end against the demo
  * federation over real mTLS on 127.0.0.1 (the Kafka list log's part is in
- * test/lists-kafka.test.ts, the renewal's in test/certificate-operations.test.ts).
+ * test/lists-kafka.test.ts).
  */
-import { statSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { statSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, DecisionEffect } from "../src/gen/credex/v1/audit_pb.js";
@@ -17,7 +18,9 @@ import { createExchangeClient } from "../src/client/exchange-client.js";
 import { renewInDirectory, caPaths } from "../src/adapters/pki/ca-directory.js";
 import { loadKeyRing } from "../src/core/audit/key-ring.js";
 import { subjectPseudonym } from "../src/core/audit/pseudonym.js";
+import { loadGatewayConfig } from "../src/config/gateway-config.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
+import { credex, PUBLIC_QUERY, servedSerial, until } from "./support/certificate-ops.js";
 import { debtorEntry, Watcher } from "./support/lists.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -105,5 +108,34 @@ describe("item 10 (d): the embedded list log holds no subject id and only the ga
     expect(raw.includes(Buffer.from(`dishonest_debtors/${subjectPseudonym(ring.pseudonymKey, subject.type!, subject.id!)}`, "utf8"))).toBe(true);
     expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
     expect((statSync(dirname(file)).mode & 0o777).toString(8)).toBe("700");
+  });
+});
+
+describe("item 10 (c): renewal keeps the issuing CA key out of the gateway", () => {
+  it("item 10: fail/a gateway config that points at the CA directory and its key (tls.renew) is refused at load, naming the operator's step", () => {
+    const document = parseYaml(readFileSync(fed.configFile, "utf8")) as { tls: Record<string, unknown> };
+    document.tls["renew"] = { caDir: fed.pki.dir };
+    const file = join(fed.dir, "gateway-with-ca.yaml");
+    writeFileSync(file, toYaml(document));
+    expect(() => loadGatewayConfig(file)).toThrow(`${file}: tls.renew: the gateway no longer renews its own certificate and never reads the CA directory or its key`);
+    expect(() => loadGatewayConfig(file)).toThrow("credex pki renew gateway --install-cert <tls.cert> --install-key <tls.key>");
+  });
+
+  it("item 10: ok/renewal is the operator's step on the CA side (credex pki renew gateway --install-*): the running gateway serves the new certificate and its expiry watch follows it", async () => {
+    const client = fed.pki.agencies["pbccrc"]!.client;
+    const before = await servedSerial(fed.gateway.address, fed.pki.caBundle, client);
+    const renewed = await credex("pki", "renew", "gateway", "--dir", fed.pki.dir, "--install-cert", fed.pki.gateway.cert, "--install-key", fed.pki.gateway.key);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    const serial = /serial ([0-9a-f]+)/.exec(renewed.stdout)![1]!.toUpperCase().replace(/^0+(?=.)/, "");
+    expect(serial).not.toBe(before);
+    expect((statSync(fed.pki.gateway.key).mode & 0o777).toString(8)).toBe("600");
+    await until("the renewed certificate to be served", async () => ((await servedSerial(fed.gateway.address, fed.pki.caBundle, client)) === serial ? true : undefined));
+    const watched = fed.gateway.certificateExpiry().find((e) => e.subject === "gateway");
+    expect(watched?.serial.toUpperCase().replace(/^0+(?=.)/, "")).toBe(serial);
+    expect((await fed.client("pbccrc").query(PUBLIC_QUERY)).results.length).toBeGreaterThan(0);
+    // Both or neither: a half install would leave a key without its certificate.
+    const half = await credex("pki", "renew", "gateway", "--dir", fed.pki.dir, "--install-cert", fed.pki.gateway.cert);
+    expect(half).toMatchObject({ code: 2 });
+    expect(half.stderr).toContain("give both --install-cert and --install-key, or neither");
   });
 });
