@@ -28,7 +28,7 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 
 /** Optional parts for tests and embedding programs (GatewayParts carries them). */
 export interface MemberServiceParts {
-  /** The list log to use instead of the one config names. */
+  /** The list log to use instead of the one config names (its records are sealed all the same). */
   readonly listLog?: ListLog;
   readonly objectionStore?: ObjectionStore;
   /** Injectable clock for list expiry and the Art. 25 deadline (tests advance it). */
