@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
-import type { AgencyEntry } from "../core/registry.js";
+import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
 
@@ -100,8 +100,6 @@ export interface GatewayConfig {
     readonly minVersion: "TLSv1.2" | "TLSv1.3";
     /** Reload when the certificate, key, CA bundle or CRL files change (default true). */
     readonly watch: boolean;
-    /** Automatic renewal of the gateway's own certificate from a CA directory (smallstep: at ⅓ of validity left). */
-    readonly renew?: { readonly caDir: string; readonly passphraseFile?: string | undefined; readonly name: string } | undefined;
   };
   /** The signed control topic (revocations now; policy bundles and suspensions later). */
   readonly control?: ControlConfig | undefined;
@@ -162,14 +160,12 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
   const crl = !tls.has("crl") ? [] : typeof tls.field("crl").value === "string" ? [tls.field("crl").string()] : tls.field("crl").stringList();
-  let renew: GatewayConfig["tls"]["renew"];
   if (tls.has("renew")) {
-    const r = tls.field("renew").object(["caDir", "passphraseFile", "name"]);
-    renew = {
-      caDir: at(r.field("caDir").string()),
-      passphraseFile: r.has("passphraseFile") ? at(r.field("passphraseFile").string()) : undefined,
-      name: r.field("name").string({ default: "gateway", pattern: /^[A-Za-z0-9._-]{1,64}$/ }),
-    };
+    // The issuing CA's key never enters the gateway process (issue 16 item 10): a gateway that could
+    // renew itself from the CA directory could issue any identity. Renewal is the operator's step.
+    tls.field("renew").fail(
+      "the gateway no longer renews its own certificate and never reads the CA directory or its key: remove this key and renew on the CA host with `credex pki renew gateway --install-cert <tls.cert> --install-key <tls.key>` (README, Rotating and revoking certificates, step 8); the gateway loads the new files when they change",
+    );
   }
   let control: ControlConfig | undefined;
   if (root.has("control")) {
@@ -240,7 +236,6 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       crl: crl.map(at),
       minVersion: tls.field("minVersion").string({ default: "TLSv1.3", oneOf: ["TLSv1.2", "TLSv1.3"] }) as "TLSv1.2" | "TLSv1.3",
       watch: tls.has("watch") ? tls.field("watch").boolean() : true,
-      renew,
     },
     control,
     policy: {
@@ -319,7 +314,7 @@ function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): O
 }
 
 function parseAgency(item: ConfigReader): AgencyEntry {
-  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status"]);
+  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status", "roles"]);
   const uscc = item.field("uscc").string();
   const check = validateUscc(uscc);
   if (!check.ok) item.field("uscc").fail(`invalid USCC: ${check.problem}`);
@@ -333,7 +328,16 @@ function parseAgency(item: ConfigReader): AgencyEntry {
     clearance: item.field("clearance").integer({ min: 1, max: 4 }),
     protectionLevel: item.field("protectionLevel").integer({ default: 3, min: 1, max: 5 }),
     status: item.field("status").string({ default: "active", oneOf: ["active", "suspended"] }) as AgencyEntry["status"],
+    roles: item.has("roles") ? parseRoles(item.field("roles")) : [],
   };
+}
+
+/** Registry roles (src/core/registry.ts AGENCY_ROLES), each known and listed once. */
+function parseRoles(field: ConfigReader): AgencyRole[] {
+  const roles = field.stringList();
+  for (const role of roles) if (!(AGENCY_ROLES as readonly string[]).includes(role)) field.fail(`unknown role "${role}" (known: ${AGENCY_ROLES.join(", ")})`);
+  if (new Set(roles).size !== roles.length) field.fail("lists a role twice");
+  return roles as AgencyRole[];
 }
 
 function deepFreeze<T>(value: T): T {

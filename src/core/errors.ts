@@ -88,7 +88,7 @@ export const ERROR_CATALOGUE = {
   SPECIAL_APPLICATION_UNKNOWN: [GrpcCode.NOT_FOUND, "no such special application"],
   SPECIAL_APPLICATION_DECIDED: [GrpcCode.FAILED_PRECONDITION, "the special application was already decided"],
   APPROVER_NOT_OWNER: [P, "only an approver of the owning agency may decide this application"],
-  SEPARATION_OF_DUTIES: [P, "the approver must not be the requesting certificate"],
+  SEPARATION_OF_DUTIES: [P, "the approver must belong to another agency than the requester"],
   SPECIAL_GRANT_UNKNOWN: [P, "the special grant does not exist or was not approved"],
   SPECIAL_GRANT_MISMATCH: [P, "the special grant does not cover this request"],
   SPECIAL_GRANT_EXPIRED: [P, "the special grant has lapsed"],

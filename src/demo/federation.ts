@@ -99,6 +99,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   await mkdir(join(dir, "audit"), { recursive: true });
   // A new federation (fresh PKI) starts without the incidents of an earlier one in the same dir.
   await rm(join(dir, "incidents"), { recursive: true, force: true });
+  // Nor with its list log: its entries are sealed under the earlier run's key ring, which is replaced below.
+  await rm(join(dir, "lists"), { recursive: true, force: true });
 
   const pki = await createDevPki(join(dir, "pki"), {
     trustDomain: DEMO_TRUST_DOMAIN,
@@ -145,6 +147,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         categories: [...m.categories],
         clearance: m.clearance,
         protectionLevel: 3,
+        ...(m.roles && m.roles.length > 0 ? { roles: [...m.roles] } : {}),
       })),
       admin: { listen: "127.0.0.1:0" },
       audit: {

@@ -8,7 +8,7 @@ import { guardHttp2Sessions, type Http2SessionGuard } from "../adapters/grpc/htt
 /** The gateway's per-agency concurrency and connection limits, and its HTTP/2 protections (README "Limits"). */
 export interface GatewayAgencyLimits {
   readonly limiter: AgencyConcurrencyLimiter;
-  /** PipelineDeps.holdCallSlot. */
+  /** The concurrency and connection part of the gateway's admission (src/core/limits/admission.ts). */
   holdCallSlot(principal: Principal, peer: PeerTls): CallSlot;
   /** Installs the HTTP/2 session guard; call once the server is bound. */
   guard(server: Server): Http2SessionGuard;

@@ -5,6 +5,7 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
+import { createByteSealer, sealSuiteFromName } from "../core/audit/seal.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner } from "../core/audit/checkpoint.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
@@ -29,6 +30,8 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
+    listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

@@ -12,12 +12,13 @@ import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadCatalogue } from "../config/catalogue-file.js";
 import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
-import type { PeerTls } from "../core/principal.js";
+import type { PeerTls, Principal } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
@@ -25,6 +26,7 @@ import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_p
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
+import { createAdmission } from "../core/limits/admission.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
@@ -49,6 +51,8 @@ export interface GatewayParts {
   readonly authorizer: Authorizer;
   readonly auditSink: AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
+  readonly listSealer: ByteSealer;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Special applications and grants (in memory when absent). */
@@ -62,7 +66,8 @@ export interface GatewayParts {
   /** The control channel to use instead of the one config.control describes (tests). */
   readonly controlChannel?: ControlChannel;
   readonly onProhibited?: PipelineDeps["onProhibited"];
-  readonly admit?: PipelineDeps["admit"];
+  /** Per-agency rate check (the incident system's limiter): throws RATE_LIMITED; part of the gateway's one admission point. */
+  readonly admit?: (principal: Principal) => void;
   /** A signed policy bundle from the control topic is in force on this replica. */
   readonly onPolicyApplied?: (event: PolicyApplied) => void;
   /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
@@ -173,6 +178,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     return peer;
   };
 
+  // One admission point for every CreditExchange method an agency calls (rate, then concurrency and
+  // connections): queries, special applications, lists and objections alike (README "Limits").
+  const admission = createAdmission({ rate: parts.admit, slots: agencyLimits.holdCallSlot });
+
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
     authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
@@ -183,7 +192,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    holdCallSlot: agencyLimits.holdCallSlot,
+    admission,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
       parts.onExchange?.(ctx);
@@ -192,7 +201,6 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     telemetry: observability?.telemetry,
     specialAccess,
     onProhibited: parts.onProhibited,
-    admit: parts.admit,
     // Art. 25: records under an open objection are released marked disputed.
     isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
@@ -207,8 +215,10 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     authorizer: () => authorizer,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    listSealer: parts.listSealer,
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
+    admission,
     parts: parts.members,
   });
 
@@ -240,6 +250,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       auditSink: () => parts.auditSink,
       pseudonymize: parts.pseudonymize,
       acceptingCalls: () => acceptingCalls,
+      admission,
     }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);

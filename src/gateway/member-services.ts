@@ -8,6 +8,7 @@ import type { Authorizer } from "../core/authorizer.js";
 import type { AuthenticateDeps } from "../core/stages/authenticate.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import type { MemberCallContext } from "../core/audit/member-call-event.js";
+import type { Admission } from "../core/limits/admission.js";
 import type { ListLog } from "../core/lists/list-log.js";
 import type { ListDeps } from "../core/lists/list-deps.js";
 import { publishListEntries } from "../core/lists/publish-list-entries.js";
@@ -17,6 +18,8 @@ import { fileObjection, listObjections, raiseOverdueObjections, resolveObjection
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadListCatalogue } from "../config/list-catalogue-file.js";
 import { openFileListLog } from "../adapters/lists/file-list-log.js";
+import { sealListLog } from "../core/lists/sealed-list-log.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import { openKafkaListLog } from "../adapters/kafka/kafka-list-log.js";
 import { createFileObjectionStore } from "../adapters/objections/file-objection-store.js";
 import { isUndecodable, requestSizeOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
@@ -25,7 +28,7 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 
 /** Optional parts for tests and embedding programs (GatewayParts carries them). */
 export interface MemberServiceParts {
-  /** The list log to use instead of the one config names. */
+  /** The list log to use instead of the one config names (its records are sealed all the same). */
   readonly listLog?: ListLog;
   readonly objectionStore?: ObjectionStore;
   /** Injectable clock for list expiry and the Art. 25 deadline (tests advance it). */
@@ -40,9 +43,13 @@ export interface MemberServicesInput {
   readonly authorizer: () => Authorizer;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals every list log record (keys stay pseudonyms; values are opened only inside the gateway). */
+  readonly listSealer: ByteSealer;
   readonly delivery: ObjectionDelivery;
   /** False while the gateway drains: new calls are refused with SHUTTING_DOWN. */
   readonly acceptingCalls: () => boolean;
+  /** The gateway's one admission point (rate, concurrency), applied to every list and objection call. */
+  readonly admission?: Admission | undefined;
   readonly parts?: MemberServiceParts;
 }
 
@@ -69,11 +76,13 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const { config } = input;
   const parts = input.parts ?? {};
   const clock = parts.clock ?? (() => new Date());
-  const listLog =
+  const listLog = sealListLog(
     parts.listLog ??
-    (config.lists.log === "kafka"
-      ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
-      : await openFileListLog(config.lists.file, "embedded:credex.lists.v1"));
+      (config.lists.log === "kafka"
+        ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
+        : await openFileListLog(config.lists.file, "embedded:credex.lists.v1")),
+    input.listSealer,
+  );
   const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
 
   const listDeps: ListDeps = {
@@ -88,6 +97,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     maxEntriesPerPublish: config.lists.maxEntriesPerPublish,
     deliveryBatchSize: config.lists.deliveryBatchSize,
     maxSubscriptionsPerAgency: config.lists.maxSubscriptionsPerAgency,
+    admission: input.admission,
   };
   const objectionDeps: ObjectionDeps = {
     authenticate: input.authenticate,
@@ -97,6 +107,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     pseudonymize: input.pseudonymize,
     newId: randomUUID,
     providerTimeoutMs: config.limits.providerTimeoutMs,
+    admission: input.admission,
     onObjectionOverdue: parts.onObjectionOverdue,
   };
 

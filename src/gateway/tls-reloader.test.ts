@@ -7,7 +7,6 @@ import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { loadCa } from "../adapters/pki/certificate-authority.js";
 import { createDevPki, publishDevCrl, type DevPki } from "../adapters/pki/dev-pki.js";
 import { issueTestCertificate } from "../adapters/pki/test-certificates.js";
-import { renewalTime, startCertificateRenewal } from "./certificate-renewal.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createTlsReloader, type ReloadOutcome } from "./tls-reloader.js";
 import type { TlsFiles } from "./tls-files.js";
@@ -110,57 +109,5 @@ describe("TLS reload: a bad set is refused with its reason, the old one stays", 
     const { r } = reloader(files);
     const crl = r.current().material.crl;
     expect(Array.isArray(crl) && crl.length).toBe(3);
-  });
-});
-
-describe("renewal of the served certificate", () => {
-  it("renewalTime: a third of the validity left, earlier by up to 1/20 (smallstep)", () => {
-    const nb = new Date("2026-01-01T00:00:00Z");
-    const na = new Date("2026-01-31T00:00:00Z"); // 30 days
-    expect(renewalTime(nb, na, () => 0)).toEqual(new Date("2026-01-21T00:00:00Z"));
-    expect(renewalTime(nb, na, () => 1)).toEqual(new Date("2026-01-19T12:00:00Z"));
-  });
-
-  it("ok/due: check() renews from the CA directory, writes the served files and hot-swaps", async () => {
-    // No CRLs here: months later on the injected clock they would be stale (and refused).
-    const files = { ...served("renew"), crl: [] };
-    let clock = new Date();
-    // One clock for issuing and checking: the renewed certificate starts at the injected time.
-    const { r, applied } = reloader(files, new RevocationSet(), () => clock);
-    const leaf = () => r.current().leaf;
-    const renewal = startCertificateRenewal({
-      files,
-      renew: { caDir: pki.dir, name: "gateway" },
-      current: () => ({ notBefore: new Date(leaf().validFrom), notAfter: new Date(leaf().validTo) }),
-      reload: () => r.reload("renewal"),
-      now: () => clock,
-      random: () => 0.5,
-    });
-    try {
-      expect(await renewal.check()).toBeUndefined();
-      clock = new Date(renewal.dueAt().getTime() + 1);
-      const outcome = await renewal.check();
-      expect(outcome && !outcome.renewed ? outcome.reason : "renewed").toBe("renewed");
-      if (!outcome?.renewed) return;
-      expect(outcome.previousSerial).toBe(pki.gateway.serial);
-      expect(applied).toHaveLength(1);
-      expect(r.current().leaf.serialNumber.toLowerCase()).toBe(outcome.serial);
-      expect(renewal.dueAt().getTime()).toBeGreaterThan(clock.getTime());
-    } finally {
-      renewal.stop();
-    }
-  });
-
-  it("fail/no such name in the CA directory: reported, nothing swapped", async () => {
-    const files = served("renew-bad");
-    const { r, applied } = reloader(files);
-    const renewal = startCertificateRenewal({ files, renew: { caDir: pki.dir, name: "nobody" }, current: () => ({ notBefore: new Date(0), notAfter: new Date(1) }), reload: () => r.reload("renewal") });
-    try {
-      const outcome = await renewal.renewNow();
-      expect(outcome).toEqual({ renewed: false, reason: `no certificate named "nobody" in ${pki.dir}` });
-      expect(applied).toEqual([]);
-    } finally {
-      renewal.stop();
-    }
   });
 });

@@ -4,7 +4,7 @@ import type { RevocationSet } from "./revocation-set.js";
 import { crlFilesOf, loadCheckedTlsMaterial, TlsMaterialError, type CheckedTlsMaterial, type TlsFiles } from "./tls-files.js";
 import { watchFiles, type FileWatcher } from "./tls-watcher.js";
 
-export type ReloadTrigger = "start" | "file-change" | "admin" | "signal" | "renewal";
+export type ReloadTrigger = "start" | "file-change" | "admin" | "signal";
 
 export type ReloadOutcome =
   | { readonly ok: true; readonly trigger: ReloadTrigger; readonly serial: string; readonly notAfter: Date; readonly revoked: number }

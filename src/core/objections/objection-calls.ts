@@ -22,7 +22,9 @@ import {
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { CredexError, toCredexError } from "../errors.js";
 import type { AuditSink } from "../audit-sink.js";
-import type { PeerTls } from "../principal.js";
+import type { PeerTls, Principal } from "../principal.js";
+import type { Admission } from "../limits/admission.js";
+import type { CallSlot } from "../limits/agency-concurrency-limiter.js";
 import type { AgencyEntry } from "../registry.js";
 import { authenticate, type AuthenticateDeps } from "../stages/authenticate.js";
 import { audit, type Pseudonymize } from "../stages/audit.js";
@@ -43,6 +45,8 @@ export interface ObjectionDeps {
   readonly pseudonymize: Pseudonymize;
   readonly newId: () => string;
   readonly providerTimeoutMs: number;
+  /** The gateway's one admission point (rate, concurrency): refusals are audited like every outcome. */
+  readonly admission?: Admission | undefined;
   /** Raised once per objection not answered in time (Art. 25); the lead wires it to the incident module. Must not throw. */
   readonly onObjectionOverdue?: (objection: Objection) => void;
 }
@@ -58,9 +62,7 @@ const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * subject as a pseudonym.
  */
 export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: FileObjectionRequest | CredexError): Promise<FileObjectionResponse> {
-  return auditedCall(deps, ctx, FileObjectionResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, FileObjectionResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.requestId = request.requestId;
     ctx.subject = request.subject;
@@ -120,9 +122,7 @@ export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext,
 
 /** ResolveObjection: only the owner answers; the disputed mark follows the resolution (objection-registry.ts). */
 export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ResolveObjectionRequest | CredexError): Promise<ResolveObjectionResponse> {
-  return auditedCall(deps, ctx, ResolveObjectionResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, ResolveObjectionResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.requestId = request.requestId;
     ctx.attributes["action"] = "RESOLVE";
@@ -140,9 +140,7 @@ export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallConte
 
 /** ListObjections: those the caller filed or must answer. */
 export async function listObjections(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ListObjectionsRequest | CredexError): Promise<ListObjectionsResponse> {
-  return auditedCall(deps, ctx, ListObjectionsResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, ListObjectionsResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.attributes["action"] = "LIST";
     const objections = deps.objections.list(
@@ -180,10 +178,21 @@ export async function raiseOverdueObjections(deps: ObjectionDeps, gatewayInstanc
   return overdue;
 }
 
-async function auditedCall<S extends DescMessage>(deps: ObjectionDeps, ctx: MemberCallContext, schema: S, body: () => Promise<MessageShape<S>>): Promise<MessageShape<S>> {
+/** authenticate → admission → body → audit (no audit, no answer); the admission slot is held until the audit record is durable. */
+async function auditedCall<S extends DescMessage>(
+  deps: ObjectionDeps,
+  ctx: MemberCallContext,
+  peer: PeerTls,
+  schema: S,
+  body: (principal: Principal) => Promise<MessageShape<S>>,
+): Promise<MessageShape<S>> {
   let response: MessageShape<S> | undefined;
+  let slot: CallSlot | undefined;
   try {
-    response = await body();
+    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = principal;
+    slot = deps.admission?.(principal, peer);
+    response = await body(principal);
     const bytes = toBinary(schema, response);
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
     ctx.responseBytes = bytes.length;
@@ -195,6 +204,8 @@ async function auditedCall<S extends DescMessage>(deps: ObjectionDeps, ctx: Memb
   } catch (err) {
     ctx.error = toCredexError(err);
     response = undefined;
+  } finally {
+    slot?.();
   }
   if (ctx.error || !response) throw ctx.error ?? new CredexError("INTERNAL");
   return response;

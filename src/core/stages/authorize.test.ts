@@ -76,4 +76,21 @@ describe("authorize", () => {
     expect(authorize(deps(fast), input, now).grants.map((g) => g.maxLevel)).toEqual(authorize(deps(slow), input, now).grants.map((g) => g.maxLevel));
     expect(authorize(deps(fast), input, now).grants[0]!.maxLevel).toBe(2);
   });
+
+  it.each([
+    ["fail/JUDICIAL from an agency without the judicial role, even where the policy allows it", [], "PURPOSE_NOT_PERMITTED"],
+    ["ok/JUDICIAL from an agency holding the judicial role", ["judicial"], "OK"],
+  ] as const)("%s (issue 16 item 10)", (_name, roles, expected) => {
+    const courts = new AgencyRegistry([{ ...agency("court", "REGIONAL", []), roles: [...roles] }, agency("sec", "SECURITIES", ["securities_violation"])]);
+    const asker: Principal = { ...principal, agencyId: "court", sector: "REGIONAL" };
+    const allowAll = tableAuthorizer({ "sec/securities_violation/JUDICIAL": [3] });
+    try {
+      const d = authorize({ authorizer: () => allowAll, registry: courts, levelCap: () => 4 }, { principal: asker, categories: ["securities_violation"], purpose: "JUDICIAL" }, now);
+      expect(expected).toBe("OK");
+      expect(d.grants.map((g) => g.maxLevel)).toEqual([3]);
+    } catch (err) {
+      expect((err as CredexError).reason).toBe(expected);
+      expect((err as CredexError).metadata).toEqual({ purpose: "JUDICIAL", required_role: "judicial", agency: "court" });
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { CredexError } from "../errors.js";
 import { PURPOSES, type PurposeName } from "../catalogue.js";
 import { highestGrantedLevel, type AccessRequest, type Authorizer } from "../authorizer.js";
 import type { GrantUse } from "../special-access/special-access-registry.js";
-import type { AgencyRegistry } from "../registry.js";
+import { missingPurposeRole, type AgencyRegistry } from "../registry.js";
 import type { Principal } from "../principal.js";
 
 /** What one owner's records of one category may be released at. */
@@ -87,6 +87,15 @@ function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ce
 export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date): ExchangeDecision {
   const authorizer = deps.authorizer(); // one policy revision for the whole exchange
   const requester = deps.registry.get(input.principal.agencyId);
+  const missingRole = missingPurposeRole(requester, input.purpose);
+  if (missingRole !== undefined) {
+    // A registry fact, checked before the policy: no rule (not even "*, JUDICIAL") lets an agency claim the purpose.
+    throw new CredexError("PURPOSE_NOT_PERMITTED", `purpose ${input.purpose} needs the "${missingRole}" role in the agency registry; "${input.principal.agencyId}" does not hold it`, {
+      purpose: input.purpose,
+      required_role: missingRole,
+      agency: input.principal.agencyId,
+    });
+  }
   const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), 4);
   const grants: Grant[] = [];
   const denials: Denial[] = [];
