@@ -19,6 +19,7 @@ import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 import type { PeerTls } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
+import type { CertificateRenewal } from "./certificate-renewal.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
@@ -90,6 +91,14 @@ export interface RunningGateway {
    * set is refused (unparsable, key not matching, stale CRL): the old set stays.
    */
   reloadTls(): ReloadOutcome;
+  /**
+   * The server credentials every listener of this gateway binds with (public,
+   * admin): one TLS policy (config tls.minVersion, the suite list) and one
+   * material, swapped for all of them together on every reload.
+   */
+  readonly tlsCredentials: ReloadableServerCredentials;
+  /** Automatic renewal of the gateway's certificate, when config tls.renew is set (renewNow: an operator's or a test's trigger). */
+  readonly certificateRenewal: CertificateRenewal | undefined;
   /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
   certificateExpiry(): CertificateExpiryEntry[];
   /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
@@ -305,6 +314,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     catalogue,
     specialAccess,
     reloadTls: () => certificates.reload("admin"),
+    tlsCredentials: credentials,
+    certificateRenewal: certificates.renewal,
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
     policyUpdates,
