@@ -9,19 +9,24 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import { isUndecodable, serviceDefinitionOf } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import type { Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { guardListener, listenerServerOptions } from "./listener-limits.js";
 import type { RunningGateway } from "./gateway.js";
 import type { AdminActor, IncidentSystem } from "./incident-system.js";
 
 export interface RunningAdminServer {
   readonly address: string;
   readonly port: number;
+  /** Transport-protection figures of this listener (ping floods closed, slow requests cancelled). */
+  readonly transport: Http2SessionGuard["stats"];
   stop(): Promise<void>;
 }
 
 /**
  * GatewayAdmin on its own listener (config `admin.listen`), mTLS with the
  * gateway's own server credentials (the same TLS policy and material as the
- * public listener, reloaded with it); only administrator certificates get past
+ * public listener, reloaded with it) and the same transport bounds
+ * (listener-limits.ts); only administrator certificates get past
  * authentication, each method is role-checked (ADMIN_METHOD_ROLES), and
  * every call, allowed or refused, is audited.
  */
@@ -39,7 +44,7 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
         const principal = authenticateAdmin({ trustDomain: config.trustDomain, revocations: gateway.revocations }, peer);
         actor = actorOf(principal);
         requireAdminRole(principal, method);
-        if (isUndecodable(call.request)) throw new CredexError("REQUEST_MALFORMED", `the request could not be accepted: ${call.request.detail}`);
+        if (isUndecodable(call.request)) throw new CredexError(call.request.$undecodable, `the request could not be accepted: ${call.request.detail}`, { size: String(call.request.size) });
         const out = await handle(call.request, actor);
         return create(output, (out ?? {}) as never);
       })().then(
@@ -123,15 +128,17 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
     }),
   };
 
-  const server = new Server();
-  server.addService(serviceDefinitionOf(admin.GatewayAdmin), handlers as never);
+  const server = new Server(listenerServerOptions(config.limits));
+  server.addService(serviceDefinitionOf(admin.GatewayAdmin, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, gateway.tlsCredentials as ServerCredentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
+  const guard = guardListener(server, config.limits);
   const host = listen.slice(0, listen.lastIndexOf(":"));
   return {
     address: `${host}:${port}`,
     port,
+    transport: guard.stats,
     stop: () =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { CreditExchange, QueryStreamResponseSchema, type QueryRequest, type QueryStreamRequest } from "../gen/credex/v1/exchange_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import { runQuery, type PipelineDeps } from "../core/pipeline.js";
+import { authenticateCertificate } from "../core/stages/authenticate.js";
 import { AgencyRegistry } from "../core/registry.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -26,6 +27,7 @@ import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_p
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
+import { listenerServerOptions } from "./listener-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
@@ -281,17 +283,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
   };
 
-  const server = new Server({
-    "grpc.max_receive_message_length": config.limits.maxTransportMessageBytes,
-    "grpc.max_send_message_length": config.limits.maxProviderResponseBytes,
-    "grpc.max_concurrent_streams": config.limits.maxConcurrentStreamsPerConnection,
-    "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
-    "grpc.max_connection_age_grace_ms": 30_000,
-  });
+  const server = new Server(listenerServerOptions(config.limits));
   server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
-  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
+  // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
+  addReflection(server, [CreditExchange], { admit: (call) => void authenticateCertificate(deps.authenticate, peerTlsOf(call)) }, [file_google_rpc_error_details, file_google_rpc_status]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
