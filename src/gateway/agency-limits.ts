@@ -3,7 +3,8 @@ import type { GatewayLimits } from "../config/gateway-config.js";
 import { CredexError } from "../core/errors.js";
 import { createAgencyConcurrencyLimiter, type AgencyConcurrencyLimiter, type CallSlot } from "../core/limits/agency-concurrency-limiter.js";
 import type { PeerTls, Principal } from "../core/principal.js";
-import { guardHttp2Sessions, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import type { Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { guardListener } from "./listener-limits.js";
 
 /** The gateway's per-agency concurrency and connection limits, and its HTTP/2 protections (README "Limits"). */
 export interface GatewayAgencyLimits {
@@ -29,11 +30,7 @@ export function createGatewayAgencyLimits(limits: GatewayLimits): GatewayAgencyL
       }
     },
     guard(server) {
-      sessionGuard = guardHttp2Sessions(server, {
-        maxPingsPerSecond: limits.maxPingsPerSecondPerConnection,
-        requestReceiveTimeoutMs: limits.requestReceiveTimeoutMs,
-        onSessionClosed: (session) => limiter.connectionClosed(session),
-      });
+      sessionGuard = guardListener(server, limits, (session) => limiter.connectionClosed(session));
       return sessionGuard;
     },
   };

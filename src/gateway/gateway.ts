@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { CreditExchange, QueryStreamResponseSchema, type QueryRequest, type QueryStreamRequest } from "../gen/credex/v1/exchange_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import { runQuery, type PipelineDeps } from "../core/pipeline.js";
+import { authenticateCertificate } from "../core/stages/authenticate.js";
 import { AgencyRegistry } from "../core/registry.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -27,6 +28,7 @@ import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
 import { createAdmission } from "../core/limits/admission.js";
+import { listenerServerOptions } from "./listener-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
@@ -95,6 +97,12 @@ export interface RunningGateway {
    * set is refused (unparsable, key not matching, stale CRL): the old set stays.
    */
   reloadTls(): ReloadOutcome;
+  /**
+   * The server credentials every listener of this gateway binds with (public,
+   * admin): one TLS policy (config tls.minVersion, the suite list) and one
+   * material, swapped for all of them together on every reload.
+   */
+  readonly tlsCredentials: ReloadableServerCredentials;
   /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
   certificateExpiry(): CertificateExpiryEntry[];
   /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
@@ -283,17 +291,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
   };
 
-  const server = new Server({
-    "grpc.max_receive_message_length": config.limits.maxTransportMessageBytes,
-    "grpc.max_send_message_length": config.limits.maxProviderResponseBytes,
-    "grpc.max_concurrent_streams": config.limits.maxConcurrentStreamsPerConnection,
-    "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
-    "grpc.max_connection_age_grace_ms": 30_000,
-  });
+  const server = new Server(listenerServerOptions(config.limits));
   server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
-  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
+  // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
+  addReflection(server, [CreditExchange], { admit: (call) => void authenticateCertificate(deps.authenticate, peerTlsOf(call)) }, [file_google_rpc_error_details, file_google_rpc_status]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
@@ -316,6 +319,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     catalogue,
     specialAccess,
     reloadTls: () => certificates.reload("admin"),
+    tlsCredentials: credentials,
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
     policyUpdates,
