@@ -40,10 +40,10 @@ export interface TlsReloader {
  * file change, an admin call or a signal. Loading at start throws (a server
  * must not start with a broken set); a later reload refuses a bad set with
  * its reason and the previous material stays in use (smallstep: swap only a
- * complete, matching pair), and so is a set whose CRLs step back from those in
- * use (crlSuccessionProblem). The succession is checked against the set in
- * use only: a start loads whatever CRLs are on disk (the control topic's
- * CA-signed revocations still apply, see RevocationSet).
+ * complete, matching pair). A set whose CRLs step back from those in use is
+ * refused too (crlSuccessionProblem: CRL replay). That check needs a set in
+ * use, so a start loads whatever CRLs are on disk; the control topic's
+ * CA-signed revocations still apply after a restart (see RevocationSet).
  */
 export function createTlsReloader(options: TlsReloaderOptions): TlsReloader {
   const now = options.now ?? (() => new Date());
