@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Catalogue, type CategoryInfo } from "../core/catalogue.js";
+import { DEFAULT_MINIMUM_PROTECTION_LEVEL } from "../core/protection-level.js";
 
 /**
  * Loads the category catalogue (policies/categories.yaml): name, level,
@@ -15,7 +16,9 @@ export function loadCatalogue(file: string): Catalogue {
     throw new ConfigError(file, "", `cannot read: ${(err as Error).message}`);
   }
   const categories = new Map<string, CategoryInfo>();
-  for (const [name, item] of new ConfigReader(file, document).object(["categories"]).field("categories").entries()) {
+  const root = new ConfigReader(file, document).object(["categories", "minimumProtectionLevel"]);
+  const minimumProtectionLevel = readMinimumProtectionLevel(root);
+  for (const [name, item] of root.field("categories").entries()) {
     item.object(["level", "owners", "sensitive", "negative", "description"]);
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("category names are lower_snake_case");
     const level = item.field("level").integer({ min: 1, max: 4 });
@@ -31,5 +34,23 @@ export function loadCatalogue(file: string): Catalogue {
       description: item.field("description").string({ default: name }),
     }));
   }
-  return Object.freeze({ categories });
+  return Object.freeze({ categories, minimumProtectionLevel });
+}
+
+/**
+ * `minimumProtectionLevel: {3: 3, 4: 3}`: classification level → the protection level
+ * (GB/T 22239-2019, 1..5) a receiving agency must have declared. Levels not named keep
+ * the default; a higher classification never requires less than a lower one.
+ */
+function readMinimumProtectionLevel(root: ConfigReader): readonly number[] {
+  const table = [...DEFAULT_MINIMUM_PROTECTION_LEVEL];
+  if (!root.has("minimumProtectionLevel")) return Object.freeze(table);
+  const section = root.field("minimumProtectionLevel").object(["1", "2", "3", "4"]);
+  for (const level of [1, 2, 3, 4]) {
+    if (section.has(String(level))) table[level] = section.field(String(level)).integer({ min: 1, max: 5 });
+  }
+  for (const level of [2, 3, 4]) {
+    if (table[level]! < table[level - 1]!) section.field(String(level)).fail(`must be ≥ the requirement of level ${level - 1} (${table[level - 1]})`);
+  }
+  return Object.freeze(table);
 }

@@ -54,6 +54,22 @@ describe("gateway config", () => {
     expect(problem(mutate)).toBe(message);
   });
 
+  // GB/T 22239-2019 8.1.4.1 d: administrators authenticate with two factors; production cannot turn it off.
+  it.each([
+    ["ok/production requires the admin second factor by default", { mode: "production", admin: { listen: "127.0.0.1:7443" } }, true],
+    ["ok/development does not require it unless configured", { mode: "development", admin: { listen: "127.0.0.1:7443" } }, false],
+    ["ok/development may require it", { mode: "development", admin: { listen: "127.0.0.1:7443", totp: { required: true } } }, true],
+  ])("%s", (_name, patch, required) => {
+    const doc = { ...base(), ...patch };
+    expect(parseGatewayConfig("gw.yaml", doc).admin?.totp.required).toBe(required);
+  });
+
+  it("fail/GB/T 22239-2019 8.1.4.1 d: production mode cannot switch the admin second factor off", () => {
+    expect(problem((d: Doc) => ((d.mode = "production"), (d.admin = { listen: "127.0.0.1:7443", totp: { required: false } })))).toBe(
+      "gw.yaml: admin.totp.required: production mode requires a second factor for administrators (GB/T 22239-2019 8.1.4.1 d)",
+    );
+  });
+
   it("ok/the shipped catalogue loads; level-4 categories are exactly the sensitive ones", () => {
     const catalogue = loadCatalogue(join(packageRoot(), "policies", "categories.yaml"));
     expect(catalogue.categories.size).toBeGreaterThan(10);

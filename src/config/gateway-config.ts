@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { DEFAULT_DECLARED_PROTECTION_LEVEL } from "../core/protection-level.js";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
@@ -271,7 +272,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
     },
     observability,
     incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),
-    admin: root.has("admin") ? parseAdminConfig(root.field("admin")) : undefined,
+    admin: root.has("admin") ? parseAdminConfig(root.field("admin"), at, root.field("mode").string({ default: "development" }) as GatewayConfig["mode"]) : undefined,
     lists: parseListsConfig(root, at, kafka?.brokers),
     objections: parseObjectionsConfig(root, at),
   };
@@ -326,7 +327,7 @@ function parseAgency(item: ConfigReader): AgencyEntry {
     providerEndpoint: item.has("provider") ? item.field("provider").string({ pattern: HOST_PORT }) : undefined,
     categories: item.has("categories") ? item.field("categories").stringList() : [],
     clearance: item.field("clearance").integer({ min: 1, max: 4 }),
-    protectionLevel: item.field("protectionLevel").integer({ default: 3, min: 1, max: 5 }),
+    protectionLevel: item.field("protectionLevel").integer({ default: DEFAULT_DECLARED_PROTECTION_LEVEL, min: 1, max: 5 }),
     status: item.field("status").string({ default: "active", oneOf: ["active", "suspended"] }) as AgencyEntry["status"],
     roles: item.has("roles") ? parseRoles(item.field("roles")) : [],
   };

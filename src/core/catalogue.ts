@@ -14,6 +14,11 @@ export interface CategoryInfo {
 
 export interface Catalogue {
   readonly categories: ReadonlyMap<string, CategoryInfo>;
+  /**
+   * Protection level (GB/T 22239-2019) required per classification level, index 1..4;
+   * absent: DEFAULT_MINIMUM_PROTECTION_LEVEL (src/core/protection-level.ts).
+   */
+  readonly minimumProtectionLevel?: readonly number[] | undefined;
 }
 
 export const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"] as const;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
@@ -12,6 +12,7 @@ import type { GatewayParts, RunningGateway } from "../gateway/gateway.js";
 import type { IncidentSystem } from "../gateway/incident-system.js";
 import type { RunningAdminServer } from "../gateway/admin-server.js";
 import { startMonitoredGateway } from "../gateway/start-monitored-gateway.js";
+import { enrolAdminCertificate } from "../gateway/admin-totp.js";
 import { issueAdminCertificate, type AdminCertificate } from "./admin-certificates.js";
 import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
 import { datasetJson } from "../agency/dataset.js";
@@ -46,6 +47,16 @@ export interface FederationOptions {
   readonly instance?: string;
   /** Per-agency provider delay in ms (slow-provider demos and tests). */
   readonly providerDelayMs?: Record<string, number>;
+  /** Declared security-protection level (GB/T 22239-2019) per agency id; default 3. */
+  readonly protectionLevels?: Record<string, number>;
+  /**
+   * Enrol a TOTP second factor (GB/T 22239-2019 8.1.4.1 d) for each demo administrator
+   * certificate; its secret is written next to the certificate (`totpSecret`, 0600) and
+   * admin clients compute their codes from it. `credex demo` turns it on; tests that
+   * drive the admin API without a second factor leave it off (development mode does
+   * not require one for certificates that are not enrolled).
+   */
+  readonly adminTotp?: boolean;
 }
 
 /** What `credex demo --keep` writes to <dir>/federation.json for users' own tools. */
@@ -146,7 +157,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         provider: agencies.get(m.id)!.address,
         categories: [...m.categories],
         clearance: m.clearance,
-        protectionLevel: 3,
+        protectionLevel: options.protectionLevels?.[m.id] ?? 3,
         ...(m.roles && m.roles.length > 0 ? { roles: [...m.roles] } : {}),
       })),
       admin: { listen: "127.0.0.1:0" },
@@ -168,13 +179,14 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const { gateway, incidents, admin: adminServer } = monitored;
     // One security officer for the demo; tests issue the other roles themselves.
     // One certificate per administrator role: system, security and audit administrators are separate people (GB/T 22239-2019).
-    const admins = adminServer
+    const issued = adminServer
       ? await Promise.all([
           issueAdminCertificate(pki, "security", "demo-officer", options.keyBits),
           issueAdminCertificate(pki, "system", "demo-operator", options.keyBits),
           issueAdminCertificate(pki, "audit", "demo-auditor", options.keyBits),
         ])
       : [];
+    const admins = options.adminTotp && config.admin ? await Promise.all(issued.map((a) => enrolDemoAdmin(a, config.admin!.totp.enrolments, DEMO_TRUST_DOMAIN))) : issued;
 
     const manifest: FederationManifest = {
       gateway: gateway.address,
@@ -244,4 +256,12 @@ export async function startFederation(options: FederationOptions): Promise<Feder
  */
 function demoCeiling(member: DemoAgency): ProviderCeiling {
   return { categories: Object.fromEntries(member.categories.map((c) => [c, 4])) };
+}
+
+/** The system administrator's enrolment step (credex admin totp enroll --secret-file) for a demo administrator. */
+async function enrolDemoAdmin(admin: AdminCertificate, enrolments: string, trustDomain: string): Promise<AdminCertificate> {
+  const enrolled = enrolAdminCertificate(enrolments, await readFile(admin.cert, "utf8"), trustDomain, new Date());
+  const totpSecret = `${admin.cert.replace(/\.crt$/, "")}.totp`;
+  await writePrivateFile(totpSecret, `${enrolled.secret}\n`);
+  return { ...admin, totpSecret };
 }

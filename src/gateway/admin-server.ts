@@ -9,8 +9,9 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import { isUndecodable, serviceDefinitionOf } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
-import type { Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { guardListener, listenerServerOptions } from "./listener-limits.js";
+import { AdminTotpVerifier, TOTP_METADATA_KEY } from "./admin-totp.js";
 import type { RunningGateway } from "./gateway.js";
 import type { AdminActor, IncidentSystem } from "./incident-system.js";
 
@@ -27,13 +28,16 @@ export interface RunningAdminServer {
  * gateway's own server credentials (the same TLS policy and material as the
  * public listener, reloaded with it) and the same transport bounds
  * (listener-limits.ts); only administrator certificates get past
- * authentication, each method is role-checked (ADMIN_METHOD_ROLES), and
- * every call, allowed or refused, is audited.
+ * authentication, an enrolled (or, with admin.totp.required, every)
+ * administrator must add a TOTP code as second factor (admin-totp.ts), each
+ * method is role-checked (ADMIN_METHOD_ROLES), and every call, allowed or
+ * refused, is audited.
  */
 export async function startAdminServer(config: GatewayConfig, gateway: RunningGateway, incidents: IncidentSystem): Promise<RunningAdminServer> {
   if (!config.admin) throw new Error(`${config.file}: no admin.listen configured`);
   const listen = config.admin.listen;
   const officer = incidents.officer;
+  const totp = new AdminTotpVerifier(config.admin.totp);
   const actorOf = (p: AdminPrincipal): AdminActor => ({ id: p.id, certFingerprint: p.certFingerprint, certSerial: p.certSerial, peerAddress: p.peerAddress });
 
   function unary<I extends DescMessage, O extends DescMessage>(method: string, output: O, handle: (request: MessageShape<I>, actor: AdminActor) => Promise<Partial<MessageShape<O>> | void>) {
@@ -43,6 +47,8 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
       (async () => {
         const principal = authenticateAdmin({ trustDomain: config.trustDomain, revocations: gateway.revocations }, peer);
         actor = actorOf(principal);
+        const code = call.metadata.get(TOTP_METADATA_KEY)[0];
+        totp.verify(principal, typeof code === "string" ? code : undefined, sessionOfCall(call), new Date());
         requireAdminRole(principal, method);
         if (isUndecodable(call.request)) throw new CredexError(call.request.$undecodable, `the request could not be accepted: ${call.request.detail}`, { size: String(call.request.size) });
         const out = await handle(call.request, actor);

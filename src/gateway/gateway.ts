@@ -192,7 +192,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
 
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
-    authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
+    authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4), catalogue },
     catalogue,
     maxCategories: config.limits.maxCategories,
     providers,
