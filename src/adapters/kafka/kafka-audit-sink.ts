@@ -9,6 +9,7 @@ import type { KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
+import { TOPIC_LEADERS_TIMEOUT_MS } from "./kafka-admin.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
 import { readKafkaTopic, type ReadKafkaTopicOptions } from "./kafka-topic-reader.js";
 
@@ -88,13 +89,13 @@ export interface KafkaAuditSink extends AuditSink {
 type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
 
 /**
- * The audit topic's partitions and their log-end offsets. Right after the topic is created the
- * broker may still answer "not the leader" while the election settles: a few more tries, each
- * with a fresh admin client (fresh metadata), before the start fails.
+ * The audit topic's partitions and their log-end offsets. ensureAuditTopics has waited for the
+ * leaders, but one may move again (a broker restarting meanwhile): more tries, each with a fresh
+ * admin client (fresh metadata), for as long as a leader election may take, before the start fails.
  */
 async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
-  const attempts = 10;
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
+  for (;;) {
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -104,7 +105,7 @@ async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: s
       for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
       return { partitionCount, nextOffsets };
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      if (Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await admin.disconnect().catch(() => undefined);
