@@ -367,6 +367,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     return found;
   }
 
+  /** Records per drain request. */
+  const DRAIN_CHUNK = 500;
   let draining: Promise<void> | undefined;
   const startDrain = () => {
     if (draining || closed) return;
@@ -386,13 +388,29 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
             });
             continue;
           }
-          const chunk = spool.peek(500);
-          await produce(chunk);
-          await lock(async () => {
-            await spool.markDelivered(chunk.length);
-            drained += chunk.length;
+          const sendChunk = async () => {
+            const chunk = spool.peek(DRAIN_CHUNK);
+            await produce(chunk);
+            return chunk.length;
+          };
+          const markDrained = async (n: number) => {
+            await spool.markDelivered(n);
+            drained += n;
             if (spool.depth() === 0) kafkaReachable = true;
-          });
+          };
+          if (spool.depth() <= DRAIN_CHUNK) {
+            // The last chunk goes under the commit lock, so no commit can spool behind it. Sent
+            // outside the lock, every commit arriving within one produce round trip lands in the
+            // spool behind the chunk: under steady load the drain never finds the spool empty,
+            // and the sink keeps spooling (and reporting Kafka unreachable) for as long as the
+            // load lasts, although Kafka is back (issue 19 item 4). Commits wait one produce
+            // round trip, as they would for a direct send.
+            await lock(async () => markDrained(await sendChunk()));
+          } else {
+            // A long backlog is sent without holding commits up; they join the spool behind it.
+            const n = await sendChunk();
+            await lock(() => markDrained(n));
+          }
         } catch (err) {
           lastError = (err as Error).message;
           if (closing) return;
