@@ -338,6 +338,9 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       metadata = await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (err) {
       producerFailed = true;
+      // Also when the drain sent it: the batch may be in Kafka although the answer was lost, and
+      // the new producer's id cannot be deduplicated against the old one's, so look before resending.
+      reconcileBeforeDrain = true;
       throw err;
     }
     const base = new Map<number, bigint>();
