@@ -19,7 +19,6 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { issueCertificate, loadCa } from "../src/adapters/pki/certificate-authority.js";
-import { publishDevCrl } from "../src/adapters/pki/dev-pki.js";
 import { createAdminClient } from "../src/client/admin-client.js";
 import { packageRoot } from "../src/config/package-root.js";
 import { startTestFederation } from "./support/federation.js";
@@ -140,12 +139,12 @@ describe.each([
 
   const reloads: Array<[string, () => Promise<void>]> = [
     [
-      "a CRL file change (a newly signed crl.pem renamed into place) and a new agency certificate on disk",
+      "a CRL file change (credex pki crl signs the next crl.pem) and a new agency certificate on disk",
       async () => {
         const before = fed.gateway.tlsCredentials.current();
-        const staged = join(fed.dir, "staged-crl.pem");
-        await publishDevCrl({ issuingCaCert: fed.pki.issuingCaCert, issuingCaKey: fed.pki.issuingCaKey, crl: staged }, []);
-        replaceFile(fed.pki.crl, readFileSync(staged));
+        // The CA directory signs the next CRL: its cRLNumber follows the one in use (RFC 5280 §5.2.3).
+        const signed = await credex("pki", "crl", "--dir", fed.pki.dir);
+        expect(signed.code, signed.stderr).toBe(0);
         // The agency's listener reloads on a file change of its own.
         const issuer = loadCa(readFileSync(fed.pki.issuingCaCert, "utf8"), readFileSync(fed.pki.issuingCaKey, "utf8"));
         const issued = await issueCertificate({ issuer, trustDomain: fed.pki.trustDomain, kind: "provider", name: "safe", keyBits: 2048, days: 30 });

@@ -138,8 +138,10 @@ export const ERROR_CATALOGUE = {
   INCIDENT_NOT_FOUND: [GrpcCode.NOT_FOUND, "no incident with this id"],
   INCIDENT_STATE_INVALID: [GrpcCode.FAILED_PRECONDITION, "the incident cannot move to that state from its current one"],
   ADMIN_TARGET_UNKNOWN: [GrpcCode.NOT_FOUND, "the agency or certificate named is not known to the gateway"],
-  // issue 16, item 5: only the authority that revoked a certificate lifts the revocation
+  // only the authority that revoked a certificate lifts the revocation
   REVOCATION_NOT_LIFTABLE: [P, "the certificate is revoked by the CA (CRL or signed control item); an officer cannot lift that revocation"],
+
+  TLS_RELOAD_REFUSED: [GrpcCode.FAILED_PRECONDITION, "the TLS material on disk was refused (unusable, mismatched, stale or replayed CRL); the material in use stays"],
 
   INTERNAL: [GrpcCode.INTERNAL, "internal error"],
 } as const satisfies Record<string, readonly [GrpcCode, string]>;

@@ -194,7 +194,12 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     },
     async reloadTls(actor) {
       await officerAudit(actor, "ReloadTls", {});
-      requireGateway().reloadTls();
+      try {
+        requireGateway().reloadTls();
+      } catch (err) {
+        // The reload is refused as a whole and the old material stays: tell the administrator why.
+        throw new CredexError("TLS_RELOAD_REFUSED", err instanceof Error ? err.message : String(err), {}, { cause: err });
+      }
       checkCertificate();
     },
   };
