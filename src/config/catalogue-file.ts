@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
-import { SECTORS, type Catalogue, type CategoryInfo } from "../core/catalogue.js";
+import { SECTORS, type Catalogue, type CatalogueFieldInfo, type CategoryInfo } from "../core/catalogue.js";
 
 /**
  * Loads the category catalogue (policies/categories.yaml): name, level,
- * sensitive flag, negative flag, owning sectors, description.
+ * sensitive flag, negative flag, owning sectors, description, and optionally
+ * fields classified on their own (`fields: { <name>: { level, sensitive } }`).
  */
 export function loadCatalogue(file: string): Catalogue {
   let document: unknown;
@@ -16,7 +17,7 @@ export function loadCatalogue(file: string): Catalogue {
   }
   const categories = new Map<string, CategoryInfo>();
   for (const [name, item] of new ConfigReader(file, document).object(["categories"]).field("categories").entries()) {
-    item.object(["level", "owners", "sensitive", "negative", "description"]);
+    item.object(["level", "owners", "sensitive", "negative", "description", "fields"]);
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("category names are lower_snake_case");
     const level = item.field("level").integer({ min: 1, max: 4 });
     const sensitive = item.field("sensitive").boolean(level === 4);
@@ -29,7 +30,21 @@ export function loadCatalogue(file: string): Catalogue {
       negative: item.field("negative").boolean(false),
       sectors: Object.freeze(item.field("owners").stringList({ oneOf: SECTORS })),
       description: item.field("description").string({ default: name }),
+      ...(item.has("fields") ? { fields: fieldsOf(item.field("fields")) } : {}),
     }));
   }
   return Object.freeze({ categories });
+}
+
+function fieldsOf(section: ConfigReader): ReadonlyMap<string, CatalogueFieldInfo> {
+  const fields = new Map<string, CatalogueFieldInfo>();
+  for (const [name, item] of section.entries()) {
+    item.object(["level", "sensitive"]);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("field names are lower_snake_case");
+    const level = item.field("level").integer({ min: 1, max: 4 });
+    const sensitive = item.field("sensitive").boolean(level === 4);
+    if (sensitive !== (level === 4)) item.field("sensitive").fail("must be true exactly for level-4 fields (Art. 14.2)");
+    fields.set(name, Object.freeze({ level, sensitive }));
+  }
+  return fields;
 }

@@ -12,7 +12,7 @@ import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
 import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
-import { release, type ProhibitedDataEvent } from "./stages/release.js";
+import { release, type DataQualityEvent, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
 import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
 import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
@@ -34,6 +34,8 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
+  /** A provider labelled records or fields less strictly than the catalogue (once per provider and exchange). */
+  readonly onDataQuality?: (event: DataQualityEvent, ctx: ExchangeContext) => void;
   /** Admission after authenticate (per-agency rate limits): throws RATE_LIMITED to refuse. */
   readonly admit?: (principal: Principal) => void;
   /**
@@ -100,12 +102,14 @@ export async function runQuery(
     const outcomes = ctx.outcomes;
     ctx.release = t.stage(ctx, "release", () =>
       release(decision, outcomes, {
+        catalogue: deps.catalogue,
         subjectType: q.subjectType,
         subjectId: q.subjectId,
         sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
         now: new Date(),
         isDisputed: deps.isDisputed,
         onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
+        onDataQuality: deps.onDataQuality ? (e) => deps.onDataQuality!(e, ctx) : undefined,
       }),
     );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });

@@ -62,6 +62,8 @@ export interface GatewayParts {
   /** The control channel to use instead of the one config.control describes (tests). */
   readonly controlChannel?: ControlChannel;
   readonly onProhibited?: PipelineDeps["onProhibited"];
+  /** A provider labelled records less strictly than the catalogue (incident handling). */
+  readonly onDataQuality?: PipelineDeps["onDataQuality"];
   readonly admit?: PipelineDeps["admit"];
   /** A signed policy bundle from the control topic is in force on this replica. */
   readonly onPolicyApplied?: (event: PolicyApplied) => void;
@@ -192,6 +194,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     telemetry: observability?.telemetry,
     specialAccess,
     onProhibited: parts.onProhibited,
+    onDataQuality: parts.onDataQuality,
     admit: parts.admit,
     // Art. 25: records under an open objection are released marked disputed.
     isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
