@@ -7,6 +7,7 @@ import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner } from "../core/audit/checkpoint.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
+import { fileAuditHistory } from "../adapters/audit/file-audit-history.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -29,6 +30,9 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    // The file sink's log is read back at start (who received which record: standing to object).
+    // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
+    ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

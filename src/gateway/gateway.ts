@@ -7,7 +7,7 @@ import { CredexError, toCredexError } from "../core/errors.js";
 import { runQuery, type PipelineDeps } from "../core/pipeline.js";
 import { AgencyRegistry } from "../core/registry.js";
 import type { Authorizer } from "../core/authorizer.js";
-import type { AuditSink } from "../core/audit-sink.js";
+import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
@@ -73,6 +73,8 @@ export interface GatewayParts {
   readonly members?: MemberServiceParts;
   /** The audit sink's checkpoint signer, switched with each TLS reload so checkpoints are signed with the served key. */
   readonly checkpointSigner?: RotatingCheckpointSigner;
+  /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
+  readonly auditHistory?: AuditHistory;
 }
 
 export interface RunningGateway {
@@ -188,6 +190,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     holdCallSlot: agencyLimits.holdCallSlot,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
+      members.noteExchange(ctx);
       parts.onExchange?.(ctx);
       exchangeLog(ctx);
     },
@@ -212,6 +215,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     pseudonymize: parts.pseudonymize,
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
+    auditHistory: parts.auditHistory,
     parts: parts.members,
   });
 

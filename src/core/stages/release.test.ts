@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CreditRecordSchema, Polarity, SubjectType, type CreditRecord } from "../../gen/credex/v1/types_pb.js";
 import { AgencyStatus } from "../../gen/credex/v1/exchange_pb.js";
-import { release, type DataQualityEvent, type ReleaseInput } from "./release.js";
+import { AUDITED_RECORD_ID_BYTES, release, type DataQualityEvent, type ReleaseInput } from "./release.js";
 import type { ExchangeDecision } from "./authorize.js";
 import type { ProviderOutcome } from "./fetch.js";
 import type { Catalogue, CategoryInfo } from "../catalogue.js";
@@ -117,6 +117,17 @@ describe("release", () => {
   it("ok/marks records under an open objection as disputed (Art. 25)", () => {
     const { results } = release(decision(3), [outcome([rec("r1", [["a", 3]]), rec("r2", [["a", 3]], { disputed: true })])], input({ isDisputed: (_o, id) => id === "r1" }));
     expect(results[0]!.records.map((r) => r.disputed)).toEqual([true, true]);
+  });
+
+  it("ok/the ids of released records are kept by owner for the audit (standing to object); withheld ones and ids outside the record-id form are not", () => {
+    const { stats } = release(decision(3), [outcome([rec("r-1", [["a", 3]]), rec("r 2<script>", [["a", 3]]), rec("r-3", [["a", 3]], { level: 4 })])], input());
+    expect([...stats.releasedRecords]).toEqual([["safe", ["r-1"]]]);
+    expect(stats.releasedRecordIdsOmitted).toBe(1);
+    // Bounded, so that one large answer cannot push its audit record past what the sink accepts.
+    const many = Array.from({ length: 2_100 }, (_, i) => rec(`${String(i).padStart(4, "0")}${"x".repeat(124)}`, [["a", 3]]));
+    const bounded = release(decision(3), [outcome(many)], input()).stats;
+    expect(bounded.releasedRecords.get("safe")!.length).toBe(Math.floor(AUDITED_RECORD_ID_BYTES / 128));
+    expect(bounded.releasedRecordIdsOmitted).toBe(2_100 - Math.floor(AUDITED_RECORD_ID_BYTES / 128));
   });
 
   it("ok/reports failed providers and owners refused by policy with their status", () => {

@@ -4,6 +4,7 @@ import { AgencyResultSchema, AgencyStatus, WithheldCountSchema, type AgencyResul
 import { Polarity, type CreditRecord, type RecordField } from "../../gen/credex/v1/types_pb.js";
 import { isProhibitedFieldName, Level, negativeRecordExpired } from "../classification.js";
 import type { Catalogue, CategoryInfo } from "../catalogue.js";
+import { isRecordId } from "../record-id.js";
 import type { ExchangeDecision } from "./authorize.js";
 import type { ProviderOutcome } from "./fetch.js";
 
@@ -70,7 +71,17 @@ export interface ReleaseStats {
   readonly withheldFieldNames: Set<string>;
   /** reason → [records, fields] */
   readonly withheld: Map<string, [number, number]>;
+  /**
+   * Ids of the released records, by owner, as the audit records them: who received
+   * which record is an agency's standing to object to it (Art. 25). Bounded
+   * (AUDITED_RECORD_ID_BYTES); ids beyond the bound, or not objectable, are counted.
+   */
+  readonly releasedRecords: Map<string, string[]>;
+  releasedRecordIdsOmitted: number;
 }
+
+/** Record ids one exchange's audit event may carry: keeps the event well under Kafka's default 1 MiB message size. */
+export const AUDITED_RECORD_ID_BYTES = 256 * 1024;
 
 export interface Release {
   readonly results: AgencyResult[];
@@ -100,7 +111,10 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
     releasedFieldNames: new Set(),
     withheldFieldNames: new Set(),
     withheld: new Map(),
+    releasedRecords: new Map(),
+    releasedRecordIdsOmitted: 0,
   };
+  let recordIdBytes = 0;
   const grantLevel = new Map<string, number>();
   for (const g of decision.grants) grantLevel.set(`${g.owner}\u0000${g.category}`, g.maxLevel);
 
@@ -158,6 +172,14 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       stats.fieldsReleased += kept.length;
       if (input.isDisputed?.(record.ownerAgency, record.recordId)) record.disputed = true;
       released.push(record);
+      if (isRecordId(record.recordId) && recordIdBytes + record.recordId.length <= AUDITED_RECORD_ID_BYTES) {
+        recordIdBytes += record.recordId.length;
+        const ids = stats.releasedRecords.get(record.ownerAgency) ?? [];
+        ids.push(record.recordId);
+        stats.releasedRecords.set(record.ownerAgency, ids);
+      } else {
+        stats.releasedRecordIdsOmitted++;
+      }
     }
     if (mislabel.records > 0 || mislabel.fields > 0) {
       input.onDataQuality?.({
