@@ -321,7 +321,7 @@ function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): O
     checkIntervalMs: section?.has("checkIntervalMs") ? section.field("checkIntervalMs").integer({ min: 1_000, max: 86_400_000 }) : 3_600_000,
     // 180 days: the audit's own minimum retention (Cybersecurity Law Art. 21); standing rests on what the audit shows.
     receiptDays: section?.has("receiptDays") ? section.field("receiptDays").integer({ min: 1, max: 3_650 }) : 180,
-    maxReceipts: section?.has("maxReceipts") ? section.field("maxReceipts").integer({ min: 1_000, max: 100_000_000 }) : 1_000_000,
+    maxReceipts: section?.has("maxReceipts") ? section.field("maxReceipts").integer({ min: 1_000, max: 100_000_000 }) : 500_000,
   };
 }
 

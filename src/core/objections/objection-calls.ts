@@ -101,8 +101,8 @@ export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext,
     const owner = deps.authenticate.registry.get(request.ownerAgency);
     if (!owner || owner.providerEndpoint === undefined) invalid("owner_agency", `"${request.ownerAgency}" is not a member that provides records`);
     const subjectPseudonym = deps.pseudonymize(request.subject.type, request.subject.id);
-    if (!hasStanding(deps, ctx, principal, request, subjectPseudonym)) throw recordNotFound(owner!.id, request.recordId);
     ctx.decidedAt = new Date();
+    if (!hasStanding(deps, ctx, principal, request, subjectPseudonym)) throw recordNotFound(owner!.id, request.recordId);
 
     const filedAt = deps.objections.clock();
     const dueAt = deps.objections.dueAt(filedAt);

@@ -42,7 +42,7 @@ export interface DataQualityEvent {
   /** Fields labelled below the level the catalogue gives them. */
   readonly mislabelledFields: number;
   readonly properties: readonly LabelProperty[];
-  /** A few of the records concerned (ids only), as evidence. */
+  /** A few of the records concerned (ids of the record-id form only: src/core/record-id.ts), as evidence. */
   readonly recordIds: readonly string[];
 }
 
@@ -138,7 +138,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       if (judged.understated.size > 0) {
         mislabel.records++;
         for (const p of judged.understated) mislabel.properties.add(p);
-        if (mislabel.recordIds.length < EVIDENCE_RECORD_IDS) mislabel.recordIds.push(record.recordId);
+        if (mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId)) mislabel.recordIds.push(record.recordId);
       }
       const reason = judged.reason;
       if (reason) {
@@ -166,7 +166,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       if (fieldsMislabelled > 0) {
         mislabel.fields += fieldsMislabelled;
         mislabel.properties.add("level");
-        if (judged.understated.size === 0 && mislabel.recordIds.length < EVIDENCE_RECORD_IDS) mislabel.recordIds.push(record.recordId);
+        if (judged.understated.size === 0 && mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId)) mislabel.recordIds.push(record.recordId);
       }
       record.fields = kept;
       stats.fieldsReleased += kept.length;
