@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { loadGatewayConfig, parseGatewayConfig, DEFAULT_LIMITS } from "./gateway-config.js";
 import { ConfigError } from "./config-reader.js";
 import { loadCatalogue } from "./catalogue-file.js";
@@ -74,5 +75,25 @@ describe("gateway config", () => {
     const catalogue = loadCatalogue(join(packageRoot(), "policies", "categories.yaml"));
     expect(catalogue.categories.size).toBeGreaterThan(10);
     for (const c of catalogue.categories.values()) expect(c.sensitive).toBe(c.level === 4);
+  });
+
+  const catalogueWith = (fields: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), "credex-catalogue-")), "categories.yaml");
+    writeFileSync(file, `categories:\n  loan_record:\n    level: 3\n    owners: [BANKING]\n    fields:\n${fields}`);
+    return file;
+  };
+  it("ok/a category may classify some of its fields on their own (release judges each at the stricter of this and the provider's label)", () => {
+    const loan = loadCatalogue(catalogueWith("      collateral_valuation_cny: { level: 4 }\n      lender: { level: 2, sensitive: false }\n")).categories.get("loan_record")!;
+    expect([...loan.fields!].map(([name, f]) => [name, f.level, f.sensitive])).toEqual([
+      ["collateral_valuation_cny", 4, true],
+      ["lender", 2, false],
+    ]);
+  });
+  it.each([
+    ["fail/field level out of range", "      lender: { level: 5 }\n", "categories.loan_record.fields.lender.level: must be ≤ 4 (got 5)"],
+    ["fail/level-4 field not sensitive", "      balance: { level: 4, sensitive: false }\n", "categories.loan_record.fields.balance.sensitive: must be true exactly for level-4 fields (Art. 14.2)"],
+    ["fail/unknown key of a field", "      lender: { level: 2, negative: true }\n", "categories.loan_record.fields.lender.negative: unknown key (expected one of: level, sensitive)"],
+  ])("%s", (_name, fields, message) => {
+    expect(() => loadCatalogue(catalogueWith(fields))).toThrow(message);
   });
 });

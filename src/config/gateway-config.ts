@@ -84,6 +84,10 @@ export interface ObjectionsConfig {
   readonly answerDays: number;
   /** How often the 20-day deadline is checked. */
   readonly checkIntervalMs: number;
+  /** How long receiving a record in an audited exchange gives an agency standing to object to it. */
+  readonly receiptDays: number;
+  /** Most receipts (agency, record, subject) the gateway holds for standing; the oldest go first. */
+  readonly maxReceipts: number;
 }
 
 export interface GatewayConfig {
@@ -306,11 +310,14 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
 }
 
 function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {
-  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs"]) : undefined;
+  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs", "receiptDays", "maxReceipts"]) : undefined;
   return {
     stateFile: at(section?.has("stateFile") ? section.field("stateFile").string() : "objections/objections.json"),
     answerDays: section?.has("answerDays") ? section.field("answerDays").integer({ min: 1, max: 20 }) : 20,
     checkIntervalMs: section?.has("checkIntervalMs") ? section.field("checkIntervalMs").integer({ min: 1_000, max: 86_400_000 }) : 3_600_000,
+    // 180 days: the audit's own minimum retention (Cybersecurity Law Art. 21); standing rests on what the audit shows.
+    receiptDays: section?.has("receiptDays") ? section.field("receiptDays").integer({ min: 1, max: 3_650 }) : 180,
+    maxReceipts: section?.has("maxReceipts") ? section.field("maxReceipts").integer({ min: 1_000, max: 100_000_000 }) : 500_000,
   };
 }
 

@@ -13,7 +13,7 @@ import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
 import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
-import { release, type ProhibitedDataEvent } from "./stages/release.js";
+import { release, type DataQualityEvent, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
 import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
 import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
@@ -35,6 +35,8 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
+  /** A provider labelled records or fields less strictly than the catalogue (once per provider and exchange). */
+  readonly onDataQuality?: (event: DataQualityEvent, ctx: ExchangeContext) => void;
   /**
    * The gateway's one admission point (src/core/limits/admission.ts): rate,
    * then a concurrency slot taken right after authentication and held until
@@ -98,12 +100,14 @@ export async function runQuery(
     const outcomes = ctx.outcomes;
     ctx.release = t.stage(ctx, "release", () =>
       release(decision, outcomes, {
+        catalogue: deps.catalogue,
         subjectType: q.subjectType,
         subjectId: q.subjectId,
         sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
         now: new Date(),
         isDisputed: deps.isDisputed,
         onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
+        onDataQuality: deps.onDataQuality ? (e) => deps.onDataQuality!(e, ctx) : undefined,
       }),
     );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });

@@ -8,6 +8,7 @@ import { subjectPseudonym } from "../core/audit/pseudonym.js";
 import { createByteSealer, sealSuiteFromName } from "../core/audit/seal.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner } from "../core/audit/checkpoint.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
+import { fileAuditHistory } from "../adapters/audit/file-audit-history.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -32,6 +33,9 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
     // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
     listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
+    // The file sink's log is read back at start (who received which record: standing to object).
+    // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
+    ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

@@ -8,7 +8,7 @@ import { runQuery, type PipelineDeps } from "../core/pipeline.js";
 import { authenticateCertificate } from "../core/stages/authenticate.js";
 import { AgencyRegistry } from "../core/registry.js";
 import type { Authorizer } from "../core/authorizer.js";
-import type { AuditSink } from "../core/audit-sink.js";
+import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
@@ -70,6 +70,8 @@ export interface GatewayParts {
   readonly onProhibited?: PipelineDeps["onProhibited"];
   /** Per-agency rate check (the incident system's limiter): throws RATE_LIMITED; part of the gateway's one admission point. */
   readonly admit?: (principal: Principal) => void;
+  /** A provider labelled records less strictly than the catalogue (incident handling). */
+  readonly onDataQuality?: PipelineDeps["onDataQuality"];
   /** A signed policy bundle from the control topic is in force on this replica. */
   readonly onPolicyApplied?: (event: PolicyApplied) => void;
   /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
@@ -78,6 +80,8 @@ export interface GatewayParts {
   readonly members?: MemberServiceParts;
   /** The audit sink's checkpoint signer, switched with each TLS reload so checkpoints are signed with the served key. */
   readonly checkpointSigner?: RotatingCheckpointSigner;
+  /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
+  readonly auditHistory?: AuditHistory;
 }
 
 export interface RunningGateway {
@@ -203,12 +207,14 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     admission,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
+      members.noteExchange(ctx);
       parts.onExchange?.(ctx);
       exchangeLog(ctx);
     },
     telemetry: observability?.telemetry,
     specialAccess,
     onProhibited: parts.onProhibited,
+    onDataQuality: parts.onDataQuality,
     // Art. 25: records under an open objection are released marked disputed.
     isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
@@ -227,6 +233,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
     admission,
+    auditHistory: parts.auditHistory,
     parts: parts.members,
   });
 

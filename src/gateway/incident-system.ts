@@ -49,7 +49,7 @@ export interface IncidentSystem {
   readonly limiter: AgencyRateLimiter;
   readonly playbooks: readonly Playbook[];
   /** Hooks to merge into the GatewayParts given to startGateway. */
-  readonly hooks: Required<Pick<GatewayParts, "onExchange" | "onProhibited" | "admit">>;
+  readonly hooks: Required<Pick<GatewayParts, "onExchange" | "onProhibited" | "onDataQuality" | "admit">>;
   /** Binds containment actions and the audit to the running gateway; observations before it are dropped. */
   attach(gateway: RunningGateway, pseudonymize: Pseudonymize): void;
   /** Reports a security event from another module (audit sink degraded, policy rejected, certificate expiry). */
@@ -215,6 +215,9 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
       onProhibited(event, ctx) {
         manager.report({ kind: "prohibited-data", at: new Date(), provider: event.provider, exchangeId: ctx.exchangeId, recordId: event.recordId, fieldName: event.fieldName });
       },
+      onDataQuality(event, ctx) {
+        manager.report({ kind: "provider-data-quality", at: new Date(), exchangeId: ctx.exchangeId, ...event });
+      },
       admit: (principal) => limiter.admit(principal),
     },
     attach(running, pseudonymizer) {
@@ -244,6 +247,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
 export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, system: IncidentSystem): Partial<GatewayParts> {
   const own = parts?.onExchange;
   const ownProhibited = parts?.onProhibited;
+  const ownDataQuality = parts?.onDataQuality;
   return {
     ...parts,
     onExchange: own
@@ -258,6 +262,12 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
           ownProhibited(event, ctx);
         }
       : system.hooks.onProhibited,
+    onDataQuality: ownDataQuality
+      ? (event, ctx) => {
+          system.hooks.onDataQuality(event, ctx);
+          ownDataQuality(event, ctx);
+        }
+      : system.hooks.onDataQuality,
     admit: parts?.admit ?? system.hooks.admit,
     // Reports from the posture monitor and the certificate expiry watch become incidents too.
     onPostureRegression: (control) => {

@@ -3,7 +3,8 @@ import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc
 import type { PublishListEntriesRequest, SubscribeListsRequest, SubscribeListsResponse } from "../gen/credex/v1/lists_pb.js";
 import type { FileObjectionRequest, ListObjectionsRequest, Objection, ResolveObjectionRequest } from "../gen/credex/v1/objections_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
-import type { AuditSink } from "../core/audit-sink.js";
+import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
+import type { ExchangeContext } from "../core/exchange-context.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthenticateDeps } from "../core/stages/authenticate.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
@@ -15,6 +16,7 @@ import { publishListEntries } from "../core/lists/publish-list-entries.js";
 import { subscribeLists } from "../core/lists/subscribe-lists.js";
 import { ObjectionRegistry, type ObjectionStore } from "../core/objections/objection-registry.js";
 import { fileObjection, listObjections, raiseOverdueObjections, resolveObjection, type ObjectionDelivery, type ObjectionDeps } from "../core/objections/objection-calls.js";
+import { createRecordReceipts, receiptsOfAuditEvent, receiptsOfExchange, type RecordReceipts } from "../core/objections/record-receipts.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadListCatalogue } from "../config/list-catalogue-file.js";
 import { openFileListLog } from "../adapters/lists/file-list-log.js";
@@ -35,6 +37,8 @@ export interface MemberServiceParts {
   readonly clock?: () => Date;
   /** Raised once per objection not answered within 20 days (Art. 25): the lead wires it to the incident module. */
   readonly onObjectionOverdue?: (objection: Objection) => void;
+  /** Who received which record (standing to object) instead of the in-memory index built from config. */
+  readonly recordReceipts?: RecordReceipts;
 }
 
 export interface MemberServicesInput {
@@ -50,6 +54,8 @@ export interface MemberServicesInput {
   readonly acceptingCalls: () => boolean;
   /** The gateway's one admission point (rate, concurrency), applied to every list and objection call. */
   readonly admission?: Admission | undefined;
+  /** The gateway's audit read back at start, to rebuild who received which record. */
+  readonly auditHistory?: AuditHistory | undefined;
   readonly parts?: MemberServiceParts;
 }
 
@@ -58,6 +64,9 @@ export interface MemberServices {
   readonly handlers: Record<string, unknown>;
   readonly listLog: ListLog;
   readonly objections: ObjectionRegistry;
+  readonly receipts: RecordReceipts;
+  /** Notes the records a finished exchange released to its requester (called for every exchange; only audited answers count). */
+  noteExchange(ctx: ExchangeContext): void;
   /** Raises overdue objections now (also run on a timer every objections.checkIntervalMs). */
   checkObjectionDeadlines(): Promise<Objection[]>;
   /** Ends open subscriptions (the gateway drains: streams would otherwise hold the shutdown). */
@@ -84,6 +93,14 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     input.listSealer,
   );
   const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
+  const receiptWindowMs = config.objections.receiptDays * 86_400_000;
+  const receipts = parts.recordReceipts ?? createRecordReceipts({ retentionMs: receiptWindowMs, maxEntries: config.objections.maxReceipts });
+  // Before the first call: standing after a restart is what the audit shows, not what this process saw.
+  if (input.auditHistory) {
+    await input.auditHistory(new Date(Date.now() - receiptWindowMs), (event) => {
+      for (const r of receiptsOfAuditEvent(event)) receipts.note(r);
+    });
+  }
 
   const listDeps: ListDeps = {
     authenticate: input.authenticate,
@@ -102,6 +119,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const objectionDeps: ObjectionDeps = {
     authenticate: input.authenticate,
     objections,
+    receipts,
     delivery: input.delivery,
     auditSink: input.auditSink,
     pseudonymize: input.pseudonymize,
@@ -196,6 +214,10 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     handlers,
     listLog,
     objections,
+    receipts,
+    noteExchange(ctx) {
+      for (const r of receiptsOfExchange(ctx, input.pseudonymize)) receipts.note(r);
+    },
     checkObjectionDeadlines: check,
     endSubscriptions() {
       for (const s of streams) s.abort();
