@@ -273,6 +273,10 @@ describe("revocation under load", () => {
     const serial = fed.pki.agencies["nfra"]!.client.serial;
     const r = await credex("pki", "revoke", "--dir", pkiDir, "--serial", serial, "--reason", "keyCompromise");
     expect(r.code, r.stderr).toBe(0);
+    // Since the CA change above the served crl.pem holds both CAs' CRLs; `pki revoke` wrote this CA's
+    // alone, which the gateway refuses (the new CA, still in the bundle, would lose its CRL: "CRL
+    // replay"). The operator puts the new CA's CRL back beside it, as during the CA change.
+    replaceFile(fed.pki.crl, readFileSync(fed.pki.crl, "utf8") + readFileSync(join(fed.dir, "new-ca", "crl.pem"), "utf8"));
     // From the new crl.pem on disk to the serial in the per-call revocation set: debounce (200 ms) + checked reload.
     const crlWritten = Date.now();
     const appliedMs = await until("the CRL to be reloaded", () => (fed.gateway.revocations.lookup(serial) ? Date.now() - crlWritten : undefined), 3_000);

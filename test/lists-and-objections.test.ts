@@ -179,6 +179,8 @@ describe("objections (Art. 25)", () => {
   });
 
   it("keeps the record disputed when both statements are kept", async () => {
+    // Standing: csrc received the record in an exchange first (pbccrc did in the test above, through disputed()).
+    await fed.client("csrc").query({ subject: lf, categories: ["dishonest_debtor"], purpose: Purpose.SUPERVISION });
     const filed = await fed.client("csrc").fileObjection({ recordId: "sh-D-0005", ownerAgency: "sh-credit", subject: lf, grounds: "wrong court" });
     await fed.client("sh-credit").resolveObjection({ objectionId: filed.objection!.objectionId, resolution: ObjectionResolution.BOTH_STATEMENTS_KEPT });
     expect(await disputed()).toBe(true);

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SubscribePhase } from "../src/gen/credex/v1/lists_pb.js";
 import { decodeListCursor, encodeListCursor } from "../src/core/lists/list-cursor.js";
 import { startTestFederation } from "./support/federation.js";
+import { readKafkaTopic, type KafkaRecordRead } from "../src/adapters/kafka/kafka-topic-reader.js";
+import { loadKeyRing } from "../src/core/audit/key-ring.js";
+import { subjectPseudonym } from "../src/core/audit/pseudonym.js";
 import { kafkaBrokers } from "./support/kafka.js";
 import { debtorEntry, Watcher, type EntryInit } from "./support/lists.js";
 
@@ -91,5 +94,29 @@ describe("lists on Kafka", () => {
     expect(regional.entries.filter((e) => e.listId === "financial_fraud_watch")).toEqual([]);
     regional.subscription.cancel();
     bank.subscription.cancel();
+  });
+
+  it("item 10: fail/whoever reads the list topic finds no subject id: keys are pseudonyms, every value sealed; subscribers still receive the id", async () => {
+    const entry = debtorEntry(700_001, "major_tax_violators");
+    const subject = entry.subject!;
+    const watcher = new Watcher(fed.client("nfra"), ["major_tax_violators"]);
+    await watcher.until(() => watcher.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE), 60_000);
+    await fed.client("sh-credit").publishListEntries({ entries: [entry] });
+    await watcher.until(() => watcher.live.some((e) => e.subject?.id === subject.id), 30_000);
+    watcher.subscription.cancel();
+
+    const records: KafkaRecordRead[] = [];
+    await readKafkaTopic({ brokers: kafkaBrokers(), topic, onRecord: (r) => void records.push(r) });
+    expect(records.length).toBeGreaterThan(0);
+    const ring = await loadKeyRing(fed.manifest.keyRing);
+    const key = `major_tax_violators/${subjectPseudonym(ring.pseudonymKey, subject.type!, subject.id!)}`;
+    const mine = records.filter((r) => r.key === key);
+    expect(mine).toHaveLength(1);
+    for (const r of records) {
+      expect(r.key ?? "").not.toContain(subject.id!);
+      expect(r.value.includes(Buffer.from(subject.id!, "utf8"))).toBe(false);
+      expect(r.value.includes(Buffer.from(entry.legalBasis!, "utf8"))).toBe(false);
+      expect(r.value.subarray(0, 4).toString("latin1")).toBe("CXS1");
+    }
   });
 });

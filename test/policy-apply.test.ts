@@ -19,6 +19,7 @@ import { createCa } from "../src/adapters/pki/certificate-authority.js";
 import { readPolicyBundle } from "../src/adapters/casbin/policy-bundle-check.js";
 import { controlItemKey, encodeControlItem, signControlItem } from "../src/core/control/control-item.js";
 import { policyBundleItem } from "../src/core/control/policy-bundle-item.js";
+import { highestPolicySequence } from "../src/core/control/highest-policy-sequence.js";
 import type { ControlChannel } from "../src/core/control/control-channel.js";
 import { loadGatewayConfig } from "../src/config/gateway-config.js";
 import { buildGatewayParts } from "../src/gateway/gateway-parts.js";
@@ -76,9 +77,12 @@ function policyDir(name: string, lines: string, tests: Record<string, string> = 
   return dir;
 }
 
+/** The sequence `credex policy apply` would give the next bundle. */
+const nextSequence = async () => (await highestPolicySequence(publisher, [issuer.cert])).highest + 1;
+
 /** Signs and publishes a directory directly (no check): what a careless or hostile publisher could do. */
 async function publishDir(dir: string, revision: string, signer = issuer): Promise<void> {
-  const item = signControlItem(policyBundleItem(readPolicyBundle(dir, { operator: "test", revision })), signer.cert, signer.key);
+  const item = signControlItem(policyBundleItem(readPolicyBundle(dir, { operator: "test", revision, sequence: await nextSequence() })), signer.cert, signer.key);
   await publisher.publish({ key: controlItemKey(item), value: encodeControlItem(item) });
 }
 
@@ -191,13 +195,14 @@ describe("policy apply on a running gateway", () => {
     const seen = rejected.length;
     const open = policyDir("open", "p, *, *, *, query, 4, *, allow");
     await publishDir(open, "it-rogue", { cert: new X509Certificate(rogue.certPem), key: createPrivateKey(rogue.keyPem) });
-    const good = signControlItem(policyBundleItem(readPolicyBundle(policyDir("signed", ""), { operator: "test", revision: "it-signed" })), issuer.cert, issuer.key);
-    const tampered = { ...good, payload: policyBundleItem(readPolicyBundle(open, { operator: "test", revision: "it-signed" })).payload };
+    const sequence = await nextSequence();
+    const good = signControlItem(policyBundleItem(readPolicyBundle(policyDir("signed", ""), { operator: "test", revision: "it-signed", sequence })), issuer.cert, issuer.key);
+    const tampered = { ...good, payload: policyBundleItem(readPolicyBundle(open, { operator: "test", revision: "it-signed", sequence })).payload };
     await publisher.publish({ key: controlItemKey(tampered), value: encodeControlItem(tampered) });
     await until("two rejections", () => (rejected.length >= seen + 2 ? true : undefined), 15_000);
-    expect(rejected.slice(seen).map((x) => x.reason.replace(/[0-9a-f]{16}…/, "<fp>"))).toEqual([
-      "UNKNOWN_SIGNER: control item policy-bundle/active is signed by <fp>, not a trusted CA",
-      "BAD_SIGNATURE: control item policy-bundle/active: the signature does not verify",
+    expect(rejected.slice(seen).map((x) => x.reason.replace(/[0-9a-f]{16}…/, "<fp>").replace(/policy-bundle\/\d+/, "policy-bundle/<n>"))).toEqual([
+      "UNKNOWN_SIGNER: control item policy-bundle/<n> is signed by <fp>, not a trusted CA",
+      "BAD_SIGNATURE: control item policy-bundle/<n>: the signature does not verify",
     ]);
     expect(fed.gateway.authorizer().revision).toBe("it-allow-1");
     const events = policyEvents(await auditEvents(fed)).filter((e) => e.attributes["outcome"] === "rejected");
@@ -270,7 +275,7 @@ describe("several replicas", () => {
     await until("both gateways on it-allow-3", () => (fed.gateway.authorizer().revision === "it-allow-3" && second.authorizer().revision === "it-allow-3" ? true : undefined), 15_000);
     const decide = (g: RunningGateway) => g.authorizer().decide({ requester: "csrc", owner: "pbccrc", category: "loan_overdue", action: "query", purpose: "LOAN_APPROVAL", level: 3 }).allowed;
     expect([decide(fed.gateway), decide(second)]).toEqual([true, true]);
-    // The replay compiled only the latest bundle of the topic, then the new one.
+    // The replay compiled only the highest bundle of the topic, then the new one.
     expect(second.policyUpdates.applied()).toBe(2);
   });
 

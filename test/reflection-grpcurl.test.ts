@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startTestFederation } from "./support/federation.js";
+import { status } from "@grpc/grpc-js";
+import { issueCertificate, loadCa } from "../src/adapters/pki/certificate-authority.js";
+import { issueTestCertificate } from "../src/adapters/pki/test-certificates.js";
+import { DEMO_AGENCIES } from "../src/demo/demo-agencies.js";
+import { failureOf, startTestFederation } from "./support/federation.js";
+import { rawClient, type ClientTls } from "./support/adversarial.js";
 
 const run = promisify(execFile);
 
@@ -37,9 +42,9 @@ afterAll(async () => {
   await fed?.cleanup();
 });
 
-async function grpcurlRun(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+async function grpcurlRun(args: string[], tls = tlsArgs): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(grpcurl, [...tlsArgs, ...args], { timeout: 30_000 });
+    const { stdout, stderr } = await run(grpcurl, [...tls, ...args], { timeout: 30_000 });
     return { stdout, stderr, code: 0 };
   } catch (err) {
     const e = err as { stdout: string; stderr: string; code: number };
@@ -70,5 +75,75 @@ describe("reflection, from a client written elsewhere", () => {
     expect(out.stderr).toContain("InvalidArgument");
     expect(out.stderr).toContain('"reason": "USCC_INVALID"');
     expect(out.stderr).toContain('"domain": "credex"');
+  });
+});
+
+/**
+ * Issue 16, item 8: reflection describes the whole API to whoever asks, and the
+ * listener completes handshakes without a client certificate (so that calls
+ * can be refused with a reason). Reflection therefore checks the certificate at
+ * the call, with authenticate's reasons; health stays open for load balancers.
+ */
+describe("item 8: reflection requires a client certificate the exchange CA vouches for", () => {
+  const REFLECTION = ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"];
+  // ServerReflectionRequest { list_services: "*" } (field 7, a string), in both versions.
+  const LIST_SERVICES = Buffer.from([0x3a, 0x01, 0x2a]);
+  const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
+  const ca = () => readFileSync(fed.manifest.ca);
+  const issuer = () => loadCa(readFileSync(fed.pki.issuingCaCert, "utf8"), readFileSync(fed.pki.issuingCaKey, "utf8"));
+  const csrc = DEMO_AGENCIES.find((a) => a.id === "csrc")!;
+
+  async function listServices(tls: ClientTls, path: string): Promise<string> {
+    const client = rawClient(fed.gateway.address, tls);
+    try {
+      return Buffer.concat(await client.duplex(path, LIST_SERVICES)).toString("latin1");
+    } finally {
+      client.close();
+    }
+  }
+  async function refusal(tls: ClientTls, path: string) {
+    const client = rawClient(fed.gateway.address, tls);
+    try {
+      return await failureOf(client.duplex(path, LIST_SERVICES));
+    } finally {
+      client.close();
+    }
+  }
+
+  it.each(REFLECTION)("item 8: fail/reflection %s without a client certificate → UNAUTHENTICATED CLIENT_CERT_MISSING; health answers", async (path) => {
+    expect(await refusal({ ca: ca() }, path)).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CLIENT_CERT_MISSING" });
+    const health = rawClient(fed.gateway.address, { ca: ca() });
+    try {
+      // HealthCheckResponse { status: SERVING (1) }
+      expect(await health.call(HEALTH_CHECK, Buffer.alloc(0))).toEqual(Buffer.from([0x08, 0x01]));
+    } finally {
+      health.close();
+    }
+  });
+
+  it("item 8: fail/grpcurl list without a client certificate → Unauthenticated, no service names", async () => {
+    const out = await grpcurlRun([fed.gateway.address, "list"], ["-cacert", fed.manifest.ca, "-servername", "localhost"]);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain("Unauthenticated");
+    expect(out.stdout).not.toContain("credex.v1.CreditExchange");
+  });
+
+  it.each(REFLECTION)("item 8: fail/reflection %s with a certificate of another CA → UNAUTHENTICATED CLIENT_CERT_UNTRUSTED", async (path) => {
+    const stranger = await issueTestCertificate({ flaw: "other-ca-client", issuer: issuer(), trustDomain: fed.pki.trustDomain, agencyId: "csrc", uscc: csrc.uscc, sector: csrc.sector, keyBits: 2048 });
+    expect(await refusal({ ca: ca(), cert: stranger.chainPem, key: stranger.keyPem }, path)).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CLIENT_CERT_UNTRUSTED" });
+  });
+
+  it("item 8: fail/reflection with a revoked certificate → UNAUTHENTICATED CLIENT_CERT_REVOKED", async () => {
+    const revoked = await issueCertificate({ kind: "agency", issuer: issuer(), trustDomain: fed.pki.trustDomain, name: "csrc", uscc: csrc.uscc, sector: csrc.sector, keyBits: 2048 });
+    fed.gateway.revocations.add(revoked.serial, "keyCompromise");
+    expect(await refusal({ ca: ca(), cert: revoked.chainPem, key: revoked.keyPem }, REFLECTION[0]!)).toMatchObject({ code: status.UNAUTHENTICATED, reason: "CLIENT_CERT_REVOKED" });
+  });
+
+  it.each(REFLECTION)("item 8: ok/reflection %s with an agency's or an administrator's certificate lists the services", async (path) => {
+    const agency = fed.manifest.agencies.find((a) => a.id === "pbccrc")!;
+    const officer = fed.manifest.admins!.find((a) => a.role === "security")!;
+    for (const holder of [agency, officer]) {
+      expect(await listServices({ ca: ca(), cert: readFileSync(holder.cert), key: readFileSync(holder.key) }, path)).toContain("credex.v1.CreditExchange");
+    }
   });
 });

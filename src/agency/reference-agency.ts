@@ -1,29 +1,32 @@
-import { Server, type ServerCredentials, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
 import { CreditProvider, FetchResponseSchema, type FetchRequest } from "../gen/credex/v1/provider_pb.js";
 import { ReceiveObjectionResponseSchema, type ReceiveObjectionRequest } from "../gen/credex/v1/objections_pb.js";
 import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
-import { CredexError } from "../core/errors.js";
-import { readClientCertificate } from "../core/client-certificate.js";
-import { isUndecodable, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
-import { statusFromError } from "../adapters/grpc/rich-status.js";
-import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
-import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS } from "../adapters/grpc/server-credentials.js";
+import type { Logger } from "../core/logger.js";
+import type { ProviderCeiling } from "../core/provider/provider-ceiling.js";
+import { serviceDefinitionOf } from "../adapters/grpc/service-definition.js";
 import type { TlsFiles } from "../gateway/tls-files.js";
-import { createTlsReloader, type ReloadOutcome } from "../gateway/tls-reloader.js";
+import type { ReloadOutcome } from "../gateway/tls-reloader.js";
+import { createProviderGuard } from "./provider-guard.js";
 
 export interface ReferenceAgencyOptions {
   readonly agencyId: string;
   readonly trustDomain: string;
   readonly listen: string;
+  /** Server certificate and key, the CA bundle, and the CRL files the gateway's certificate is checked against (re-read on change). */
   readonly tls: TlsFiles;
   readonly records: CreditRecord[];
+  /** The agency's own ceiling per requester and category (provider-guard.ts); a category it does not list is never released. */
+  readonly ceiling: ProviderCeiling;
+  /** Refusals, ceiling cuts and refused TLS reloads (default: JSON lines on stderr). */
+  readonly logger?: Logger;
   /** Answer this much later (tests and demos of slow providers). */
   readonly delayMs?: number;
   /** Reload the TLS files when they change (default true). */
   readonly watchTls?: boolean;
-  /** Every reload attempt, accepted or refused (default: refused ones are logged on stderr). */
+  /** Every reload attempt, accepted or refused (refused ones are logged in any case). */
   readonly onTlsReload?: (outcome: ReloadOutcome) => void;
   /** Called with every objection received (Art. 25); the agency answers through CreditExchange.ResolveObjection. */
   readonly onObjection?: (objection: ReceiveObjectionRequest) => void;
@@ -42,23 +45,21 @@ export interface RunningAgency {
 
 /**
  * A CreditProvider that serves records from a dataset over mTLS. Only the
- * exchange gateway may call it (URI SAN spiffe://<trust-domain>/gateway):
- * agencies exchange through the gateway, never directly.
+ * exchange gateway may call it (URI SAN spiffe://<trust-domain>/gateway, a
+ * certificate its CRLs do not revoke, checked on every call): agencies
+ * exchange through the gateway, never directly. Whatever level the gateway
+ * asks for, it releases no more than its own ceiling (provider-guard.ts).
  */
 export async function startReferenceAgency(options: ReferenceAgencyOptions): Promise<RunningAgency> {
-  // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
-  let credentials: ReloadableServerCredentials;
-  const tls = createTlsReloader({
-    files: options.tls,
-    apply: (m) => credentials.reload(m),
-    watch: options.watchTls ?? true,
-    onReload:
-      options.onTlsReload ??
-      ((o) => {
-        if (!o.ok) process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "agency", agency: options.agencyId, msg: "TLS reload refused; the previous material stays in use", reason: o.reason })}\n`);
-      }),
+  const guard = createProviderGuard({
+    agencyId: options.agencyId,
+    trustDomain: options.trustDomain,
+    tls: options.tls,
+    ceiling: options.ceiling,
+    ...(options.watchTls !== undefined ? { watchTls: options.watchTls } : {}),
+    ...(options.onTlsReload ? { onTlsReload: options.onTlsReload } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
-  credentials = new ReloadableServerCredentials(tls.current().material, { minVersion: "TLSv1.3", ciphers: DEFAULT_TLS12_CIPHERS });
   const bySubject = new Map<string, CreditRecord[]>();
   for (const record of options.records) {
     const key = `${record.subject?.type}:${record.subject?.id}`;
@@ -68,43 +69,25 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
   const objections: ReceiveObjectionRequest[] = [];
   const server = new Server();
   server.addService(serviceDefinitionOf(CreditProvider, { maxRequestBytes: 64 * 1024 }), {
-    fetch(call: ServerUnaryCall<FetchRequest | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) {
-      try {
-        checkCallerIsGateway(call, options.trustDomain);
-        const request = call.request;
-        if (isUndecodable(request)) throw new CredexError(request.$undecodable);
-        const categories = new Set(request.categories);
-        // Minimum necessary (PIPL Art. 6): only the asked categories, up to the level the gateway may release.
-        const records = (bySubject.get(`${request.subject?.type}:${request.subject?.id}`) ?? []).filter(
-          (r) => categories.has(r.category) && (request.maxLevel === 0 || r.level <= request.maxLevel),
-        );
-        const reply = create(FetchResponseSchema, { records });
-        if (options.delayMs) setTimeout(() => callback(null, reply), options.delayMs);
-        else callback(null, reply);
-      } catch (err) {
-        callback(statusFromError(err instanceof CredexError ? err : new CredexError("INTERNAL", undefined, {}, { cause: err })));
+    fetch: guard.unary("Fetch", async (request: FetchRequest) => {
+      // Minimum necessary (PIPL Art. 6): only the asked categories, up to the lower of the gateway's level and the agency's own ceiling.
+      const records = guard.limitFetch(request, bySubject.get(`${request.subject?.type}:${request.subject?.id}`) ?? []);
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      return create(FetchResponseSchema, { records });
+    }),
+    receiveObjection: guard.unary("ReceiveObjection", (request: ReceiveObjectionRequest) => {
+      const held = bySubject.get(`${request.subject?.type}:${request.subject?.id}`) ?? [];
+      const recordFound = held.some((r) => r.recordId === request.recordId);
+      if (recordFound) {
+        objections.push(request);
+        options.onObjection?.(request);
       }
-    },
-    receiveObjection(call: ServerUnaryCall<ReceiveObjectionRequest | UndecodableRequest, unknown>, callback: sendUnaryData<unknown>) {
-      try {
-        checkCallerIsGateway(call, options.trustDomain);
-        const request = call.request;
-        if (isUndecodable(request)) throw new CredexError(request.$undecodable);
-        const held = bySubject.get(`${request.subject?.type}:${request.subject?.id}`) ?? [];
-        const recordFound = held.some((r) => r.recordId === request.recordId);
-        if (recordFound) {
-          objections.push(request);
-          options.onObjection?.(request);
-        }
-        callback(null, create(ReceiveObjectionResponseSchema, { recordFound }));
-      } catch (err) {
-        callback(statusFromError(err instanceof CredexError ? err : new CredexError("INTERNAL", undefined, {}, { cause: err })));
-      }
-    },
+      return create(ReceiveObjectionResponseSchema, { recordFound });
+    }),
   } as never);
   new HealthImplementation({ "": "SERVING", [CreditProvider.typeName]: "SERVING" }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, credentials as ServerCredentials, (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(options.listen, guard.credentials as ServerCredentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const host = options.listen.slice(0, options.listen.lastIndexOf(":"));
   return {
@@ -113,13 +96,13 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
     port,
     address: `${host}:${port}`,
     reloadTls() {
-      const outcome = tls.reload("admin");
+      const outcome = guard.reloadTls();
       if (!outcome.ok) throw new Error(outcome.reason);
       return outcome;
     },
     stop: () =>
       new Promise<void>((resolve) => {
-        tls.close();
+        guard.close();
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
@@ -130,12 +113,4 @@ export async function startReferenceAgency(options: ReferenceAgencyOptions): Pro
         });
       }),
   };
-}
-
-function checkCallerIsGateway(call: object, trustDomain: string): void {
-  const peer = peerTlsOf(call);
-  if (!peer.certificateDer) throw new CredexError("CLIENT_CERT_MISSING");
-  if (!peer.authorized) throw new CredexError("CLIENT_CERT_UNTRUSTED", undefined, { verify_error: peer.authorizationError ?? "UNKNOWN" });
-  const cert = readClientCertificate(peer.certificateDer);
-  if (!cert.uris.includes(`spiffe://${trustDomain}/gateway`)) throw new CredexError("CALLER_NOT_GATEWAY");
 }

@@ -25,7 +25,8 @@ export function readFederationAgency(dir: string, agencyId: string): { manifest:
 /** A CreditExchange client holding `agencyId`'s certificate from <dir>/federation.json. */
 export function federationClient(dir: string, agencyId: string): ExchangeClient {
   const { manifest, agency } = readFederationAgency(dir, agencyId);
-  return createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca });
+  // The gateway's certificate is checked against the federation's CRLs (manifests written before they were listed have none).
+  return createExchangeClient({ address: manifest.gateway, trustDomain: manifest.trustDomain, certFile: agency.cert, keyFile: agency.key, caFile: manifest.ca, ...(manifest.crl ? { crlFiles: manifest.crl } : {}) });
 }
 
 export function subjectTypeOf(name: string | undefined): SubjectType {

@@ -13,6 +13,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/policy.js"),
     import("./commands/posture.js"),
     import("./commands/incidents.js"),
+    import("./commands/admin.js"),
     import("./commands/bench.js"),
     import("./commands/lists.js"),
     import("./commands/objections.js"),

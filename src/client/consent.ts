@@ -1,6 +1,6 @@
-import { sign, constants, createPrivateKey } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConsentAttestationSchema, ConsentGrantSchema, type ConsentAttestation } from "../gen/credex/v1/types_pb.js";
+import { signAsAgency } from "./agency-signature.js";
 
 /**
  * Signs a consent grant with the requesting agency's certificate key: the
@@ -10,6 +10,5 @@ import { ConsentAttestationSchema, ConsentGrantSchema, type ConsentAttestation }
  */
 export function signConsent(grant: MessageInitShape<typeof ConsentGrantSchema>, agencyKeyPem: string | Buffer): ConsentAttestation {
   const bytes = toBinary(ConsentGrantSchema, create(ConsentGrantSchema, grant));
-  const signature = sign("sha256", bytes, { key: createPrivateKey(agencyKeyPem), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
-  return create(ConsentAttestationSchema, { grant: bytes, signature, algorithm: "RSA-PSS-SHA256" });
+  return create(ConsentAttestationSchema, { grant: bytes, ...signAsAgency(bytes, agencyKeyPem) });
 }

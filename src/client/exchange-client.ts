@@ -39,6 +39,8 @@ import {
   type ResolveObjectionResponse,
 } from "../gen/credex/v1/objections_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
+import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
+import { createTlsReloader, type ReloadOutcome, type TlsReloader } from "../gateway/tls-reloader.js";
 
 export interface ExchangeClientOptions {
   /** host:port of the gateway. */
@@ -48,6 +50,16 @@ export interface ExchangeClientOptions {
   readonly certFile: string;
   readonly keyFile: string;
   readonly caFile: string;
+  /**
+   * CRL files (the root's and the issuing CA's: every certificate of the gateway's chain is
+   * checked). With them, the gateway's certificate is checked against the CRLs at every handshake,
+   * and the files are re-read when they change under the gateway's rules (a stale, unsigned or
+   * half-written set is refused and the previous one kept); calls after a reload go over a new
+   * connection, so a gateway revoked since is refused. Without them, revocation is not checked.
+   */
+  readonly crlFiles?: readonly string[];
+  /** Every reload attempt of the files (refused ones are also written to stderr). */
+  readonly onTlsReload?: (outcome: ReloadOutcome) => void;
 }
 
 export interface ExchangeClient {
@@ -76,14 +88,39 @@ export interface ListSubscription {
   readonly ended: Promise<void>;
 }
 
-/** A CreditExchange client for an agency: what the CLI, the demo, tests and benches use. */
+/**
+ * A CreditExchange client for an agency: what the CLI, the demo, tests and benches use. The
+ * server must be the gateway of the trust domain (exactly the URI SAN spiffe://<td>/gateway)
+ * and, with `crlFiles`, not revoked.
+ */
 export function createExchangeClient(options: ExchangeClientOptions): ExchangeClient {
-  const material = { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile), ca: readFileSync(options.caFile) };
-  const client = new Client(options.address, channelCredentials(material, `spiffe://${options.trustDomain}/gateway`), {
-    "grpc.ssl_target_name_override": "localhost",
-    "grpc.default_authority": "localhost",
-    "grpc.max_receive_message_length": 64 * 1024 * 1024,
-  });
+  const channelOf = (material: TlsMaterial) =>
+    new Client(options.address, channelCredentials(material, `spiffe://${options.trustDomain}/gateway`), {
+      "grpc.ssl_target_name_override": "localhost",
+      "grpc.default_authority": "localhost",
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    });
+  let client: Client;
+  let reloader: TlsReloader | undefined;
+  if (options.crlFiles && options.crlFiles.length > 0) {
+    // The gateway's reload rules (tls-reloader.ts): the whole set is checked before it is used; a refused one leaves the previous in use.
+    reloader = createTlsReloader({
+      files: { cert: options.certFile, key: options.keyFile, ca: options.caFile, crl: options.crlFiles },
+      apply: (material) => {
+        // New calls go over a new connection checked against the new CRLs; calls in flight finish on the old one.
+        const previous = client;
+        client = channelOf(material);
+        previous.close();
+      },
+      onReload: (o) => {
+        if (!o.ok) process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "exchange-client", msg: "TLS reload refused; the previous material stays in use", reason: o.reason })}\n`);
+        options.onTlsReload?.(o);
+      },
+    });
+    client = channelOf(reloader.current().material);
+  } else {
+    client = channelOf({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile), ca: readFileSync(options.caFile) });
+  }
   const path = (m: { name: string }) => `/${CreditExchange.typeName}/${m.name}`;
   return {
     query(request, opts = {}) {
@@ -152,7 +189,10 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
         },
       };
     },
-    close: () => client.close(),
+    close: () => {
+      reloader?.close();
+      client.close();
+    },
   };
 
   function unary<I extends DescMessage, O extends DescMessage>(input: I, output: O, method: string, request: MessageInitShape<I>, opts: CallOptions = {}): Promise<MessageShape<O>> {

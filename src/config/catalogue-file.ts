@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
-import { SECTORS, type Catalogue, type CategoryInfo } from "../core/catalogue.js";
+import { SECTORS, type Catalogue, type CatalogueFieldInfo, type CategoryInfo } from "../core/catalogue.js";
+import { DEFAULT_MINIMUM_PROTECTION_LEVEL } from "../core/protection-level.js";
 
 /**
  * Loads the category catalogue (policies/categories.yaml): name, level,
- * sensitive flag, negative flag, owning sectors, description.
+ * sensitive flag, negative flag, owning sectors, description, and optionally
+ * fields classified on their own (`fields: { <name>: { level, sensitive } }`).
  */
 export function loadCatalogue(file: string): Catalogue {
   let document: unknown;
@@ -15,8 +17,10 @@ export function loadCatalogue(file: string): Catalogue {
     throw new ConfigError(file, "", `cannot read: ${(err as Error).message}`);
   }
   const categories = new Map<string, CategoryInfo>();
-  for (const [name, item] of new ConfigReader(file, document).object(["categories"]).field("categories").entries()) {
-    item.object(["level", "owners", "sensitive", "negative", "description"]);
+  const root = new ConfigReader(file, document).object(["categories", "minimumProtectionLevel"]);
+  const minimumProtectionLevel = readMinimumProtectionLevel(root);
+  for (const [name, item] of root.field("categories").entries()) {
+    item.object(["level", "owners", "sensitive", "negative", "description", "fields"]);
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("category names are lower_snake_case");
     const level = item.field("level").integer({ min: 1, max: 4 });
     const sensitive = item.field("sensitive").boolean(level === 4);
@@ -29,7 +33,39 @@ export function loadCatalogue(file: string): Catalogue {
       negative: item.field("negative").boolean(false),
       sectors: Object.freeze(item.field("owners").stringList({ oneOf: SECTORS })),
       description: item.field("description").string({ default: name }),
+      ...(item.has("fields") ? { fields: fieldsOf(item.field("fields")) } : {}),
     }));
   }
-  return Object.freeze({ categories });
+  return Object.freeze({ categories, minimumProtectionLevel });
+}
+
+/**
+ * `minimumProtectionLevel: {3: 3, 4: 3}`: classification level → the protection level
+ * (GB/T 22239-2019, 1..5) a receiving agency must have declared. Levels not named keep
+ * the default; a higher classification never requires less than a lower one.
+ */
+function readMinimumProtectionLevel(root: ConfigReader): readonly number[] {
+  const table = [...DEFAULT_MINIMUM_PROTECTION_LEVEL];
+  if (!root.has("minimumProtectionLevel")) return Object.freeze(table);
+  const section = root.field("minimumProtectionLevel").object(["1", "2", "3", "4"]);
+  for (const level of [1, 2, 3, 4]) {
+    if (section.has(String(level))) table[level] = section.field(String(level)).integer({ min: 1, max: 5 });
+  }
+  for (const level of [2, 3, 4]) {
+    if (table[level]! < table[level - 1]!) section.field(String(level)).fail(`must be ≥ the requirement of level ${level - 1} (${table[level - 1]})`);
+  }
+  return Object.freeze(table);
+}
+
+function fieldsOf(section: ConfigReader): ReadonlyMap<string, CatalogueFieldInfo> {
+  const fields = new Map<string, CatalogueFieldInfo>();
+  for (const [name, item] of section.entries()) {
+    item.object(["level", "sensitive"]);
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("field names are lower_snake_case");
+    const level = item.field("level").integer({ min: 1, max: 4 });
+    const sensitive = item.field("sensitive").boolean(level === 4);
+    if (sensitive !== (level === 4)) item.field("sensitive").fail("must be true exactly for level-4 fields (Art. 14.2)");
+    fields.set(name, Object.freeze({ level, sensitive }));
+  }
+  return fields;
 }

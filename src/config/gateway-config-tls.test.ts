@@ -19,24 +19,31 @@ describe("gateway config: tls and control sections", () => {
     expect(parseGatewayConfig("/etc/credex/gw.yaml", base({})).tls.crl).toEqual([]);
   });
 
-  it("ok/defaults: files are watched; no renewal; no control channel", () => {
+  it("ok/defaults: files are watched; no control channel", () => {
     const c = parseGatewayConfig("/etc/credex/gw.yaml", base({}));
     expect(c.tls.watch).toBe(true);
-    expect(c.tls.renew).toBeUndefined();
     expect(c.control).toBeUndefined();
   });
 
-  it("ok/renew and control", () => {
-    const c = parseGatewayConfig("/etc/credex/gw.yaml", base({ watch: false, renew: { caDir: "ca", passphraseFile: "pass" } }, { control: { kafka: { brokers: ["k1:9092"] } } }));
-    expect(c.tls.renew).toEqual({ caDir: "/etc/credex/ca", passphraseFile: "/etc/credex/pass", name: "gateway" });
+  it("ok/control", () => {
+    const c = parseGatewayConfig("/etc/credex/gw.yaml", base({ watch: false }, { control: { kafka: { brokers: ["k1:9092"] } } }));
     expect(c.control).toEqual({ kind: "kafka", brokers: ["k1:9092"], topic: "credex.control.v1" });
     expect(parseGatewayConfig("/etc/credex/gw.yaml", base({}, { control: { file: "control.jsonl" } })).control).toEqual({ kind: "file", file: "/etc/credex/control.jsonl" });
   });
 
-  it("fail/control needs exactly one transport; renew needs caDir", () => {
+  it("fail/control needs exactly one transport", () => {
     expect(() => parseGatewayConfig("gw.yaml", base({}, { control: {} }))).toThrow("control: give exactly one of kafka or file");
     expect(() => parseGatewayConfig("gw.yaml", base({}, { control: { kafka: { brokers: [] } } }))).toThrow("needs at least one broker");
-    expect(() => parseGatewayConfig("gw.yaml", base({ renew: {} }))).toThrow(/tls\.renew\.caDir/);
     expect(() => parseGatewayConfig("gw.yaml", base({ crl: 3 }))).toThrow(/tls\.crl/);
+  });
+
+  it.each([
+    ["fail/a CA directory to renew from", { caDir: "ca" }],
+    ["fail/a CA directory with the passphrase of its keys", { caDir: "ca", passphraseFile: "pass", name: "gateway" }],
+    ["fail/even an empty renew section", {}],
+  ])("%s: the gateway config cannot point at the CA key (issue 16 item 10)", (_name, renew) => {
+    expect(() => parseGatewayConfig("gw.yaml", base({ renew }))).toThrow(
+      "gw.yaml: tls.renew: the gateway no longer renews its own certificate and never reads the CA directory or its key: remove this key and renew on the CA host with `credex pki renew gateway --install-cert <tls.cert> --install-key <tls.key>`",
+    );
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { loadGatewayConfig, parseGatewayConfig, DEFAULT_LIMITS } from "./gateway-config.js";
 import { ConfigError } from "./config-reader.js";
 import { loadCatalogue } from "./catalogue-file.js";
@@ -33,6 +34,8 @@ describe("gateway config", () => {
     expect(config.limits.maxConnectionAgeMs).toBe(DEFAULT_LIMITS.maxConnectionAgeMs);
     expect(config.policy.model).toBe(join(packageRoot(), "policies", "model.conf"));
     expect(Object.isFrozen(config.agencies[0])).toBe(true);
+    // Registry roles: none unless given (issue 16 item 10: JUDICIAL needs "judicial").
+    expect(config.agencies.map((a) => [a.id, a.roles])).toEqual([["pbccrc", []], ["csrc", []], ["sh-credit", ["judicial"]]]);
   });
 
   it.each([
@@ -45,14 +48,52 @@ describe("gateway config", () => {
     ["fail/limit not a number", (d: Doc) => (d.limits.maxRequestBytes = "64k"), "gw.yaml: limits.maxRequestBytes: must be an integer"],
     ["fail/missing listen", (d: Doc) => delete d.listen, "gw.yaml: listen: must be a non-empty string"],
     ["fail/kafka sink without brokers", (d: Doc) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
+    ["fail/unknown registry role", (d: Doc) => (d.agencies[0].roles = ["judge"]), 'gw.yaml: agencies[0].roles: unknown role "judge" (known: judicial)'],
+    ["fail/registry role listed twice", (d: Doc) => (d.agencies[0].roles = ["judicial", "judicial"]), "gw.yaml: agencies[0].roles: lists a role twice"],
     ["fail/audit topic with a character Kafka refuses", (d: Doc) => (d.audit.kafka = { brokers: ["127.0.0.1:9092"], topic: "credex audit" }), 'gw.yaml: audit.kafka.topic: "credex audit" does not match /^[A-Za-z0-9._-]{1,200}$/'],
   ])("%s", (_name, mutate, message) => {
     expect(problem(mutate)).toBe(message);
+  });
+
+  // GB/T 22239-2019 8.1.4.1 d: administrators authenticate with two factors; production cannot turn it off.
+  it.each([
+    ["ok/production requires the admin second factor by default", { mode: "production", admin: { listen: "127.0.0.1:7443" } }, true],
+    ["ok/development does not require it unless configured", { mode: "development", admin: { listen: "127.0.0.1:7443" } }, false],
+    ["ok/development may require it", { mode: "development", admin: { listen: "127.0.0.1:7443", totp: { required: true } } }, true],
+  ])("%s", (_name, patch, required) => {
+    const doc = { ...base(), ...patch };
+    expect(parseGatewayConfig("gw.yaml", doc).admin?.totp.required).toBe(required);
+  });
+
+  it("fail/GB/T 22239-2019 8.1.4.1 d: production mode cannot switch the admin second factor off", () => {
+    expect(problem((d: Doc) => ((d.mode = "production"), (d.admin = { listen: "127.0.0.1:7443", totp: { required: false } })))).toBe(
+      "gw.yaml: admin.totp.required: production mode requires a second factor for administrators (GB/T 22239-2019 8.1.4.1 d)",
+    );
   });
 
   it("ok/the shipped catalogue loads; level-4 categories are exactly the sensitive ones", () => {
     const catalogue = loadCatalogue(join(packageRoot(), "policies", "categories.yaml"));
     expect(catalogue.categories.size).toBeGreaterThan(10);
     for (const c of catalogue.categories.values()) expect(c.sensitive).toBe(c.level === 4);
+  });
+
+  const catalogueWith = (fields: string): string => {
+    const file = join(mkdtempSync(join(tmpdir(), "credex-catalogue-")), "categories.yaml");
+    writeFileSync(file, `categories:\n  loan_record:\n    level: 3\n    owners: [BANKING]\n    fields:\n${fields}`);
+    return file;
+  };
+  it("ok/a category may classify some of its fields on their own (release judges each at the stricter of this and the provider's label)", () => {
+    const loan = loadCatalogue(catalogueWith("      collateral_valuation_cny: { level: 4 }\n      lender: { level: 2, sensitive: false }\n")).categories.get("loan_record")!;
+    expect([...loan.fields!].map(([name, f]) => [name, f.level, f.sensitive])).toEqual([
+      ["collateral_valuation_cny", 4, true],
+      ["lender", 2, false],
+    ]);
+  });
+  it.each([
+    ["fail/field level out of range", "      lender: { level: 5 }\n", "categories.loan_record.fields.lender.level: must be ≤ 4 (got 5)"],
+    ["fail/level-4 field not sensitive", "      balance: { level: 4, sensitive: false }\n", "categories.loan_record.fields.balance.sensitive: must be true exactly for level-4 fields (Art. 14.2)"],
+    ["fail/unknown key of a field", "      lender: { level: 2, negative: true }\n", "categories.loan_record.fields.lender.negative: unknown key (expected one of: level, sensitive)"],
+  ])("%s", (_name, fields, message) => {
+    expect(() => loadCatalogue(catalogueWith(fields))).toThrow(message);
   });
 });

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
+import { DEFAULT_DECLARED_PROTECTION_LEVEL } from "../core/protection-level.js";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
-import type { AgencyEntry } from "../core/registry.js";
+import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
 
@@ -83,6 +84,10 @@ export interface ObjectionsConfig {
   readonly answerDays: number;
   /** How often the 20-day deadline is checked. */
   readonly checkIntervalMs: number;
+  /** How long receiving a record in an audited exchange gives an agency standing to object to it. */
+  readonly receiptDays: number;
+  /** Most receipts (agency, record, subject) the gateway holds for standing; the oldest go first. */
+  readonly maxReceipts: number;
 }
 
 export interface GatewayConfig {
@@ -100,8 +105,6 @@ export interface GatewayConfig {
     readonly minVersion: "TLSv1.2" | "TLSv1.3";
     /** Reload when the certificate, key, CA bundle or CRL files change (default true). */
     readonly watch: boolean;
-    /** Automatic renewal of the gateway's own certificate from a CA directory (smallstep: at ⅓ of validity left). */
-    readonly renew?: { readonly caDir: string; readonly passphraseFile?: string | undefined; readonly name: string } | undefined;
   };
   /** The signed control topic (revocations now; policy bundles and suspensions later). */
   readonly control?: ControlConfig | undefined;
@@ -162,14 +165,12 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
   const crl = !tls.has("crl") ? [] : typeof tls.field("crl").value === "string" ? [tls.field("crl").string()] : tls.field("crl").stringList();
-  let renew: GatewayConfig["tls"]["renew"];
   if (tls.has("renew")) {
-    const r = tls.field("renew").object(["caDir", "passphraseFile", "name"]);
-    renew = {
-      caDir: at(r.field("caDir").string()),
-      passphraseFile: r.has("passphraseFile") ? at(r.field("passphraseFile").string()) : undefined,
-      name: r.field("name").string({ default: "gateway", pattern: /^[A-Za-z0-9._-]{1,64}$/ }),
-    };
+    // The issuing CA's key never enters the gateway process (issue 16 item 10): a gateway that could
+    // renew itself from the CA directory could issue any identity. Renewal is the operator's step.
+    tls.field("renew").fail(
+      "the gateway no longer renews its own certificate and never reads the CA directory or its key: remove this key and renew on the CA host with `credex pki renew gateway --install-cert <tls.cert> --install-key <tls.key>` (README, Rotating and revoking certificates, step 8); the gateway loads the new files when they change",
+    );
   }
   let control: ControlConfig | undefined;
   if (root.has("control")) {
@@ -240,7 +241,6 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
       crl: crl.map(at),
       minVersion: tls.field("minVersion").string({ default: "TLSv1.3", oneOf: ["TLSv1.2", "TLSv1.3"] }) as "TLSv1.2" | "TLSv1.3",
       watch: tls.has("watch") ? tls.field("watch").boolean() : true,
-      renew,
     },
     control,
     policy: {
@@ -276,7 +276,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
     },
     observability,
     incidents: parseIncidentsConfig(root.has("incidents") ? root.field("incidents") : undefined, base),
-    admin: root.has("admin") ? parseAdminConfig(root.field("admin")) : undefined,
+    admin: root.has("admin") ? parseAdminConfig(root.field("admin"), at, root.field("mode").string({ default: "development" }) as GatewayConfig["mode"]) : undefined,
     lists: parseListsConfig(root, at, kafka?.brokers),
     objections: parseObjectionsConfig(root, at),
   };
@@ -310,16 +310,19 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
 }
 
 function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {
-  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs"]) : undefined;
+  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs", "receiptDays", "maxReceipts"]) : undefined;
   return {
     stateFile: at(section?.has("stateFile") ? section.field("stateFile").string() : "objections/objections.json"),
     answerDays: section?.has("answerDays") ? section.field("answerDays").integer({ min: 1, max: 20 }) : 20,
     checkIntervalMs: section?.has("checkIntervalMs") ? section.field("checkIntervalMs").integer({ min: 1_000, max: 86_400_000 }) : 3_600_000,
+    // 180 days: the audit's own minimum retention (Cybersecurity Law Art. 21); standing rests on what the audit shows.
+    receiptDays: section?.has("receiptDays") ? section.field("receiptDays").integer({ min: 1, max: 3_650 }) : 180,
+    maxReceipts: section?.has("maxReceipts") ? section.field("maxReceipts").integer({ min: 1_000, max: 100_000_000 }) : 500_000,
   };
 }
 
 function parseAgency(item: ConfigReader): AgencyEntry {
-  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status"]);
+  item.object(["id", "name", "sector", "uscc", "provider", "categories", "clearance", "protectionLevel", "status", "roles"]);
   const uscc = item.field("uscc").string();
   const check = validateUscc(uscc);
   if (!check.ok) item.field("uscc").fail(`invalid USCC: ${check.problem}`);
@@ -331,9 +334,18 @@ function parseAgency(item: ConfigReader): AgencyEntry {
     providerEndpoint: item.has("provider") ? item.field("provider").string({ pattern: HOST_PORT }) : undefined,
     categories: item.has("categories") ? item.field("categories").stringList() : [],
     clearance: item.field("clearance").integer({ min: 1, max: 4 }),
-    protectionLevel: item.field("protectionLevel").integer({ default: 3, min: 1, max: 5 }),
+    protectionLevel: item.field("protectionLevel").integer({ default: DEFAULT_DECLARED_PROTECTION_LEVEL, min: 1, max: 5 }),
     status: item.field("status").string({ default: "active", oneOf: ["active", "suspended"] }) as AgencyEntry["status"],
+    roles: item.has("roles") ? parseRoles(item.field("roles")) : [],
   };
+}
+
+/** Registry roles (src/core/registry.ts AGENCY_ROLES), each known and listed once. */
+function parseRoles(field: ConfigReader): AgencyRole[] {
+  const roles = field.stringList();
+  for (const role of roles) if (!(AGENCY_ROLES as readonly string[]).includes(role)) field.fail(`unknown role "${role}" (known: ${AGENCY_ROLES.join(", ")})`);
+  if (new Set(roles).size !== roles.length) field.fail("lists a role twice");
+  return roles as AgencyRole[];
 }
 
 function deepFreeze<T>(value: T): T {

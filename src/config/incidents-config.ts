@@ -20,13 +20,37 @@ export interface IncidentsConfig {
 /** Gateway config `admin:` — the GatewayAdmin listener (mTLS, admin certificates only). */
 export interface AdminConfig {
   readonly listen: string;
+  /**
+   * Second factor for administrators (GB/T 22239-2019 8.1.4.1 d): a TOTP code (RFC 6238)
+   * in the `x-credex-totp` call metadata, checked against the secret enrolled for the
+   * admin certificate (`credex admin totp enroll`). An enrolled certificate always needs
+   * its code; `required` also refuses certificates without an enrolment. Production
+   * mode requires it.
+   */
+  readonly totp: {
+    readonly required: boolean;
+    /** Enrolments, fingerprint → secret (JSON, 0600), written by `credex admin totp enroll`. */
+    readonly enrolments: string;
+    /** Last time step accepted per certificate (JSON, 0600): no code is accepted twice, restarts included. */
+    readonly usedCodes: string;
+  };
 }
 
 const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
-export function parseAdminConfig(reader: ConfigReader): AdminConfig {
-  reader.object(["listen"]);
-  return { listen: reader.field("listen").string({ pattern: HOST_PORT }) };
+export function parseAdminConfig(reader: ConfigReader, at: (path: string) => string, mode: "development" | "production"): AdminConfig {
+  reader.object(["listen", "totp"]);
+  const totp = reader.has("totp") ? reader.field("totp").object(["required", "enrolments", "usedCodes"]) : undefined;
+  const required = totp?.has("required") ? totp.field("required").boolean() : mode === "production";
+  if (mode === "production" && !required) totp!.field("required").fail("production mode requires a second factor for administrators (GB/T 22239-2019 8.1.4.1 d)");
+  return {
+    listen: reader.field("listen").string({ pattern: HOST_PORT }),
+    totp: {
+      required,
+      enrolments: at(totp?.has("enrolments") ? totp.field("enrolments").string() : "admin/totp-enrolments.json"),
+      usedCodes: at(totp?.has("usedCodes") ? totp.field("usedCodes").string() : "admin/totp-used.json"),
+    },
+  };
 }
 
 export function parseIncidentsConfig(reader: ConfigReader | undefined, base: string): IncidentsConfig {

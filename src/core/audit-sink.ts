@@ -26,3 +26,11 @@ export interface AuditSink {
   /** Backlog figures for metrics (optional; see audit-sink-stats.ts). */
   stats?(): AuditSinkStats;
 }
+
+/**
+ * What this gateway's own audit shows, read back: every exchange event sealed
+ * at or after `from`, opened with the gateway's key ring, in log order.
+ * Records that do not open (altered, another key ring) are skipped: only what
+ * the gateway itself sealed counts. Resolves to the number of events read.
+ */
+export type AuditHistory = (from: Date, onEvent: (event: AuditEvent) => void) => Promise<number>;

@@ -1,3 +1,11 @@
+/** A field the catalogue classifies on its own (a finer grain than its category). */
+export interface CatalogueFieldInfo {
+  /** Classification level of the field, 1..4. */
+  readonly level: number;
+  /** Art. 14.2 content: exactly the level-4 fields. */
+  readonly sensitive: boolean;
+}
+
 /** One category of the credit-information catalogue (Planning Outline §4(2)). */
 export interface CategoryInfo {
   readonly name: string;
@@ -10,10 +18,17 @@ export interface CategoryInfo {
   /** Sectors whose agencies own records of this category. */
   readonly sectors: readonly string[];
   readonly description: string;
+  /** Fields classified on their own; a field not named here is classified at least at the category's level. */
+  readonly fields?: ReadonlyMap<string, CatalogueFieldInfo>;
 }
 
 export interface Catalogue {
   readonly categories: ReadonlyMap<string, CategoryInfo>;
+  /**
+   * Protection level (GB/T 22239-2019) required per classification level, index 1..4;
+   * absent: DEFAULT_MINIMUM_PROTECTION_LEVEL (src/core/protection-level.ts).
+   */
+  readonly minimumProtectionLevel?: readonly number[] | undefined;
 }
 
 export const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"] as const;

@@ -52,6 +52,11 @@ export const ERROR_CATALOGUE = {
   AGENCY_UNKNOWN: [U, "the agency is not in the registry"],
   AGENCY_SUSPENDED: [P, "the agency is suspended"],
   ADMIN_ROLE_REQUIRED: [P, "this call needs an administrator certificate with another role"],
+  // issue 17, item 6: administrators' second factor (GB/T 22239-2019 8.1.4.1 d; TOTP, RFC 6238)
+  ADMIN_TOTP_REQUIRED: [U, "administrator calls need a TOTP code in the x-credex-totp metadata"],
+  ADMIN_TOTP_NOT_ENROLLED: [U, "no TOTP secret is enrolled for this administrator certificate"],
+  ADMIN_TOTP_INVALID: [U, "the TOTP code is wrong or outside its time window"],
+  ADMIN_TOTP_REPLAYED: [U, "the TOTP code was already used (RFC 6238 §5.2); wait for the next one"],
 
   // validate: the request itself
   REQUEST_MALFORMED: [I, "the request is not a valid protobuf message"],
@@ -83,12 +88,14 @@ export const ERROR_CATALOGUE = {
   CATEGORY_NOT_PERMITTED: [P, "the policy does not allow the requested categories"],
   EXPLICITLY_DENIED: [P, "an explicit deny rule matches the request"],
   RESTRICTED_MODE: [P, "the gateway is in restricted mode: only level-1 data flows"],
+  // issue 17, item 6: GB/T 22239-2019 (等级保护) — categories.yaml minimumProtectionLevel
+  PROTECTION_LEVEL_INSUFFICIENT: [P, "the requesting agency's declared security-protection level is below what the category's classification requires"],
 
   // special applications (Planning Outline §3(5)); separation of duties
   SPECIAL_APPLICATION_UNKNOWN: [GrpcCode.NOT_FOUND, "no such special application"],
   SPECIAL_APPLICATION_DECIDED: [GrpcCode.FAILED_PRECONDITION, "the special application was already decided"],
   APPROVER_NOT_OWNER: [P, "only an approver of the owning agency may decide this application"],
-  SEPARATION_OF_DUTIES: [P, "the approver must not be the requesting certificate"],
+  SEPARATION_OF_DUTIES: [P, "the approver must belong to another agency than the requester"],
   SPECIAL_GRANT_UNKNOWN: [P, "the special grant does not exist or was not approved"],
   SPECIAL_GRANT_MISMATCH: [P, "the special grant does not cover this request"],
   SPECIAL_GRANT_EXPIRED: [P, "the special grant has lapsed"],
@@ -122,13 +129,19 @@ export const ERROR_CATALOGUE = {
   RECORD_NOT_FOUND: [GrpcCode.NOT_FOUND, "the owning agency holds no such record about that subject"],
   OWNER_UNAVAILABLE: [N, "the owning agency could not be reached; the objection was not filed"],
 
-  // providers (CreditProvider side)
-  CALLER_NOT_GATEWAY: [P, "only the exchange gateway may call this provider"],
+  // providers (CreditProvider side): the caller must be this trust domain's gateway; the owner's own ceiling
+  CALLER_NOT_GATEWAY: [U, "only the exchange gateway may call this provider"],
+  CALLER_FOREIGN_TRUST_DOMAIN: [U, "the caller's certificate names another trust domain"],
+  NOT_PERMITTED_BY_PROVIDER: [P, "the providing agency's own ceiling releases none of the requested categories to this requester"],
 
   // incidents and the admin API
   INCIDENT_NOT_FOUND: [GrpcCode.NOT_FOUND, "no incident with this id"],
   INCIDENT_STATE_INVALID: [GrpcCode.FAILED_PRECONDITION, "the incident cannot move to that state from its current one"],
   ADMIN_TARGET_UNKNOWN: [GrpcCode.NOT_FOUND, "the agency or certificate named is not known to the gateway"],
+  // only the authority that revoked a certificate lifts the revocation
+  REVOCATION_NOT_LIFTABLE: [P, "the certificate is revoked by the CA (CRL or signed control item); an officer cannot lift that revocation"],
+
+  TLS_RELOAD_REFUSED: [GrpcCode.FAILED_PRECONDITION, "the TLS material on disk was refused (unusable, mismatched, stale or replayed CRL); the material in use stays"],
 
   INTERNAL: [GrpcCode.INTERNAL, "internal error"],
 } as const satisfies Record<string, readonly [GrpcCode, string]>;

@@ -5,14 +5,15 @@ import { CredexError, toCredexError } from "./errors.js";
 import type { AuditSink } from "./audit-sink.js";
 import type { Catalogue } from "./catalogue.js";
 import type { ExchangeContext } from "./exchange-context.js";
-import type { PeerTls, Principal } from "./principal.js";
+import type { PeerTls } from "./principal.js";
 import type { CallSlot } from "./limits/agency-concurrency-limiter.js";
+import type { Admission } from "./limits/admission.js";
 import { authenticate, type AuthenticateDeps } from "./stages/authenticate.js";
 import { validateQuery } from "./stages/validate.js";
 import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
 import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
-import { release, type ProhibitedDataEvent } from "./stages/release.js";
+import { release, type DataQualityEvent, type ProhibitedDataEvent } from "./stages/release.js";
 import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
 import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
 import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
@@ -34,14 +35,15 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
-  /** Admission after authenticate (per-agency rate limits): throws RATE_LIMITED to refuse. */
-  readonly admit?: (principal: Principal) => void;
+  /** A provider labelled records or fields less strictly than the catalogue (once per provider and exchange). */
+  readonly onDataQuality?: (event: DataQualityEvent, ctx: ExchangeContext) => void;
   /**
-   * Per-agency concurrency bounds (src/core/limits): a slot taken right after
-   * authentication and held until the audit record is durable; throws a
-   * RESOURCE_EXHAUSTED CredexError to refuse (the refusal is audited).
+   * The gateway's one admission point (src/core/limits/admission.ts): rate,
+   * then a concurrency slot taken right after authentication and held until
+   * the audit record is durable; throws a RESOURCE_EXHAUSTED CredexError to
+   * refuse (the refusal is audited).
    */
-  readonly holdCallSlot?: (principal: Principal, peer: PeerTls) => CallSlot;
+  readonly admission?: Admission;
   /** Observers of every finished exchange (detectors, metrics). Must not throw. */
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Spans and timings per stage and per provider call (src/adapters/otel); none by default. */
@@ -73,9 +75,7 @@ export async function runQuery(
   let slot: CallSlot | undefined;
   try {
     ctx.principal = t.stage(ctx, "authenticate", () => authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert)));
-    // Rate first (a refused call takes no slot), then the concurrency slot.
-    deps.admit?.(ctx.principal);
-    slot = deps.holdCallSlot?.(ctx.principal, peer);
+    slot = deps.admission?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request; // undecodable: refused after we know who sent it
     ctx.rawSubject = request.subject ? { type: request.subject.type, id: request.subject.id } : undefined;
     ctx.rawPurpose = request.purpose;
@@ -100,12 +100,14 @@ export async function runQuery(
     const outcomes = ctx.outcomes;
     ctx.release = t.stage(ctx, "release", () =>
       release(decision, outcomes, {
+        catalogue: deps.catalogue,
         subjectType: q.subjectType,
         subjectId: q.subjectId,
         sensitiveAllowed: sensitiveAllowedBy(q, specialGrant),
         now: new Date(),
         isDisputed: deps.isDisputed,
         onProhibited: deps.onProhibited ? (e) => deps.onProhibited!(e, ctx) : undefined,
+        onDataQuality: deps.onDataQuality ? (e) => deps.onDataQuality!(e, ctx) : undefined,
       }),
     );
     const response = create(QueryResponseSchema, { exchangeId: ctx.exchangeId, results: ctx.release.results, policyRevision: ctx.decision.policyRevision });

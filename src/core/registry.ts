@@ -2,6 +2,24 @@ import type { Sector } from "./catalogue.js";
 
 export type AgencyStatus = "active" | "suspended";
 
+/**
+ * Roles an agency may hold in the registry, beyond its sector. "judicial":
+ * a court, or a platform that carries courts' requests; only it may state
+ * the JUDICIAL purpose (judicial assistance is for the judiciary, not a
+ * purpose any member can claim to widen what it receives).
+ */
+export const AGENCY_ROLES = ["judicial"] as const;
+export type AgencyRole = (typeof AGENCY_ROLES)[number];
+
+/** The registry role a purpose requires of its requester (absent: none). */
+const PURPOSE_ROLES: Readonly<Record<string, AgencyRole>> = { JUDICIAL: "judicial" };
+
+/** The role `purpose` requires that `entry` does not hold, or undefined when it may state the purpose. */
+export function missingPurposeRole(entry: AgencyEntry | undefined, purpose: string): AgencyRole | undefined {
+  const required = PURPOSE_ROLES[purpose];
+  return required !== undefined && !(entry?.roles ?? []).includes(required) ? required : undefined;
+}
+
 /** One member of the exchange (DESIGN.md, Identity: the agency registry). */
 export interface AgencyEntry {
   readonly id: string;
@@ -18,6 +36,8 @@ export interface AgencyEntry {
   /** Declared security-protection level (等级保护), 1..5. */
   readonly protectionLevel: number;
   readonly status: AgencyStatus;
+  /** Registry roles (AGENCY_ROLES); absent or empty: none. */
+  readonly roles?: readonly AgencyRole[] | undefined;
 }
 
 /**

@@ -9,6 +9,8 @@ export interface AdminCertificate {
   readonly name: string;
   readonly cert: string;
   readonly key: string;
+  /** The enrolled TOTP secret (base32, 0600) when the demo enrolled this certificate's second factor. */
+  readonly totpSecret?: string | undefined;
 }
 
 /** An administrator certificate (spiffe://<td>/admin/<role>/<name>) from the dev PKI's issuing CA, for the demo and tests. */

@@ -1,4 +1,5 @@
 import type { Sector } from "../core/catalogue.js";
+import type { AgencyRole } from "../core/registry.js";
 
 export interface DemoAgency {
   readonly id: string;
@@ -7,6 +8,8 @@ export interface DemoAgency {
   readonly uscc: string;
   readonly categories: readonly string[];
   readonly clearance: number;
+  /** Registry roles (src/core/registry.ts); "judicial" lets the agency state the JUDICIAL purpose. */
+  readonly roles?: readonly AgencyRole[];
 }
 
 /**
@@ -64,5 +67,7 @@ export const DEMO_AGENCIES: readonly DemoAgency[] = [
       "tax_amount",
     ],
     clearance: 3,
+    // The regional platform carries the courts' requests (judicial assistance, policies/tests/demo-agencies.yaml).
+    roles: ["judicial"],
   },
 ];

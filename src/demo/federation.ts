@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { CreditRecord } from "../gen/credex/v1/types_pb.js";
@@ -12,9 +12,11 @@ import type { GatewayParts, RunningGateway } from "../gateway/gateway.js";
 import type { IncidentSystem } from "../gateway/incident-system.js";
 import type { RunningAdminServer } from "../gateway/admin-server.js";
 import { startMonitoredGateway } from "../gateway/start-monitored-gateway.js";
+import { enrolAdminCertificate } from "../gateway/admin-totp.js";
 import { issueAdminCertificate, type AdminCertificate } from "./admin-certificates.js";
 import { startReferenceAgency, type RunningAgency } from "../agency/reference-agency.js";
 import { datasetJson } from "../agency/dataset.js";
+import type { ProviderCeiling } from "../core/provider/provider-ceiling.js";
 import { createExchangeClient, type ExchangeClient } from "../client/exchange-client.js";
 import { DEMO_AGENCIES, type DemoAgency } from "./demo-agencies.js";
 import { demoDatasets } from "./synthetic-data.js";
@@ -45,6 +47,16 @@ export interface FederationOptions {
   readonly instance?: string;
   /** Per-agency provider delay in ms (slow-provider demos and tests). */
   readonly providerDelayMs?: Record<string, number>;
+  /** Declared security-protection level (GB/T 22239-2019) per agency id; default 3. */
+  readonly protectionLevels?: Record<string, number>;
+  /**
+   * Enrol a TOTP second factor (GB/T 22239-2019 8.1.4.1 d) for each demo administrator
+   * certificate; its secret is written next to the certificate (`totpSecret`, 0600) and
+   * admin clients compute their codes from it. `credex demo` turns it on; tests that
+   * drive the admin API without a second factor leave it off (development mode does
+   * not require one for certificates that are not enrolled).
+   */
+  readonly adminTotp?: boolean;
 }
 
 /** What `credex demo --keep` writes to <dir>/federation.json for users' own tools. */
@@ -52,6 +64,8 @@ export interface FederationManifest {
   readonly gateway: string;
   readonly trustDomain: string;
   readonly ca: string;
+  /** The CRL files (root's and issuing CA's) clients check the gateway's certificate against. */
+  readonly crl?: readonly string[];
   readonly gatewayConfig: string;
   /** The audit log file (file sink), or "kafka://<brokers>/<topic>" when auditing to Kafka. */
   readonly auditLog: string;
@@ -96,6 +110,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   await mkdir(join(dir, "audit"), { recursive: true });
   // A new federation (fresh PKI) starts without the incidents of an earlier one in the same dir.
   await rm(join(dir, "incidents"), { recursive: true, force: true });
+  // Nor with its list log: its entries are sealed under the earlier run's key ring, which is replaced below.
+  await rm(join(dir, "lists"), { recursive: true, force: true });
 
   const pki = await createDevPki(join(dir, "pki"), {
     trustDomain: DEMO_TRUST_DOMAIN,
@@ -115,8 +131,10 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         agencyId: member.id,
         trustDomain: DEMO_TRUST_DOMAIN,
         listen: "127.0.0.1:0",
-        tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle },
+        // Both CRLs: the gateway's certificate is checked against them at the handshake and on every call.
+        tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
         records,
+        ceiling: demoCeiling(member),
         ...(options.providerDelayMs?.[member.id] ? { delayMs: options.providerDelayMs[member.id] } : {}),
       });
       agencies.set(member.id, agency);
@@ -139,7 +157,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         provider: agencies.get(m.id)!.address,
         categories: [...m.categories],
         clearance: m.clearance,
-        protectionLevel: 3,
+        protectionLevel: options.protectionLevels?.[m.id] ?? 3,
+        ...(m.roles && m.roles.length > 0 ? { roles: [...m.roles] } : {}),
       })),
       admin: { listen: "127.0.0.1:0" },
       audit: {
@@ -160,18 +179,20 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const { gateway, incidents, admin: adminServer } = monitored;
     // One security officer for the demo; tests issue the other roles themselves.
     // One certificate per administrator role: system, security and audit administrators are separate people (GB/T 22239-2019).
-    const admins = adminServer
+    const issued = adminServer
       ? await Promise.all([
           issueAdminCertificate(pki, "security", "demo-officer", options.keyBits),
           issueAdminCertificate(pki, "system", "demo-operator", options.keyBits),
           issueAdminCertificate(pki, "audit", "demo-auditor", options.keyBits),
         ])
       : [];
+    const admins = options.adminTotp && config.admin ? await Promise.all(issued.map((a) => enrolDemoAdmin(a, config.admin!.totp.enrolments, DEMO_TRUST_DOMAIN))) : issued;
 
     const manifest: FederationManifest = {
       gateway: gateway.address,
       trustDomain: DEMO_TRUST_DOMAIN,
       ca: pki.caBundle,
+      crl: [pki.rootCrl, pki.crl],
       gatewayConfig: configFile,
       auditLog: config.audit.sink === "kafka" ? `kafka://${config.audit.kafka!.brokers.join(",")}/${config.audit.kafka!.topic}` : config.audit.file,
       keyRing: keyRingFile,
@@ -202,7 +223,14 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       client(agencyId) {
         const member = pki.agencies[agencyId];
         if (!member) throw new Error(`no agency "${agencyId}" in this federation`);
-        const client = createExchangeClient({ address: gateway.address, trustDomain: DEMO_TRUST_DOMAIN, certFile: member.client.cert, keyFile: member.client.key, caFile: pki.caBundle });
+        const client = createExchangeClient({
+          address: gateway.address,
+          trustDomain: DEMO_TRUST_DOMAIN,
+          certFile: member.client.cert,
+          keyFile: member.client.key,
+          caFile: pki.caBundle,
+          crlFiles: [pki.rootCrl, pki.crl],
+        });
         clients.push(client);
         return client;
       },
@@ -219,4 +247,21 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     await Promise.all([...agencies.values()].map((a) => a.stop()));
     throw err;
   }
+}
+
+/**
+ * A demo agency's own ceiling: each category it provides, up to SENSITIVE, so
+ * that the demo's outcomes are the gateway policy's. A real agency writes its
+ * own (credex agency serve --ceiling).
+ */
+function demoCeiling(member: DemoAgency): ProviderCeiling {
+  return { categories: Object.fromEntries(member.categories.map((c) => [c, 4])) };
+}
+
+/** The system administrator's enrolment step (credex admin totp enroll --secret-file) for a demo administrator. */
+async function enrolDemoAdmin(admin: AdminCertificate, enrolments: string, trustDomain: string): Promise<AdminCertificate> {
+  const enrolled = enrolAdminCertificate(enrolments, await readFile(admin.cert, "utf8"), trustDomain, new Date());
+  const totpSecret = `${admin.cert.replace(/\.crt$/, "")}.totp`;
+  await writePrivateFile(totpSecret, `${enrolled.secret}\n`);
+  return { ...admin, totpSecret };
 }

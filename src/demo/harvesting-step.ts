@@ -63,7 +63,7 @@ export const HARVESTING_STEP: DemoStep = {
     // admin API (mTLS, admin certificate, role-checked; both calls audited as ADMIN events).
     const officer = f.manifest.admins?.find((a) => a.role === "security");
     if (f.manifest.admin && officer) {
-      const adminClient = createAdminClient({ address: f.manifest.admin, trustDomain: f.manifest.trustDomain, certFile: officer.cert, keyFile: officer.key, caFile: f.manifest.ca });
+      const adminClient = createAdminClient({ address: f.manifest.admin, trustDomain: f.manifest.trustDomain, certFile: officer.cert, keyFile: officer.key, caFile: f.manifest.ca, totpSecretFile: officer.totpSecret });
       try {
         await adminClient.call("resumeAgency", { agencyId: HARVESTER });
         if (incident) await adminClient.call("resolveIncident", { id: incident.id, note: "demo: harvesting reviewed, agency resumed" });

@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
 import type { ServiceError } from "@grpc/grpc-js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { ListEntryKind, SubscribePhase, WithdrawalReason, type ListEntry } from "../gen/credex/v1/lists_pb.js";
 import { ObjectionResolution } from "../gen/credex/v1/objections_pb.js";
-import { Purpose } from "../gen/credex/v1/types_pb.js";
+import { Purpose, SubjectRequestKind } from "../gen/credex/v1/types_pb.js";
+import { signSubjectRequest } from "../client/subject-request.js";
 import { errorInfoOf } from "../adapters/grpc/rich-status.js";
 import type { ListSubscription } from "../client/exchange-client.js";
 import { demoQuery, type DemoExchange, type DemoStep } from "./demo-script.js";
@@ -37,6 +40,24 @@ function row(title: string, requester: string, categories: string[], outcome: st
 function reasonOf(err: unknown): string {
   const e = err as ServiceError;
   return `${GrpcStatus[e.code] ?? e.code} ${errorInfoOf(e)?.reason ?? ""}`.trim();
+}
+
+/** The firm's written request to object to one record, attested by the agency that collected it (issue 16, item 7). */
+function subjectRequest(f: Federation, agency: string, ownerAgency: string, recordId: string) {
+  const now = Date.now();
+  return signSubjectRequest(
+    {
+      kind: SubjectRequestKind.OBJECTION,
+      requestId: `demo-objection-request-${now}`,
+      subject: debtor,
+      ownerAgency,
+      recordId,
+      grantedAt: timestampFromDate(new Date(now - 60_000)),
+      expiresAt: timestampFromDate(new Date(now + 30 * 86_400_000)),
+      requesterAgency: agency,
+    },
+    readFileSync(f.pki.agencies[agency]!.client.key),
+  );
 }
 
 /** Issue 9 in the demo: a joint punishment list entry published, received by two members, withdrawn; an objection filed, seen disputed, resolved. */
@@ -85,14 +106,29 @@ export const LIST_AND_OBJECTION_STEPS: readonly DemoStep[] = [
       let started = performance.now();
       let objectionId = "";
       let outcome: string;
+      // No standing: csrc never received the record and holds no request of the firm. The answer is that of a record that does not exist.
+      outcome = await f
+        .client("csrc")
+        .fileObjection({ recordId: "sh-D-0005", ownerAgency: "sh-credit", subject: debtor, grounds: "disputing at will" })
+        .then(() => "filed", reasonOf);
+      rows.push(row("an agency with no standing objects to the firm's record: answered as for a record that does not exist", "csrc", ["dishonest_debtor"], outcome, "", started,
+        outcome === "NOT_FOUND RECORD_NOT_FOUND", "SUBJECT_REQUEST"));
+
+      started = performance.now();
       try {
-        const { objection } = await f.client("pbccrc").fileObjection({ recordId: "sh-D-0005", ownerAgency: "sh-credit", subject: debtor, grounds: "the judgment debt was paid in full" });
+        const { objection } = await f.client("pbccrc").fileObjection({
+          recordId: "sh-D-0005",
+          ownerAgency: "sh-credit",
+          subject: debtor,
+          grounds: "the judgment debt was paid in full",
+          subjectRequest: subjectRequest(f, "pbccrc", "sh-credit", "sh-D-0005"),
+        });
         objectionId = objection!.objectionId;
         outcome = `filed, answer due in ${f.gateway.members.objections.daysLeft(objection!)} days`;
       } catch (err) {
         outcome = reasonOf(err);
       }
-      rows.push(row("bank files an objection on the firm's behalf; routed to the record's owner", "pbccrc", ["dishonest_debtor"], outcome,
+      rows.push(row("bank files an objection with the firm's signed request naming the record; routed to the record's owner", "pbccrc", ["dishonest_debtor"], outcome,
         `sh-credit:${f.agencies.get("sh-credit")!.objections.some((o) => o.objectionId === objectionId) ? "received" : "MISSING"}`, started, objectionId !== "", "SUBJECT_REQUEST"));
       rows.push(await demoQuery(f, "…the record is now released marked disputed", "pbccrc", query, "OK", disputed(true)));
 

@@ -9,28 +9,35 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import { isUndecodable, serviceDefinitionOf } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
-import { DEFAULT_TLS12_CIPHERS, ReloadableServerCredentials } from "../adapters/grpc/server-credentials.js";
-import { readTlsMaterial } from "./tls-files.js";
+import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { guardListener, listenerServerOptions } from "./listener-limits.js";
+import { AdminTotpVerifier, TOTP_METADATA_KEY } from "./admin-totp.js";
 import type { RunningGateway } from "./gateway.js";
 import type { AdminActor, IncidentSystem } from "./incident-system.js";
 
 export interface RunningAdminServer {
   readonly address: string;
   readonly port: number;
+  /** Transport-protection figures of this listener (ping floods closed, slow requests cancelled). */
+  readonly transport: Http2SessionGuard["stats"];
   stop(): Promise<void>;
 }
 
 /**
  * GatewayAdmin on its own listener (config `admin.listen`), mTLS with the
- * gateway's certificate; only administrator certificates get past
- * authentication, each method is role-checked (ADMIN_METHOD_ROLES), and
- * every call, allowed or refused, is audited.
+ * gateway's own server credentials (the same TLS policy and material as the
+ * public listener, reloaded with it) and the same transport bounds
+ * (listener-limits.ts); only administrator certificates get past
+ * authentication, an enrolled (or, with admin.totp.required, every)
+ * administrator must add a TOTP code as second factor (admin-totp.ts), each
+ * method is role-checked (ADMIN_METHOD_ROLES), and every call, allowed or
+ * refused, is audited.
  */
 export async function startAdminServer(config: GatewayConfig, gateway: RunningGateway, incidents: IncidentSystem): Promise<RunningAdminServer> {
   if (!config.admin) throw new Error(`${config.file}: no admin.listen configured`);
   const listen = config.admin.listen;
-  const credentials = new ReloadableServerCredentials(readTlsMaterial(config.tls), { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
   const officer = incidents.officer;
+  const totp = new AdminTotpVerifier(config.admin.totp);
   const actorOf = (p: AdminPrincipal): AdminActor => ({ id: p.id, certFingerprint: p.certFingerprint, certSerial: p.certSerial, peerAddress: p.peerAddress });
 
   function unary<I extends DescMessage, O extends DescMessage>(method: string, output: O, handle: (request: MessageShape<I>, actor: AdminActor) => Promise<Partial<MessageShape<O>> | void>) {
@@ -40,8 +47,10 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
       (async () => {
         const principal = authenticateAdmin({ trustDomain: config.trustDomain, revocations: gateway.revocations }, peer);
         actor = actorOf(principal);
+        const code = call.metadata.get(TOTP_METADATA_KEY)[0];
+        totp.verify(principal, typeof code === "string" ? code : undefined, sessionOfCall(call), new Date());
         requireAdminRole(principal, method);
-        if (isUndecodable(call.request)) throw new CredexError("REQUEST_MALFORMED", `the request could not be accepted: ${call.request.detail}`);
+        if (isUndecodable(call.request)) throw new CredexError(call.request.$undecodable, `the request could not be accepted: ${call.request.detail}`, { size: String(call.request.size) });
         const out = await handle(call.request, actor);
         return create(output, (out ?? {}) as never);
       })().then(
@@ -103,8 +112,8 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
     containIncident: unary<typeof admin.ContainIncidentRequestSchema, typeof admin.ContainIncidentResponseSchema>("ContainIncident", admin.ContainIncidentResponseSchema, transition("contained")),
     resolveIncident: unary<typeof admin.ResolveIncidentRequestSchema, typeof admin.ResolveIncidentResponseSchema>("ResolveIncident", admin.ResolveIncidentResponseSchema, transition("resolved")),
     reloadTls: unary<typeof admin.ReloadTlsRequestSchema, typeof admin.ReloadTlsResponseSchema>("ReloadTls", admin.ReloadTlsResponseSchema, async (_r, a) => {
+      // The gateway's reload swaps the material of every listener, this one included.
       await officer.reloadTls(a);
-      credentials.reload(readTlsMaterial(config.tls));
     }),
     getStatus: unary<typeof admin.GetStatusRequestSchema, typeof admin.GetStatusResponseSchema>("GetStatus", admin.GetStatusResponseSchema, async (_r, a) => {
       await officer.audit(a, "GetStatus", {});
@@ -125,15 +134,17 @@ export async function startAdminServer(config: GatewayConfig, gateway: RunningGa
     }),
   };
 
-  const server = new Server();
-  server.addService(serviceDefinitionOf(admin.GatewayAdmin), handlers as never);
+  const server = new Server(listenerServerOptions(config.limits));
+  server.addService(serviceDefinitionOf(admin.GatewayAdmin, { maxRequestBytes: config.limits.maxRequestBytes }), handlers as never);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, credentials as ServerCredentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(listen, gateway.tlsCredentials as ServerCredentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
+  const guard = guardListener(server, config.limits);
   const host = listen.slice(0, listen.lastIndexOf(":"));
   return {
     address: `${host}:${port}`,
     port,
+    transport: guard.stats,
     stop: () =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -3,12 +3,13 @@ import type { GatewayLimits } from "../config/gateway-config.js";
 import { CredexError } from "../core/errors.js";
 import { createAgencyConcurrencyLimiter, type AgencyConcurrencyLimiter, type CallSlot } from "../core/limits/agency-concurrency-limiter.js";
 import type { PeerTls, Principal } from "../core/principal.js";
-import { guardHttp2Sessions, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import type { Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
+import { guardListener } from "./listener-limits.js";
 
 /** The gateway's per-agency concurrency and connection limits, and its HTTP/2 protections (README "Limits"). */
 export interface GatewayAgencyLimits {
   readonly limiter: AgencyConcurrencyLimiter;
-  /** PipelineDeps.holdCallSlot. */
+  /** The concurrency and connection part of the gateway's admission (src/core/limits/admission.ts). */
   holdCallSlot(principal: Principal, peer: PeerTls): CallSlot;
   /** Installs the HTTP/2 session guard; call once the server is bound. */
   guard(server: Server): Http2SessionGuard;
@@ -29,11 +30,7 @@ export function createGatewayAgencyLimits(limits: GatewayLimits): GatewayAgencyL
       }
     },
     guard(server) {
-      sessionGuard = guardHttp2Sessions(server, {
-        maxPingsPerSecond: limits.maxPingsPerSecondPerConnection,
-        requestReceiveTimeoutMs: limits.requestReceiveTimeoutMs,
-        onSessionClosed: (session) => limiter.connectionClosed(session),
-      });
+      sessionGuard = guardListener(server, limits, (session) => limiter.connectionClosed(session));
       return sessionGuard;
     },
   };

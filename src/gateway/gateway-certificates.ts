@@ -6,7 +6,6 @@ import { startControlConsumer, type ControlConsumer, type ControlHandler } from 
 import type { ControlItemError } from "../core/control/control-item.js";
 import { REVOCATION_ITEM, revocationOf } from "../core/control/revocation-item.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
-import { startCertificateRenewal, type CertificateRenewal } from "./certificate-renewal.js";
 import type { RevocationSet } from "./revocation-set.js";
 import { createTlsReloader, type ReloadOutcome, type ReloadTrigger } from "./tls-reloader.js";
 
@@ -38,7 +37,6 @@ export interface GatewayCertificates {
   observeExchange(ctx: ExchangeContext): void;
   certificateExpiry(): CertificateExpiryEntry[];
   readonly control: ControlConsumer | undefined;
-  readonly renewal: CertificateRenewal | undefined;
   close(): Promise<void>;
 }
 
@@ -50,8 +48,11 @@ const stderrLog: GatewayTlsLog = (fields) => process.stderr.write(`${JSON.string
 /**
  * Everything the gateway does with certificates after start (issue 5): hot
  * reload of its TLS files (watched, admin call, SIGHUP), CRL entries into the
- * per-call RevocationSet, signed revocations from the control topic,
- * automatic renewal of its own certificate, and the expiry watch.
+ * per-call RevocationSet, signed revocations from the control topic, and the
+ * expiry watch. Renewing its certificate is the operator's step, outside
+ * the gateway (`credex pki renew gateway --install-cert … --install-key …`):
+ * the gateway never holds the issuing CA's key, it picks up the new files as
+ * it picks up any rotation, and warns (30/7/1 days, incidents) until it has.
  */
 export async function startGatewayCertificates(options: GatewayCertificatesOptions): Promise<GatewayCertificates> {
   const { config } = options;
@@ -85,22 +86,18 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
   const expiryTimer = setInterval(() => expiry.check(), HOUR_MS);
   expiryTimer.unref();
 
-  const renewal = config.tls.renew
-    ? startCertificateRenewal({
-        files: config.tls,
-        renew: config.tls.renew,
-        current: () => ({ notBefore: new Date(leaf().validFrom), notAfter: new Date(leaf().validTo) }),
-        reload: () => reloader.reload("renewal"),
-        now,
-        onRenewal: (r) => log(r.renewed ? { msg: "certificate renewed", serial: r.serial, previousSerial: r.previousSerial, notAfter: r.notAfter.toISOString() } : { msg: "certificate renewal failed", reason: r.reason }),
-      })
-    : undefined;
 
   let channel = options.controlChannel;
   if (!channel && config.control) {
     if (config.control.kind === "kafka") {
       const { createKafkaControlChannel } = await import("../adapters/kafka/kafka-control-channel.js");
-      channel = createKafkaControlChannel({ brokers: config.control.brokers.join(","), topic: config.control.topic, clientId: `credex-gateway-${config.instance}` });
+      channel = createKafkaControlChannel({
+        brokers: config.control.brokers.join(","),
+        topic: config.control.topic,
+        clientId: `credex-gateway-${config.instance}`,
+        // A topic whose config can drop a revocation before the certificate expires: refused in production, logged otherwise.
+        onUnsafeTopic: config.mode === "production" ? "refuse" : (problems) => log({ msg: "control topic can lose control items", detail: problems }),
+      });
     } else {
       const { createFileControlChannel } = await import("../adapters/control/file-control-channel.js");
       channel = createFileControlChannel(config.control.file);
@@ -116,8 +113,9 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
             ...options.controlHandlers,
             [REVOCATION_ITEM]: (item) => {
               const r = revocationOf(item);
-              options.revocations.add(r.serial, r.reason, r.revokedAt);
-              log({ msg: "revocation applied", source: "control", serial: r.serial, reason: r.reason });
+              // Signed by a trusted CA: only the CA lifts it, never an officer (issue 16, item 5).
+              options.revocations.add(r.serial, r.reason, { revokedAt: r.revokedAt, source: "ca-control", by: item.signer });
+              log({ msg: "revocation applied", source: "ca-control", serial: r.serial, reason: r.reason });
             },
           },
           onRejected: (err, key) => {
@@ -128,7 +126,6 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
       : undefined;
   } catch (err) {
     reloader.close();
-    renewal?.stop();
     clearInterval(expiryTimer);
     throw err;
   }
@@ -147,10 +144,8 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
     },
     certificateExpiry: () => expiry.snapshot(),
     control,
-    renewal,
     async close() {
       reloader.close();
-      renewal?.stop();
       clearInterval(expiryTimer);
       await control?.close();
       await channel?.close();

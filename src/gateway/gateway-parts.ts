@@ -5,10 +5,12 @@ import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
 import { subjectPseudonym } from "../core/audit/pseudonym.js";
+import { createByteSealer, sealSuiteFromName } from "../core/audit/seal.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../core/audit/checkpoint.js";
 import { describePreviousCheckpoint, type ChainRestart } from "../core/audit/chain-restart.js";
 import { gatewayCheckpointTrust } from "../adapters/audit/gateway-checkpoint-trust.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
+import { fileAuditHistory } from "../adapters/audit/file-audit-history.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -53,6 +55,11 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
+    listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
+    // The file sink's log is read back at start (who received which record: standing to object).
+    // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
+    ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

@@ -5,19 +5,21 @@ import { create } from "@bufbuild/protobuf";
 import { CreditExchange, QueryStreamResponseSchema, type QueryRequest, type QueryStreamRequest } from "../gen/credex/v1/exchange_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import { runQuery, type PipelineDeps } from "../core/pipeline.js";
+import { authenticateCertificate } from "../core/stages/authenticate.js";
 import { AgencyRegistry } from "../core/registry.js";
 import type { Authorizer } from "../core/authorizer.js";
-import type { AuditSink } from "../core/audit-sink.js";
+import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadCatalogue } from "../config/catalogue-file.js";
 import { isUndecodable, requestSizeOf, serviceDefinitionOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
-import type { PeerTls } from "../core/principal.js";
+import type { PeerTls, Principal } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
@@ -25,6 +27,8 @@ import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_p
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createGatewayAgencyLimits } from "./agency-limits.js";
+import { createAdmission } from "../core/limits/admission.js";
+import { listenerServerOptions } from "./listener-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
@@ -50,6 +54,8 @@ export interface GatewayParts {
   readonly authorizer: Authorizer;
   readonly auditSink: AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
+  readonly listSealer: ByteSealer;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Special applications and grants (in memory when absent). */
@@ -63,7 +69,10 @@ export interface GatewayParts {
   /** The control channel to use instead of the one config.control describes (tests). */
   readonly controlChannel?: ControlChannel;
   readonly onProhibited?: PipelineDeps["onProhibited"];
-  readonly admit?: PipelineDeps["admit"];
+  /** Per-agency rate check (the incident system's limiter): throws RATE_LIMITED; part of the gateway's one admission point. */
+  readonly admit?: (principal: Principal) => void;
+  /** A provider labelled records less strictly than the catalogue (incident handling). */
+  readonly onDataQuality?: PipelineDeps["onDataQuality"];
   /** A signed policy bundle from the control topic is in force on this replica. */
   readonly onPolicyApplied?: (event: PolicyApplied) => void;
   /** A policy bundle was refused (parse, tests, signature); the old policy stays (incident detector). */
@@ -74,6 +83,8 @@ export interface GatewayParts {
   readonly checkpointSigner?: RotatingCheckpointSigner;
   /** The audit sink started an announced new chain (--new-audit-chain): raised as an incident. */
   readonly onAuditChainRestart?: (restart: ChainRestart) => void;
+  /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
+  readonly auditHistory?: AuditHistory;
 }
 
 export interface RunningGateway {
@@ -93,6 +104,12 @@ export interface RunningGateway {
    * set is refused (unparsable, key not matching, stale CRL): the old set stays.
    */
   reloadTls(): ReloadOutcome;
+  /**
+   * The server credentials every listener of this gateway binds with (public,
+   * admin): one TLS policy (config tls.minVersion, the suite list) and one
+   * material, swapped for all of them together on every reload.
+   */
+  readonly tlsCredentials: ReloadableServerCredentials;
   /** The gateway's and the seen agencies' certificates, soonest expiry first (metrics). */
   certificateExpiry(): CertificateExpiryEntry[];
   /** The consumer of the control topic (add handlers for new item types with on()), when configured. */
@@ -176,9 +193,13 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     return peer;
   };
 
+  // One admission point for every CreditExchange method an agency calls (rate, then concurrency and
+  // connections): queries, special applications, lists and objections alike (README "Limits").
+  const admission = createAdmission({ rate: parts.admit, slots: agencyLimits.holdCallSlot });
+
   const deps: PipelineDeps = {
     authenticate: { trustDomain: config.trustDomain, registry, revocations },
-    authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4) },
+    authorize: { authorizer: () => authorizer, registry, levelCap: () => (restricted ? 1 : 4), catalogue },
     catalogue,
     maxCategories: config.limits.maxCategories,
     providers,
@@ -186,16 +207,17 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
-    holdCallSlot: agencyLimits.holdCallSlot,
+    admission,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
+      members.noteExchange(ctx);
       parts.onExchange?.(ctx);
       exchangeLog(ctx);
     },
     telemetry: observability?.telemetry,
     specialAccess,
     onProhibited: parts.onProhibited,
-    admit: parts.admit,
+    onDataQuality: parts.onDataQuality,
     // Art. 25: records under an open objection are released marked disputed.
     isDisputed: (owner, recordId) => members.objections.isDisputed(owner, recordId),
   };
@@ -210,8 +232,11 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     authorizer: () => authorizer,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    listSealer: parts.listSealer,
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
+    admission,
+    auditHistory: parts.auditHistory,
     parts: parts.members,
   });
 
@@ -243,6 +268,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       auditSink: () => parts.auditSink,
       pseudonymize: parts.pseudonymize,
       acceptingCalls: () => acceptingCalls,
+      admission,
     }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
@@ -275,17 +301,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     },
   };
 
-  const server = new Server({
-    "grpc.max_receive_message_length": config.limits.maxTransportMessageBytes,
-    "grpc.max_send_message_length": config.limits.maxProviderResponseBytes,
-    "grpc.max_concurrent_streams": config.limits.maxConcurrentStreamsPerConnection,
-    "grpc.max_connection_age_ms": config.limits.maxConnectionAgeMs,
-    "grpc.max_connection_age_grace_ms": 30_000,
-  });
+  const server = new Server(listenerServerOptions(config.limits));
   server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
-  addReflection(server, [CreditExchange], [file_google_rpc_error_details, file_google_rpc_status]);
+  // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
+  addReflection(server, [CreditExchange], { admit: (call) => void authenticateCertificate(deps.authenticate, peerTlsOf(call)) }, [file_google_rpc_error_details, file_google_rpc_status]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
@@ -308,6 +329,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     catalogue,
     specialAccess,
     reloadTls: () => certificates.reload("admin"),
+    tlsCredentials: credentials,
     certificateExpiry: () => certificates.certificateExpiry(),
     control: certificates.control,
     policyUpdates,

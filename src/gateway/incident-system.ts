@@ -50,7 +50,7 @@ export interface IncidentSystem {
   readonly limiter: AgencyRateLimiter;
   readonly playbooks: readonly Playbook[];
   /** Hooks to merge into the GatewayParts given to startGateway. */
-  readonly hooks: Required<Pick<GatewayParts, "onExchange" | "onProhibited" | "admit">>;
+  readonly hooks: Required<Pick<GatewayParts, "onExchange" | "onProhibited" | "onDataQuality" | "admit">>;
   /** Binds containment actions and the audit to the running gateway; observations before it are dropped. */
   attach(gateway: RunningGateway, pseudonymize: Pseudonymize): void;
   /** Reports a security event from another module (audit sink degraded, policy rejected, certificate expiry). */
@@ -110,7 +110,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     containment: {
       suspendAgency: (agency, reason) => requireGateway().registry.suspend(agency, reason),
       throttleAgency: (agency, limit) => limiter.throttle(agency, limit),
-      revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason),
+      revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason, { source: "playbook", by: reason }),
       setRestrictedMode: (on) => {
         requireGateway().setRestrictedMode(on);
         restricted = on;
@@ -178,11 +178,13 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     },
     async revokeCertificate(actor, serial, reason) {
       await officerAudit(actor, "RevokeCertificate", { serial, reason });
-      requireGateway().revocations.add(serial, reason);
+      requireGateway().revocations.add(serial, reason, { source: "officer", by: actor.id });
     },
     async unrevokeCertificate(actor, serial) {
-      await officerAudit(actor, "UnrevokeCertificate", { serial });
-      requireGateway().revocations.remove(serial);
+      // Checked before the audit so that a refused lift (the CA's revocation, issue 16 item 5) is audited as refused.
+      const lifting = requireGateway().revocations.officerLiftable(serial);
+      await officerAudit(actor, "UnrevokeCertificate", { serial, lifted: lifting.map((r) => r.source).join(",") });
+      requireGateway().revocations.remove(serial, ["officer", "playbook"]);
     },
     async transition(actor, incidentId, to, note) {
       // Checked before the audit so that a refused move is audited as refused.
@@ -193,7 +195,12 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     },
     async reloadTls(actor) {
       await officerAudit(actor, "ReloadTls", {});
-      requireGateway().reloadTls();
+      try {
+        requireGateway().reloadTls();
+      } catch (err) {
+        // The reload is refused as a whole and the old material stays: tell the administrator why.
+        throw new CredexError("TLS_RELOAD_REFUSED", err instanceof Error ? err.message : String(err), {}, { cause: err });
+      }
       checkCertificate();
     },
   };
@@ -208,6 +215,9 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
       },
       onProhibited(event, ctx) {
         manager.report({ kind: "prohibited-data", at: new Date(), provider: event.provider, exchangeId: ctx.exchangeId, recordId: event.recordId, fieldName: event.fieldName });
+      },
+      onDataQuality(event, ctx) {
+        manager.report({ kind: "provider-data-quality", at: new Date(), exchangeId: ctx.exchangeId, ...event });
       },
       admit: (principal) => limiter.admit(principal),
     },
@@ -238,6 +248,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
 export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, system: IncidentSystem): Partial<GatewayParts> {
   const own = parts?.onExchange;
   const ownProhibited = parts?.onProhibited;
+  const ownDataQuality = parts?.onDataQuality;
   return {
     ...parts,
     onExchange: own
@@ -252,6 +263,12 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
           ownProhibited(event, ctx);
         }
       : system.hooks.onProhibited,
+    onDataQuality: ownDataQuality
+      ? (event, ctx) => {
+          system.hooks.onDataQuality(event, ctx);
+          ownDataQuality(event, ctx);
+        }
+      : system.hooks.onDataQuality,
     admit: parts?.admit ?? system.hooks.admit,
     // Reports from the posture monitor and the certificate expiry watch become incidents too.
     onPostureRegression: (control) => {

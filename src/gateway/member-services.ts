@@ -3,20 +3,25 @@ import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc
 import type { PublishListEntriesRequest, SubscribeListsRequest, SubscribeListsResponse } from "../gen/credex/v1/lists_pb.js";
 import type { FileObjectionRequest, ListObjectionsRequest, Objection, ResolveObjectionRequest } from "../gen/credex/v1/objections_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
-import type { AuditSink } from "../core/audit-sink.js";
+import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
+import type { ExchangeContext } from "../core/exchange-context.js";
 import type { Authorizer } from "../core/authorizer.js";
 import type { AuthenticateDeps } from "../core/stages/authenticate.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import type { MemberCallContext } from "../core/audit/member-call-event.js";
+import type { Admission } from "../core/limits/admission.js";
 import type { ListLog } from "../core/lists/list-log.js";
 import type { ListDeps } from "../core/lists/list-deps.js";
 import { publishListEntries } from "../core/lists/publish-list-entries.js";
 import { subscribeLists } from "../core/lists/subscribe-lists.js";
 import { ObjectionRegistry, type ObjectionStore } from "../core/objections/objection-registry.js";
 import { fileObjection, listObjections, raiseOverdueObjections, resolveObjection, type ObjectionDelivery, type ObjectionDeps } from "../core/objections/objection-calls.js";
+import { createRecordReceipts, receiptsOfAuditEvent, receiptsOfExchange, type RecordReceipts } from "../core/objections/record-receipts.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadListCatalogue } from "../config/list-catalogue-file.js";
 import { openFileListLog } from "../adapters/lists/file-list-log.js";
+import { sealListLog } from "../core/lists/sealed-list-log.js";
+import type { ByteSealer } from "../core/audit/seal.js";
 import { openKafkaListLog } from "../adapters/kafka/kafka-list-log.js";
 import { createFileObjectionStore } from "../adapters/objections/file-objection-store.js";
 import { isUndecodable, requestSizeOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
@@ -25,13 +30,15 @@ import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
 
 /** Optional parts for tests and embedding programs (GatewayParts carries them). */
 export interface MemberServiceParts {
-  /** The list log to use instead of the one config names. */
+  /** The list log to use instead of the one config names (its records are sealed all the same). */
   readonly listLog?: ListLog;
   readonly objectionStore?: ObjectionStore;
   /** Injectable clock for list expiry and the Art. 25 deadline (tests advance it). */
   readonly clock?: () => Date;
   /** Raised once per objection not answered within 20 days (Art. 25): the lead wires it to the incident module. */
   readonly onObjectionOverdue?: (objection: Objection) => void;
+  /** Who received which record (standing to object) instead of the in-memory index built from config. */
+  readonly recordReceipts?: RecordReceipts;
 }
 
 export interface MemberServicesInput {
@@ -40,9 +47,15 @@ export interface MemberServicesInput {
   readonly authorizer: () => Authorizer;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Seals every list log record (keys stay pseudonyms; values are opened only inside the gateway). */
+  readonly listSealer: ByteSealer;
   readonly delivery: ObjectionDelivery;
   /** False while the gateway drains: new calls are refused with SHUTTING_DOWN. */
   readonly acceptingCalls: () => boolean;
+  /** The gateway's one admission point (rate, concurrency), applied to every list and objection call. */
+  readonly admission?: Admission | undefined;
+  /** The gateway's audit read back at start, to rebuild who received which record. */
+  readonly auditHistory?: AuditHistory | undefined;
   readonly parts?: MemberServiceParts;
 }
 
@@ -51,6 +64,9 @@ export interface MemberServices {
   readonly handlers: Record<string, unknown>;
   readonly listLog: ListLog;
   readonly objections: ObjectionRegistry;
+  readonly receipts: RecordReceipts;
+  /** Notes the records a finished exchange released to its requester (called for every exchange; only audited answers count). */
+  noteExchange(ctx: ExchangeContext): void;
   /** Raises overdue objections now (also run on a timer every objections.checkIntervalMs). */
   checkObjectionDeadlines(): Promise<Objection[]>;
   /** Ends open subscriptions (the gateway drains: streams would otherwise hold the shutdown). */
@@ -69,12 +85,22 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const { config } = input;
   const parts = input.parts ?? {};
   const clock = parts.clock ?? (() => new Date());
-  const listLog =
+  const listLog = sealListLog(
     parts.listLog ??
-    (config.lists.log === "kafka"
-      ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
-      : await openFileListLog(config.lists.file, "embedded:credex.lists.v1"));
+      (config.lists.log === "kafka"
+        ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
+        : await openFileListLog(config.lists.file, "embedded:credex.lists.v1")),
+    input.listSealer,
+  );
   const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
+  const receiptWindowMs = config.objections.receiptDays * 86_400_000;
+  const receipts = parts.recordReceipts ?? createRecordReceipts({ retentionMs: receiptWindowMs, maxEntries: config.objections.maxReceipts });
+  // Before the first call: standing after a restart is what the audit shows, not what this process saw.
+  if (input.auditHistory) {
+    await input.auditHistory(new Date(Date.now() - receiptWindowMs), (event) => {
+      for (const r of receiptsOfAuditEvent(event)) receipts.note(r);
+    });
+  }
 
   const listDeps: ListDeps = {
     authenticate: input.authenticate,
@@ -88,15 +114,18 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     maxEntriesPerPublish: config.lists.maxEntriesPerPublish,
     deliveryBatchSize: config.lists.deliveryBatchSize,
     maxSubscriptionsPerAgency: config.lists.maxSubscriptionsPerAgency,
+    admission: input.admission,
   };
   const objectionDeps: ObjectionDeps = {
     authenticate: input.authenticate,
     objections,
+    receipts,
     delivery: input.delivery,
     auditSink: input.auditSink,
     pseudonymize: input.pseudonymize,
     newId: randomUUID,
     providerTimeoutMs: config.limits.providerTimeoutMs,
+    admission: input.admission,
     onObjectionOverdue: parts.onObjectionOverdue,
   };
 
@@ -185,6 +214,10 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     handlers,
     listLog,
     objections,
+    receipts,
+    noteExchange(ctx) {
+      for (const r of receiptsOfExchange(ctx, input.pseudonymize)) receipts.note(r);
+    },
     checkObjectionDeadlines: check,
     endSubscriptions() {
       for (const s of streams) s.abort();

@@ -15,7 +15,7 @@ import { Purpose } from "../gen/credex/v1/types_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import type { Catalogue, PurposeName } from "../core/catalogue.js";
-import type { AgencyRegistry } from "../core/registry.js";
+import { missingPurposeRole, type AgencyRegistry } from "../core/registry.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import { authenticate, type AuthenticateDeps } from "../core/stages/authenticate.js";
 import { validateSubjectId } from "../core/stages/validate.js";
@@ -24,6 +24,8 @@ import { specialAccessEventOf, type SpecialAccessStep } from "../core/special-ac
 import { isUndecodable, requestSizeOf, type UndecodableRequest } from "../adapters/grpc/service-definition.js";
 import { statusFromError } from "../adapters/grpc/rich-status.js";
 import { peerTlsOf } from "../adapters/grpc/peer-tls.js";
+import type { Admission } from "../core/limits/admission.js";
+import type { CallSlot } from "../core/limits/agency-concurrency-limiter.js";
 
 export interface SpecialAccessServiceDeps {
   readonly instance: string;
@@ -34,6 +36,8 @@ export interface SpecialAccessServiceDeps {
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
   readonly acceptingCalls: () => boolean;
+  /** The gateway's one admission point (rate, concurrency): refusals are audited as steps. */
+  readonly admission?: Admission | undefined;
 }
 
 /**
@@ -57,8 +61,11 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
       attributes: {},
     };
     let result: SpecialApplication | undefined;
+    let slot: CallSlot | undefined;
     try {
-      step.principal = authenticate(deps.authenticate, peerTlsOf(call), (cert) => (step.certificate = cert));
+      const peer = peerTlsOf(call);
+      step.principal = authenticate(deps.authenticate, peer, (cert) => (step.certificate = cert));
+      slot = deps.admission?.(step.principal, peer);
       if (!deps.acceptingCalls()) throw new CredexError("SHUTTING_DOWN");
       if (isUndecodable(call.request)) throw new CredexError(call.request.$undecodable, `the request could not be accepted: ${call.request.detail}`);
       result = act(call.request as Req, step);
@@ -70,6 +77,8 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
       await deps.auditSink().append(specialAccessEventOf(step));
     } catch (err) {
       throw err instanceof CredexError ? err : new CredexError("AUDIT_UNAVAILABLE", undefined, {}, { cause: err });
+    } finally {
+      slot?.();
     }
     if (step.error || !result) throw step.error ?? new CredexError("INTERNAL");
     return applicationMessage(result);
@@ -89,6 +98,12 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
         validateSubjectId(subject.type, subject.id);
         const purpose = Purpose[request.purpose] as PurposeName | undefined;
         if (request.purpose === Purpose.UNSPECIFIED || purpose === undefined) throw new CredexError("PURPOSE_MISSING");
+        step.purpose = request.purpose;
+        // The same registry rule as authorize: a grant for a purpose the requester may not state is never asked for.
+        const missingRole = missingPurposeRole(deps.registry.get(step.principal!.agencyId), purpose);
+        if (missingRole !== undefined) {
+          throw new CredexError("PURPOSE_NOT_PERMITTED", `purpose ${purpose} needs the "${missingRole}" role in the agency registry`, { purpose, required_role: missingRole, agency: step.principal!.agencyId });
+        }
         const owner = deps.registry.get(request.ownerAgency);
         if (!owner) throw new CredexError("FIELD_INVALID", `owner_agency "${request.ownerAgency.slice(0, 64)}" is not a member`, { field: "owner_agency" });
         for (const category of request.categories) {

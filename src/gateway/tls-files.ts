@@ -60,6 +60,28 @@ export function readTlsMaterial(files: TlsFiles): TlsMaterial {
   return readAll(files).material;
 }
 
+/**
+ * Who issued a CRL, as a CRL number sequence is kept (RFC 5280 §5.2.3: per
+ * issuer): the CA's name and key. Two CAs of one name (a new CA made for the
+ * same trust domain) are two issuers.
+ */
+export function crlIssuerKey(ca: X509Certificate): string {
+  return `${ca.subject}\n${ca.publicKey.export({ type: "spki", format: "der" }).toString("base64")}`;
+}
+
+/** One CRL of a checked set: whose it is and where it stands in its issuer's sequence. */
+export interface CrlInUse {
+  /** crlIssuerKey of the CA whose signature verified. */
+  readonly issuer: string;
+  /** The issuer's subject, for messages. */
+  readonly issuerName: string;
+  readonly crlNumber: bigint | undefined;
+  readonly thisUpdate: Date;
+  /** The file it came from. */
+  readonly source: string;
+  readonly der: Buffer;
+}
+
 /** TLS material that was read whole and checked, with what the gateway needs from it. */
 export interface CheckedTlsMaterial {
   readonly material: TlsMaterial;
@@ -68,6 +90,8 @@ export interface CheckedTlsMaterial {
   readonly trusted: readonly X509Certificate[];
   /** Every entry of every CRL, for the per-call revocation check. */
   readonly revoked: readonly CrlEntry[];
+  /** Every CRL of the set (at most one per issuer), for the succession check of the next reload. */
+  readonly crls: readonly CrlInUse[];
 }
 
 /** A set of TLS files that must not be loaded; the message says which file and why. */
@@ -119,17 +143,29 @@ export function loadCheckedTlsMaterial(files: TlsFiles, now = new Date()): Check
   const notCa = trusted.find((c) => !c.ca);
   if (notCa) throw new TlsMaterialError(`the CA bundle ${files.ca} holds a certificate that is not a CA (${notCa.subject.replace(/\n/g, ", ")})`);
   const revoked: CrlEntry[] = [];
+  const crls: CrlInUse[] = [];
   for (const [i, buffer] of crlBuffersOf(material).entries()) {
     const path = crlSources[i] ?? "CRL";
+    let found: CrlInUse[];
     try {
-      for (const der of crlDersFromPem(buffer.toString("utf8"), path)) {
+      found = crlDersFromPem(buffer.toString("utf8"), path).map((der) => {
         const crl = parseCrl(der);
-        verifyCrl(crl, trusted, now);
+        const issuer = verifyCrl(crl, trusted, now);
         revoked.push(...crl.entries);
-      }
+        return { issuer: crlIssuerKey(issuer), issuerName: issuer.subject.replace(/\n/g, ", "), crlNumber: crl.crlNumber, thisUpdate: crl.thisUpdate, source: path, der };
+      });
     } catch (err) {
       throw new TlsMaterialError(`the CRL ${path}: ${(err as Error).message}`);
     }
+    for (const crl of found) {
+      // Two different CRLs of one issuer: TLS would use either, so an old one put beside the new one
+      // could be the one that counts. The same CRL twice (the root's in both files) is harmless.
+      const other = crls.find((c) => c.issuer === crl.issuer);
+      if (other && !other.der.equals(crl.der)) {
+        throw new TlsMaterialError(`the CRL ${path}: ${other.source} holds another CRL of the same issuer (${crl.issuerName}); give one CRL per issuer`);
+      }
+      if (!other) crls.push(crl);
+    }
   }
-  return { material, leaf: leaf!, trusted, revoked };
+  return { material, leaf: leaf!, trusted, revoked, crls };
 }

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { loadCa } from "../adapters/pki/certificate-authority.js";
+import { buildCrl } from "../adapters/pki/crl.js";
 import { createDevPki, publishDevCrl, type DevPki } from "../adapters/pki/dev-pki.js";
 import { issueTestCertificate } from "../adapters/pki/test-certificates.js";
-import { renewalTime, startCertificateRenewal } from "./certificate-renewal.js";
+import { crlSuccessionProblem } from "./crl-succession.js";
 import { RevocationSet } from "./revocation-set.js";
 import { createTlsReloader, type ReloadOutcome } from "./tls-reloader.js";
-import type { TlsFiles } from "./tls-files.js";
+import type { CrlInUse, TlsFiles } from "./tls-files.js";
 
 const USCC = "91310110666007217T";
 let root: string;
@@ -113,54 +114,92 @@ describe("TLS reload: a bad set is refused with its reason, the old one stays", 
   });
 });
 
-describe("renewal of the served certificate", () => {
-  it("renewalTime: a third of the validity left, earlier by up to 1/20 (smallstep)", () => {
-    const nb = new Date("2026-01-01T00:00:00Z");
-    const na = new Date("2026-01-31T00:00:00Z"); // 30 days
-    expect(renewalTime(nb, na, () => 0)).toEqual(new Date("2026-01-21T00:00:00Z"));
-    expect(renewalTime(nb, na, () => 1)).toEqual(new Date("2026-01-19T12:00:00Z"));
+describe("CRL replay: a reload never steps back from the CRLs in use", () => {
+  const DAY = 86_400_000;
+  const issuing = () => loadCa(readFileSync(pki.issuingCaCert, "utf8"), readFileSync(pki.issuingCaKey, "utf8"));
+  /** A CRL of the dev PKI's issuing CA listing `serials`, numbered `crlNumber`. */
+  const issuingCrl = (crlNumber: number, serials: string[] = [], thisUpdate = new Date()) =>
+    buildCrl({ issuer: issuing(), crlNumber, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + DAY), revoked: serials.map((serial) => ({ serial, revokedAt: thisUpdate, reason: "keyCompromise" as const })) }).pem;
+  const revokedSerial = () => pki.agencies["a1"]!.client.serial;
+
+  it("CRL replay: fail/the previous CRL (lower cRLNumber, before the revocation) put back is refused; the revocation stays", () => {
+    const files = served("replay");
+    const previous = readFileSync(files.crl[1]!, "utf8"); // cRLNumber 1, lists nothing
+    const { r, applied, outcomes, revocations } = reloader(files);
+    writeFileSync(files.crl[1]!, issuingCrl(2, [revokedSerial()]));
+    expect(r.reload("file-change").ok).toBe(true);
+    expect(revocations.lookup(revokedSerial())).toBeDefined();
+    writeFileSync(files.crl[1]!, previous);
+    const outcome = r.reload("file-change");
+    expect(outcome.ok ? "" : outcome.reason).toMatch(/^CRL replay: the CRL .*crl\.pem of .*credex issuing CA.* has cRLNumber 1, lower than 2 in use/);
+    expect(applied).toHaveLength(1);
+    expect(outcomes.at(-1)).toEqual(outcome);
+    expect(revocations.lookup(revokedSerial())?.reason).toBe("keyCompromise");
+    expect(r.current().crls.find((c) => c.source === files.crl[1])?.crlNumber).toBe(2n);
   });
 
-  it("ok/due: check() renews from the CA directory, writes the served files and hot-swaps", async () => {
-    // No CRLs here: months later on the injected clock they would be stale (and refused).
-    const files = { ...served("renew"), crl: [] };
-    let clock = new Date();
-    // One clock for issuing and checking: the renewed certificate starts at the injected time.
-    const { r, applied } = reloader(files, new RevocationSet(), () => clock);
-    const leaf = () => r.current().leaf;
-    const renewal = startCertificateRenewal({
-      files,
-      renew: { caDir: pki.dir, name: "gateway" },
-      current: () => ({ notBefore: new Date(leaf().validFrom), notAfter: new Date(leaf().validTo) }),
-      reload: () => r.reload("renewal"),
-      now: () => clock,
-      random: () => 0.5,
-    });
-    try {
-      expect(await renewal.check()).toBeUndefined();
-      clock = new Date(renewal.dueAt().getTime() + 1);
-      const outcome = await renewal.check();
-      expect(outcome && !outcome.renewed ? outcome.reason : "renewed").toBe("renewed");
-      if (!outcome?.renewed) return;
-      expect(outcome.previousSerial).toBe(pki.gateway.serial);
-      expect(applied).toHaveLength(1);
-      expect(r.current().leaf.serialNumber.toLowerCase()).toBe(outcome.serial);
-      expect(renewal.dueAt().getTime()).toBeGreaterThan(clock.getTime());
-    } finally {
-      renewal.stop();
-    }
+  it("CRL replay: fail/the root's CRL in place of the issuing CA's is refused (the issuing CA stays in the bundle)", () => {
+    const files = served("other-issuer");
+    const { r, applied, revocations } = reloader(files);
+    writeFileSync(files.crl[1]!, issuingCrl(2, [revokedSerial()]));
+    expect(r.reload("file-change").ok).toBe(true);
+    copyFileSync(files.crl[0]!, files.crl[1]!);
+    const outcome = r.reload("file-change");
+    expect(outcome.ok ? "" : outcome.reason).toMatch(/^CRL replay: no CRL of .*credex issuing CA.* any more \(the one in use came from .*crl\.pem, cRLNumber 2\) while its CA stays in the bundle/);
+    expect(applied).toHaveLength(1);
+    expect(revocations.lookup(revokedSerial())).toBeDefined();
   });
 
-  it("fail/no such name in the CA directory: reported, nothing swapped", async () => {
-    const files = served("renew-bad");
+  it("CRL replay: fail/an old CRL put beside the new one in the same file is refused", () => {
+    const files = served("beside");
+    const { r } = reloader(files);
+    const previous = readFileSync(files.crl[1]!, "utf8");
+    writeFileSync(files.crl[1]!, issuingCrl(2, [revokedSerial()]) + previous);
+    const outcome = r.reload("file-change");
+    expect(outcome.ok ? "" : outcome.reason).toMatch(/crl\.pem holds another CRL of the same issuer .*; give one CRL per issuer/);
+  });
+
+  it("CRL replay: ok/a higher cRLNumber, the same CRL again, and the root's CRL in both files are applied", () => {
+    const files = served("forward");
     const { r, applied } = reloader(files);
-    const renewal = startCertificateRenewal({ files, renew: { caDir: pki.dir, name: "nobody" }, current: () => ({ notBefore: new Date(0), notAfter: new Date(1) }), reload: () => r.reload("renewal") });
-    try {
-      const outcome = await renewal.renewNow();
-      expect(outcome).toEqual({ renewed: false, reason: `no certificate named "nobody" in ${pki.dir}` });
-      expect(applied).toEqual([]);
-    } finally {
-      renewal.stop();
-    }
+    writeFileSync(files.crl[1]!, issuingCrl(5, [revokedSerial()]));
+    expect(r.reload("file-change").ok).toBe(true);
+    expect(r.reload("file-change").ok).toBe(true);
+    writeFileSync(files.crl[1]!, readFileSync(files.crl[1]!, "utf8") + readFileSync(files.crl[0]!, "utf8"));
+    expect(r.reload("file-change").ok).toBe(true);
+    writeFileSync(files.crl[1]!, issuingCrl(6));
+    expect(r.reload("file-change").ok).toBe(true);
+    expect(applied).toHaveLength(4);
+  });
+
+  it("CRL replay: ok/a CA taken out of the bundle takes its CRL with it", () => {
+    const files = served("ca-out");
+    const { r } = reloader(files, new RevocationSet(), () => new Date());
+    // The bundle keeps only the issuing CA; the root's CRL goes with the root.
+    writeFileSync(files.ca, readFileSync(pki.issuingCaCert, "utf8"));
+    writeFileSync(files.crl[0]!, readFileSync(files.crl[1]!, "utf8"));
+    expect(r.reload("admin")).toMatchObject({ ok: true });
+  });
+
+  const T = new Date("2026-12-01T00:00:00Z");
+  const crl = (issuer: string, crlNumber: bigint | undefined, thisUpdate = T): CrlInUse => ({ issuer, issuerName: `CN=${issuer}`, crlNumber, thisUpdate, source: `${issuer}.pem`, der: Buffer.from(`${issuer}${crlNumber}`) });
+  const earlier = new Date(T.getTime() - DAY);
+  const later = new Date(T.getTime() + DAY);
+  const cases: Array<[string, CrlInUse[], CrlInUse[], string[], RegExp | undefined]> = [
+    ["ok/higher cRLNumber", [crl("A", 1n)], [crl("A", 2n, earlier)], ["A", "B"], undefined],
+    ["ok/equal cRLNumber", [crl("A", 2n)], [crl("A", 2n)], ["A", "B"], undefined],
+    ["ok/no cRLNumber, later thisUpdate", [crl("A", undefined)], [crl("A", undefined, later)], ["A", "B"], undefined],
+    ["ok/a new issuer's CRL appears", [crl("A", 1n)], [crl("A", 1n), crl("B", 1n)], ["A", "B"], undefined],
+    ["fail/lower cRLNumber (even with a later thisUpdate)", [crl("A", 3n)], [crl("A", 2n, later)], ["A", "B"], /CRL replay: the CRL A\.pem of CN=A has cRLNumber 2, lower than 3 in use/],
+    ["fail/no cRLNumber, older thisUpdate", [crl("A", undefined)], [crl("A", undefined, earlier)], ["A", "B"], /CRL replay: the CRL A\.pem of CN=A was issued 2026-11-30T00:00:00\.000Z, before the one in use/],
+    ["fail/cRLNumber dropped and older thisUpdate", [crl("A", 4n)], [crl("A", undefined, earlier)], ["A", "B"], /was issued .* before the one in use/],
+    ["ok/an issuer's CRL goes with its CA (not in the bundle)", [crl("A", 1n), crl("B", 7n)], [crl("A", 1n)], ["A"], undefined],
+    ["fail/an issuer's CRL disappears while its CA stays", [crl("A", 1n), crl("B", 7n)], [crl("A", 1n)], ["A", "B"], /CRL replay: no CRL of CN=B any more \(the one in use came from B\.pem, cRLNumber 7\)/],
+  ];
+  it.each(cases)("CRL replay: crlSuccessionProblem %s", (_name, inUse, next, bundle, problem) => {
+    const found = crlSuccessionProblem(inUse, next, new Set(bundle));
+    if (problem) expect(found).toMatch(problem);
+    else expect(found).toBeUndefined();
   });
 });
+

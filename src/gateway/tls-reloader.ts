@@ -1,10 +1,11 @@
 import type { X509Certificate } from "node:crypto";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
+import { crlSuccessionProblem } from "./crl-succession.js";
 import type { RevocationSet } from "./revocation-set.js";
-import { crlFilesOf, loadCheckedTlsMaterial, TlsMaterialError, type CheckedTlsMaterial, type TlsFiles } from "./tls-files.js";
+import { crlFilesOf, crlIssuerKey, loadCheckedTlsMaterial, TlsMaterialError, type CheckedTlsMaterial, type TlsFiles } from "./tls-files.js";
 import { watchFiles, type FileWatcher } from "./tls-watcher.js";
 
-export type ReloadTrigger = "start" | "file-change" | "admin" | "signal" | "renewal";
+export type ReloadTrigger = "start" | "file-change" | "admin" | "signal";
 
 export type ReloadOutcome =
   | { readonly ok: true; readonly trigger: ReloadTrigger; readonly serial: string; readonly notAfter: Date; readonly revoked: number }
@@ -39,7 +40,10 @@ export interface TlsReloader {
  * file change, an admin call or a signal. Loading at start throws (a server
  * must not start with a broken set); a later reload refuses a bad set with
  * its reason and the previous material stays in use (smallstep: swap only a
- * complete, matching pair).
+ * complete, matching pair). A set whose CRLs step back from those in use is
+ * refused too (crlSuccessionProblem: CRL replay). That check needs a set in
+ * use, so a start loads whatever CRLs are on disk; the control topic's
+ * CA-signed revocations still apply after a restart (see RevocationSet).
  */
 export function createTlsReloader(options: TlsReloaderOptions): TlsReloader {
   const now = options.now ?? (() => new Date());
@@ -51,6 +55,9 @@ export function createTlsReloader(options: TlsReloaderOptions): TlsReloader {
     let outcome: ReloadOutcome;
     try {
       const next = loadCheckedTlsMaterial(options.files, now());
+      // A signed, fresh CRL may still be older than the one in use: refuse a step back per issuer.
+      const replay = crlSuccessionProblem(current.crls, next.crls, new Set(next.trusted.map(crlIssuerKey)));
+      if (replay) throw new TlsMaterialError(replay);
       options.apply(next.material);
       current = next;
       applyRevocations(next);

@@ -21,6 +21,8 @@ export interface RawClient {
   call(path: string, bytes: Buffer, options?: { timeoutMs?: number }): Promise<Buffer>;
   /** Server-streaming variant: resolves to every message received. */
   stream(path: string, bytes: Buffer, options?: { timeoutMs?: number }): Promise<Buffer[]>;
+  /** Bidirectional-streaming variant (reflection): sends one message, half-closes, resolves to every message received. */
+  duplex(path: string, bytes: Buffer, options?: { timeoutMs?: number }): Promise<Buffer[]>;
   close(): void;
 }
 
@@ -60,6 +62,16 @@ export function rawClient(address: string, tls: ClientTls, channelOptions: Recor
         s.on("data", (b: Buffer) => out.push(b));
         s.on("error", reject);
         s.on("end", () => resolve(out));
+      });
+    },
+    duplex(path, bytes, options = {}) {
+      return new Promise((resolve, reject) => {
+        const out: Buffer[] = [];
+        const s = client.makeBidiStreamRequest(path, identity, identity, new Metadata(), { deadline: Date.now() + (options.timeoutMs ?? 10_000) });
+        s.on("data", (b: Buffer) => out.push(b));
+        s.on("error", reject);
+        s.on("end", () => resolve(out));
+        s.end(bytes);
       });
     },
     close: () => client.close(),

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { Server, type ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { CreditProvider, FetchResponseSchema, type FetchRequest, type FetchResponse } from "../../src/gen/credex/v1/provider_pb.js";
 import { CreditRecordSchema, Level, Polarity, RecordFieldSchema } from "../../src/gen/credex/v1/types_pb.js";
 import { serviceDefinitionOf } from "../../src/adapters/grpc/service-definition.js";
@@ -29,7 +29,13 @@ export type ProviderFault =
    * answers one well-formed record for the asked subject and category, carrying fields this
    * schema does not know (in the record and in its field): content no release check judged
    */
-  | "unknown-fields";
+  | "unknown-fields"
+  /**
+   * answers, for each asked category, one record of its own about the asked subject labelled
+   * level 1 (PUBLIC), positive, ended six years ago, with one level-1 field: the labels a
+   * provider would give to pass a sensitive record, or an expired negative one, off as public
+   */
+  | "mislabel";
 
 /** The text hidden in the "unknown-fields" answer, to look for in what the gateway releases. */
 export const SMUGGLED_TEXT = "smuggled-past-the-release-stage";
@@ -62,6 +68,25 @@ function recordWithUnknownFields(request: FetchRequest): FetchResponse {
   return create(FetchResponseSchema, { records: [record] });
 }
 
+function mislabelledRecords(request: FetchRequest, agencyId: string): FetchResponse {
+  const sixYearsAgo = new Date(Date.now() - 6 * 365.25 * 86_400_000);
+  return create(FetchResponseSchema, {
+    records: request.categories.map((category, i) =>
+      create(CreditRecordSchema, {
+        recordId: `mislabel-${category}-${i}`,
+        ownerAgency: agencyId,
+        subject: request.subject,
+        category,
+        polarity: Polarity.POSITIVE,
+        level: Level.PUBLIC,
+        occurredAt: timestampFromDate(new Date(sixYearsAgo.getTime() - 86_400_000)),
+        endedAt: timestampFromDate(sixYearsAgo),
+        fields: [create(RecordFieldSchema, { name: "detail", value: `mislabelled ${category}`, level: Level.PUBLIC })],
+      }),
+    ),
+  });
+}
+
 /**
  * Sends `probe` until the gateway has called the provider (it reconnects to a provider's address
  * with a bounded backoff, provider-client.ts); fails after `boundMs`. Resolves to the last probe's answer.
@@ -76,7 +101,7 @@ export async function untilCalled<T>(provider: FaultProvider, probe: () => Promi
   }
 }
 
-export async function startFaultProvider(options: { listen: string; tls: TlsFiles; fault: ProviderFault; delayMs?: number }): Promise<FaultProvider> {
+export async function startFaultProvider(options: { listen: string; tls: TlsFiles; fault: ProviderFault; delayMs?: number; /** the agency it stands in for (default "safe") */ agencyId?: string }): Promise<FaultProvider> {
   const server = new Server();
   const definition = serviceDefinitionOf(CreditProvider);
   let calls = 0;
@@ -109,6 +134,9 @@ export async function startFaultProvider(options: { listen: string; tls: TlsFile
           return;
         case "unknown-fields":
           callback(null, recordWithUnknownFields(call.request as FetchRequest));
+          return;
+        case "mislabel":
+          callback(null, mislabelledRecords(call.request as FetchRequest, options.agencyId ?? "safe"));
           return;
       }
     },

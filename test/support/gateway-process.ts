@@ -12,10 +12,14 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** host:port once the gateway logged "gateway listening". */
   readonly address: string;
+  /** host:port of its GatewayAdmin listener, when the config has one. */
+  readonly admin: string | undefined;
   /** Resolves with the exit code or signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote to stderr so far (for failure messages). */
   stderr(): string;
+  /** Everything the process wrote to stdout so far (its JSON log lines). */
+  stdout(): string;
 }
 
 export async function spawnGateway(configFile: string, startTimeoutMs = 15_000): Promise<GatewayProcess> {
@@ -26,17 +30,17 @@ export async function spawnGateway(configFile: string, startTimeoutMs = 15_000):
   let out = "";
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const address = await new Promise<string>((resolve, reject) => {
+  const listening = await new Promise<{ address: string; admin?: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the gateway did not start within ${startTimeoutMs} ms: ${err}`)), startTimeoutMs);
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       for (const line of out.split("\n")) {
         if (!line.includes('"gateway listening"')) continue;
         clearTimeout(timer);
-        resolve((JSON.parse(line) as { address: string }).address);
+        resolve(JSON.parse(line) as { address: string; admin?: string });
       }
     });
     void exited.then(({ code, signal }) => reject(new Error(`the gateway exited (${code ?? signal}) before listening: ${err}`)));
   });
-  return { child, address, exited, stderr: () => err };
+  return { child, address: listening.address, admin: listening.admin, exited, stderr: () => err, stdout: () => out };
 }

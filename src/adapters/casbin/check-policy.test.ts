@@ -94,4 +94,30 @@ describe("checkPolicyDir", () => {
     const line = model.split("\n").findIndex((l) => l.startsWith("e = ")) + 1;
     expect(messages(report)[0]).toBe(`error model.conf:${line} model: definition e.e differs from the credex model the evaluator compiles`);
   });
+
+  // Issue 17, item 6: level protection is enforced, not declared.
+  it("fail/GB/T 22239-2019: a grant of a level-3 category to an agency declared below protection level 3 is refused, naming file, line, agency and levels", async () => {
+    const tests = readFileSync(join(POLICIES, "tests", "demo-agencies.yaml"), "utf8").replace("- { id: nfra, sector: INSURANCE }", "- { id: nfra, sector: INSURANCE, protectionLevel: 2 }");
+    const dir = policyCopy((csv) => csv, tests);
+    const report = await checkPolicyDir(dir);
+    const csv = readFileSync(join(POLICIES, "policy.csv"), "utf8").split("\n");
+    const line = csv.findIndex((l) => l.startsWith("p, sector:INSURANCE, sector:BANKING, group:bank_credit")) + 1;
+    expect(messages(report)).toContain(
+      `error policy.csv:${line} grants loan_overdue (level 3) to agency nfra, whose declared protection level 2 is below the 3 that level requires (GB/T 22239-2019; categories.yaml minimumProtectionLevel; registry ${join(dir, "tests", "demo-agencies.yaml")})`,
+    );
+    // Public data needs no more than level 1: the level-1 rule for everyone is not refused.
+    const publicLine = csv.findIndex((l) => l.startsWith("p, *, *, group:public")) + 1;
+    expect(report.findings.filter((f) => f.line === publicLine)).toEqual([]);
+    // Only nfra is named; the policy tests are not run on a policy with errors.
+    expect(report.findings.filter((f) => f.file.endsWith("policy.csv")).every((f) => f.message.includes("agency nfra"))).toBe(true);
+    expect(messages(report)).toContain("error tests:0 test cases not run: fix the errors above first");
+  });
+
+  it("ok/GB/T 22239-2019: the requirement follows categories.yaml minimumProtectionLevel", async () => {
+    const tests = readFileSync(join(POLICIES, "tests", "demo-agencies.yaml"), "utf8").replace("- { id: nfra, sector: INSURANCE }", "- { id: nfra, sector: INSURANCE, protectionLevel: 2 }");
+    const dir = policyCopy((csv) => csv, tests);
+    const categories = readFileSync(join(dir, "categories.yaml"), "utf8");
+    writeFileSync(join(dir, "categories.yaml"), categories.replace(/^minimumProtectionLevel: .*$/m, "minimumProtectionLevel: { 3: 2, 4: 2 }"));
+    expect(messages(await checkPolicyDir(dir))).toEqual([]);
+  });
 });

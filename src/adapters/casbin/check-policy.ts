@@ -14,8 +14,10 @@ import { highestGrantedLevel } from "../../core/authorizer.js";
 import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSource } from "./create-policy-authorizer.js";
 import { compileRule, loadCasbinEnforcer, compileEnforcer, PolicyLoadError, sectorRole, type AgencySector } from "./load-casbin-policy.js";
 import { MAX_HIERARCHY_LEVEL, WILDCARD, type PolicyRule } from "./policy-index.js";
+import { DEFAULT_DECLARED_PROTECTION_LEVEL } from "../../core/protection-level.js";
 import {
   policyDirPaths,
+  readMinimumProtectionLevel,
   readRuleObjects,
   readTestSuites,
   tokenisePolicy,
@@ -69,6 +71,7 @@ export async function checkPolicyDir(dir: string): Promise<CheckReport> {
 
   const { rules, groups } = analyseLines(paths.policy, policyText, categories, registry, findings);
   findDeadAndShadowed(paths.policy, rules, groups, registry, findings);
+  findUnderProtectedGrants(paths.policy, rules, groups, categories, suites, readMinimumProtectionLevel(paths.categories, findings), findings);
 
   // The whole file through Casbin, as the gateway will load it.
   let revision = "";
@@ -337,6 +340,56 @@ function findDeadAndShadowed(
         severity: "warning",
         message: `levels ${deniedBy.rule.lvl}..${a.rule.lvl} of this allow are refused by the deny at line ${deniedBy.line}; it grants at most level ${deniedBy.rule.lvl - 1}`,
       });
+    }
+  }
+}
+
+/**
+ * Level protection (GB/T 22239-2019, issue 17 item 6): an allow that reaches a
+ * category's level grants that category; the requesting agency's declared
+ * protection level (test registry, default 3 as in the gateway config) must be at
+ * least what categories.yaml `minimumProtectionLevel` requires for that level.
+ * The gateway enforces the same at run time (src/core/stages/authorize.ts), for
+ * bundles and registry changes this check never saw.
+ */
+function findUnderProtectedGrants(
+  file: string,
+  rules: readonly LocatedRule[],
+  groups: ReadonlyMap<string, Set<string>>,
+  categories: ReadonlyMap<string, CategoryEntry>,
+  suites: readonly TestSuite[],
+  minimumProtectionLevel: readonly number[],
+  findings: Finding[],
+): void {
+  const agencies = new Map<string, { sector: string; protectionLevel: number; file: string }>();
+  for (const s of suites) for (const a of s.agencies) agencies.set(a.id, { sector: a.sector, protectionLevel: a.protectionLevel ?? DEFAULT_DECLARED_PROTECTION_LEVEL, file: s.file });
+  if (agencies.size === 0) return;
+  const members = (obj: string, seen = new Set<string>()): string[] => {
+    if (obj === WILDCARD) return [...categories.keys()];
+    if (!groups.has(obj)) return [obj];
+    if (seen.has(obj)) return [];
+    seen.add(obj);
+    return [...groups.get(obj)!].flatMap((m) => members(m, seen));
+  };
+  for (const { line, rule } of rules) {
+    if (rule.eft !== "allow" || rule.act !== "query") continue;
+    const requesters = [...agencies].filter(([id, a]) => rule.sub === WILDCARD || rule.sub === id || rule.sub === sectorRole(a.sector));
+    if (requesters.length === 0) continue;
+    for (const category of new Set(members(rule.obj))) {
+      const c = categories.get(category);
+      if (!c || rule.lvl < c.level) continue; // the rule never reaches this category's records
+      const required = minimumProtectionLevel[c.level] ?? 1;
+      for (const [id, a] of requesters) {
+        if (a.protectionLevel >= required) continue;
+        findings.push({
+          file,
+          line,
+          severity: "error",
+          message:
+            `grants ${category} (level ${c.level}) to agency ${id}, whose declared protection level ${a.protectionLevel} is below the ${required} ` +
+            `that level requires (GB/T 22239-2019; categories.yaml minimumProtectionLevel; registry ${a.file})`,
+        });
+      }
     }
   }
 }

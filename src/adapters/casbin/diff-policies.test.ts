@@ -47,6 +47,10 @@ describe("diffPolicyDirs", () => {
       `- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-credit for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
     );
     expect(lines).toContain(`- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-credit for JUDICIAL: now nothing, because of ${deny}; before: up to level 3 (RESTRICTED)`);
-    expect(lines).toHaveLength(6);
+    // Administrative licences are public too (双公示, NDRC 2015: issue 17, item 7).
+    expect(lines).toContain(
+      `- safe may no longer receive administrative_license of csrc, nfra, pbccrc, safe, sh-credit for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
+    );
+    expect(lines).toHaveLength(8);
   });
 });

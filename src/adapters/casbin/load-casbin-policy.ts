@@ -14,6 +14,8 @@ import { PolicyIndex, WILDCARD, type PolicyRule, type RoleLinks } from "./policy
 export interface AgencySector {
   readonly id: string;
   readonly sector: string;
+  /** Declared security-protection level (GB/T 22239-2019); only `policy check` reads it. */
+  readonly protectionLevel?: number | undefined;
 }
 
 export interface PolicySource {

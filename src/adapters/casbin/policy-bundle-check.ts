@@ -19,6 +19,8 @@ import { policyDirPaths, readTestSuite, type Finding, type TestCase } from "./po
 
 export interface ReadBundleOptions {
   readonly operator: string;
+  /** Above every bundle published before (highestPolicySequence + 1): replicas refuse anything lower. */
+  readonly sequence: number;
   /** Default: "sha256:" and the first 16 hex digits of the hash of the files. */
   readonly revision?: string | undefined;
   readonly createdAt?: Date | undefined;
@@ -37,6 +39,7 @@ export function readPolicyBundle(dir: string, options: ReadBundleOptions): Polic
   const policy = readFileSync(paths.policy, "utf8");
   const categories = readFileSync(paths.categories, "utf8");
   return Object.freeze({
+    sequence: options.sequence,
     revision: options.revision ?? contentRevision(model, policy, categories, tests),
     createdAt: options.createdAt ?? new Date(),
     operator: options.operator,

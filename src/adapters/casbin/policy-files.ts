@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { FastPolicyLineParser } from "./policy-text-adapter.js";
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
 import { SECTORS } from "../../core/catalogue.js";
+import { DEFAULT_MINIMUM_PROTECTION_LEVEL } from "../../core/protection-level.js";
 import type { AgencySector } from "./load-casbin-policy.js";
 
 export type Severity = "error" | "warning";
@@ -137,6 +138,36 @@ export function readCategories(file: string, findings: Finding[]): Map<string, C
   return out;
 }
 
+/**
+ * categories.yaml `minimumProtectionLevel` (classification level → protection level,
+ * GB/T 22239-2019), with the defaults for levels it does not name; the same rules as
+ * the gateway's loader (src/config/catalogue-file.ts).
+ */
+export function readMinimumProtectionLevel(file: string, findings: Finding[]): readonly number[] {
+  const table = [...DEFAULT_MINIMUM_PROTECTION_LEVEL];
+  const doc = readYaml(file, [], undefined);
+  const node = doc?.root.get("minimumProtectionLevel") as Node | undefined;
+  if (!doc || node === undefined || node === null) return table;
+  const line = doc.lineOf(node);
+  const value = node.toJSON?.() as unknown;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    findings.push({ file, line, severity: "error", message: "minimumProtectionLevel must map classification levels 1..4 to protection levels 1..5" });
+    return table;
+  }
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const level = Number(key);
+    if (![1, 2, 3, 4].includes(level) || !Number.isInteger(v) || (v as number) < 1 || (v as number) > 5) {
+      findings.push({ file, line, severity: "error", message: `minimumProtectionLevel: ${key}: ${String(v)} (expected classification level 1..4 → protection level 1..5)` });
+      continue;
+    }
+    table[level] = v as number;
+  }
+  for (const level of [2, 3, 4]) {
+    if (table[level]! < table[level - 1]!) findings.push({ file, line, severity: "error", message: `minimumProtectionLevel: level ${level} must require at least what level ${level - 1} requires (${table[level - 1]})` });
+  }
+  return table;
+}
+
 export type Expectation = { readonly decision: "allow" | "deny" | "explicit-deny" } | { readonly level: number };
 
 export interface TestCase {
@@ -161,7 +192,8 @@ export interface TestSuite {
 
 /**
  * policies/tests/*.yaml:
- *   agencies: [{id, sector}, ...]       the registry the cases assume
+ *   agencies: [{id, sector, protectionLevel?}, ...]   the registry the cases assume
+ *                                       (protectionLevel: declared 等级保护 level, 1..5, default 3 as in the gateway config)
  *   cases:
  *     - name: ...
  *       request: {requester, owner, category, purpose, level?, action? (default query)}
@@ -193,7 +225,9 @@ export function readTestSuite(file: string, findings: Finding[], text?: string):
   for (const item of agencyNode.items) {
     const v = (item as Node).toJSON() as Record<string, unknown> | null;
     if (typeof v?.["id"] !== "string" || typeof v["sector"] !== "string") fail(doc.lineOf(item as Node), "an agency needs string `id` and `sector`");
-    else agencies.push({ id: v["id"], sector: v["sector"] });
+    else if (v["protectionLevel"] !== undefined && !(Number.isInteger(v["protectionLevel"]) && (v["protectionLevel"] as number) >= 1 && (v["protectionLevel"] as number) <= 5))
+      fail(doc.lineOf(item as Node), `agency ${v["id"]}: protectionLevel must be 1..5`);
+    else agencies.push({ id: v["id"], sector: v["sector"], ...(v["protectionLevel"] !== undefined ? { protectionLevel: v["protectionLevel"] as number } : {}) });
   }
   const caseNode = doc.root.get("cases");
   if (!isSeq(caseNode)) {

@@ -6,7 +6,8 @@ import { ReceiveObjectionRequestSchema, ReceiveObjectionResponseSchema, type Rec
 import type { ObjectionDelivery } from "../../core/objections/objection-calls.js";
 import { ProviderCallError, type ProviderClient, type ProviderQuery, type ProviderReply } from "../../core/stages/fetch.js";
 import type { AgencyEntry } from "../../core/registry.js";
-import type { TlsMaterial } from "./server-credentials.js";
+import { parseSubjectAltName } from "../../core/peer-certificate.js";
+import { crlBuffersOf, type TlsMaterial } from "./server-credentials.js";
 
 export interface ProviderClientOptions {
   readonly trustDomain: string;
@@ -128,13 +129,19 @@ function classify(err: ServiceError): ProviderCallError {
   }
 }
 
-/** mTLS channel credentials that also check the peer's spiffe identity (not only its chain). */
-export function channelCredentials(material: Pick<TlsMaterial, "ca" | "cert" | "key">, expected: string): ChannelCredentials {
-  const context = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: "TLSv1.2" });
+/**
+ * mTLS channel credentials that also check the peer's spiffe identity (not only its chain): exactly
+ * one URI SAN, the expected one (X.509-SVID §2). With CRLs in the material, OpenSSL checks every
+ * certificate of the server's chain against them at the handshake and refuses a revoked one
+ * (CERT_REVOKED): a client checks the gateway, and the gateway its providers, as servers check clients.
+ */
+export function channelCredentials(material: Pick<TlsMaterial, "ca" | "cert" | "key" | "crl">, expected: string): ChannelCredentials {
+  const crl = crlBuffersOf(material);
+  const context = createSecureContext({ ca: material.ca, cert: material.cert, key: material.key, minVersion: "TLSv1.2", ...(crl.length > 0 ? { crl } : {}) });
   return credentials.createFromSecureContext(context, {
     checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-      const uris = (cert.subjectaltname ?? "").split(/,\s*/).filter((s) => s.startsWith("URI:")).map((s) => s.slice(4));
-      return uris.includes(expected) ? undefined : new Error(`server certificate does not name ${expected}`);
+      const uris = parseSubjectAltName(cert.subjectaltname).filter((n) => n.type === "URI").map((n) => n.value);
+      return uris.length === 1 && uris[0] === expected ? undefined : new Error(`server certificate does not name exactly ${expected}`);
     },
   });
 }

@@ -35,10 +35,34 @@ export const DEFAULT_TLS12_CIPHERS = [
 ].join(":");
 
 /**
+ * The options of every secure context a credex listener serves: its TLS
+ * policy and its material, together. The one place they are joined, at start
+ * and on every reload (file change, SIGHUP, ReloadTls, renewal): grpc-js hands
+ * the options of `updateSecureContextOptions` to Node's
+ * `tls.Server.setSecureContext`, which builds the new context from them alone,
+ * so a reload without the policy fell back to Node's defaults (TLS 1.2 with
+ * CBC and static-RSA suites; test/tls-policy-reload.test.ts).
+ */
+export function secureContextOptionsOf(material: TlsMaterial, policy: TlsPolicy): SecureContextOptions {
+  return {
+    minVersion: policy.minVersion,
+    ciphers: policy.ciphers,
+    // The server's order decides (RFC 9325 §4.2): a client listing a weaker allowed suite first does not get it.
+    honorCipherOrder: true,
+    cert: material.cert,
+    key: material.key,
+    ca: material.ca,
+    ...(material.crl ? { crl: crlBuffersOf(material) } : {}),
+  };
+}
+
+/**
  * Server credentials that ask every client for a certificate and whose
  * certificate, key, CA bundle and CRL can be replaced while serving: grpc-js
  * applies `updateSecureContextOptions` to new handshakes only, so calls in
- * flight keep their connections (TOOLCHAIN.md, grpc-js 1.14).
+ * flight keep their connections (TOOLCHAIN.md, grpc-js 1.14). One instance may
+ * serve several listeners (the gateway's public and admin servers): each
+ * reload reaches all of them with the same policy.
  *
  * `rejectUnauthorized` is false on purpose: the handshake completes even for
  * a missing or untrusted client certificate so that the authenticate stage can
@@ -48,25 +72,18 @@ export const DEFAULT_TLS12_CIPHERS = [
  */
 export class ReloadableServerCredentials extends ServerCredentials {
   private material: TlsMaterial;
+  readonly policy: TlsPolicy;
 
   constructor(material: TlsMaterial, policy: TlsPolicy) {
-    super(
-      {
-        requestCert: true,
-        rejectUnauthorized: false,
-        minVersion: policy.minVersion,
-        ciphers: policy.ciphers,
-        honorCipherOrder: true,
-      },
-      contextOptionsOf(material),
-    );
+    super({ requestCert: true, rejectUnauthorized: false }, secureContextOptionsOf(material, policy));
     this.material = material;
+    this.policy = policy;
   }
 
-  /** Swaps the served certificate, trusted CAs and CRL for new handshakes. */
+  /** Swaps the served certificate, trusted CAs and CRL for new handshakes; the policy stays. */
   reload(material: TlsMaterial): void {
     this.material = material;
-    this.updateSecureContextOptions(contextOptionsOf(material));
+    this.updateSecureContextOptions(secureContextOptionsOf(material, this.policy));
   }
 
   current(): TlsMaterial {
@@ -76,10 +93,6 @@ export class ReloadableServerCredentials extends ServerCredentials {
   override _equals(other: ServerCredentials): boolean {
     return other === this;
   }
-}
-
-function contextOptionsOf(material: TlsMaterial): SecureContextOptions {
-  return { cert: material.cert, key: material.key, ca: material.ca, ...(material.crl ? { crl: crlBuffersOf(material) } : {}) };
 }
 
 /** The CRL buffers of a material, one per CRL. */

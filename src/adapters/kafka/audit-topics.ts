@@ -1,4 +1,5 @@
 import { ConfigResourceTypes } from "kafkajs";
+import { waitForTopicLeaders } from "./kafka-admin.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
 
 /** Cybersecurity Law Art. 21: network logs kept at least 6 months; 180 days is the floor credex enforces. */
@@ -37,7 +38,8 @@ export async function ensureAuditTopics(opts: EnsureAuditTopicsOptions): Promise
     if (missing.length > 0 && opts.create === false) throw new Error(`audit topics missing and creation not allowed: ${missing.join(", ")}`);
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's wait fails on UNKNOWN_TOPIC_OR_PARTITION: see waitForTopicLeaders.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: opts.partitions ?? 3,
@@ -49,6 +51,9 @@ export async function ensureAuditTopics(opts: EnsureAuditTopicsOptions): Promise
         })),
       });
     }
+    // Existing topics too: after a broker restart their leaders may still be elected, and the
+    // sink reads the partitions' offsets next.
+    await waitForTopicLeaders(admin, opts.topics);
     const described = await admin.describeConfigs({
       includeSynonyms: false,
       resources: opts.topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ["retention.ms", "cleanup.policy"] })),

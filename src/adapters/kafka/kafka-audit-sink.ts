@@ -12,6 +12,7 @@ import type { KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
+import { TOPIC_LEADERS_TIMEOUT_MS } from "./kafka-admin.js";
 import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
 import { readKafkaTopic, type ReadKafkaTopicOptions } from "./kafka-topic-reader.js";
 
@@ -105,13 +106,13 @@ export interface KafkaAuditSink extends AuditSink {
 type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
 
 /**
- * The audit topic's partitions and their log-end offsets. Right after the topic is created the
- * broker may still answer "not the leader" while the election settles: a few more tries, each
- * with a fresh admin client (fresh metadata), before the start fails.
+ * The audit topic's partitions and their log-end offsets. ensureAuditTopics has waited for the
+ * leaders, but one may move again (a broker restarting meanwhile): more tries, each with a fresh
+ * admin client (fresh metadata), for as long as a leader election may take, before the start fails.
  */
 async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
-  const attempts = 10;
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
+  for (;;) {
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -121,7 +122,7 @@ async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: s
       for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
       return { partitionCount, nextOffsets };
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      if (Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -426,6 +427,9 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       metadata = await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (err) {
       producerFailed = true;
+      // Also when the drain sent it: the batch may be in Kafka although the answer was lost, and
+      // the new producer's id cannot be deduplicated against the old one's, so look before resending.
+      reconcileBeforeDrain = true;
       throw err;
     }
     const base = new Map<number, bigint>();
@@ -455,6 +459,8 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     return found;
   }
 
+  /** Records per drain request. */
+  const DRAIN_CHUNK = 500;
   let draining: Promise<void> | undefined;
   const startDrain = () => {
     if (draining || closed) return;
@@ -474,13 +480,29 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
             });
             continue;
           }
-          const chunk = spool.peek(500);
-          await produce(chunk);
-          await lock(async () => {
-            await spool.markDelivered(chunk.length);
-            drained += chunk.length;
+          const sendChunk = async () => {
+            const chunk = spool.peek(DRAIN_CHUNK);
+            await produce(chunk);
+            return chunk.length;
+          };
+          const markDrained = async (n: number) => {
+            await spool.markDelivered(n);
+            drained += n;
             if (spool.depth() === 0) kafkaReachable = true;
-          });
+          };
+          if (spool.depth() <= DRAIN_CHUNK) {
+            // The last chunk goes under the commit lock, so no commit can spool behind it. Sent
+            // outside the lock, every commit arriving within one produce round trip lands in the
+            // spool behind the chunk: under steady load the drain never finds the spool empty,
+            // and the sink keeps spooling (and reporting Kafka unreachable) for as long as the
+            // load lasts, although Kafka is back (issue 19 item 4). Commits wait one produce
+            // round trip, as they would for a direct send.
+            await lock(async () => markDrained(await sendChunk()));
+          } else {
+            // A long backlog is sent without holding commits up; they join the spool behind it.
+            const n = await sendChunk();
+            await lock(() => markDrained(n));
+          }
         } catch (err) {
           lastError = (err as Error).message;
           if (closing) return;

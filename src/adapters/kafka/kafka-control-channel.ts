@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Consumer, Producer } from "kafkajs";
+import { ConfigResourceTypes, type Admin, type Consumer, type Producer } from "kafkajs";
 import type { ControlChannel } from "../../core/control/control-channel.js";
+import { LONGEST_CERTIFICATE_VALIDITY_MS } from "../../core/control/revocation-item.js";
 import { createKafkaClient } from "./kafka-client.js";
 import { createKafkaTopics } from "./kafka-admin.js";
 
@@ -11,20 +12,58 @@ export interface KafkaControlChannelOptions {
   readonly clientId?: string;
   /** Bound on the replay at subscribe (default 30 s). */
   readonly replayTimeoutMs?: number;
+  /**
+   * What to do at subscribe when the topic's config can drop a revocation
+   * (controlTopicProblems): "refuse" throws (production), a function is told
+   * (development: the gateway logs it). Default: nothing.
+   */
+  readonly onUnsafeTopic?: "refuse" | ((problems: string) => void);
 }
 
 /**
  * Topic config of the control topic: compacted, so the latest record of each
- * key (`<type>/<id>`) is kept for ever and a replica that starts reads the
- * current state from offset 0; tombstones are kept a day.
+ * key (`<type>/<id>`) is kept and a replica that starts reads the current
+ * state from offset 0; tombstones are kept a day.
  */
 export const CONTROL_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.freeze({
   "cleanup.policy": "compact",
-  "min.compaction.lag.ms": "0",
+  // Compaction keeps the latest record per key: a tombstone or a forged record under a revocation's key
+  // would erase the revocation at the next clean. No record is compacted before it is this old, so a
+  // revocation stays until the certificate it revokes has expired (issue 16, item 4).
+  "min.compaction.lag.ms": String(LONGEST_CERTIFICATE_VALIDITY_MS),
+  // That age is measured by the broker's clock: a producer cannot date its records back.
+  "message.timestamp.type": "LogAppendTime",
   "delete.retention.ms": String(24 * 3600 * 1000),
   // A policy bundle of 100k lines is ≈1 MB gzip'd, 1.3 MB in its envelope: above the 1 MB broker default.
   "max.message.bytes": String(16 * 1024 * 1024),
 });
+
+const CHECKED_CONFIGS = ["cleanup.policy", "min.compaction.lag.ms", "message.timestamp.type", "retention.ms"];
+
+/** Why a topic's config can drop a control item before its time ("" when it cannot): a topic created before this config, or by hand. */
+export function controlTopicProblems(config: Readonly<Record<string, string | undefined>>): string {
+  const problems: string[] = [];
+  const policy = config["cleanup.policy"] ?? "";
+  const retention = Number(config["retention.ms"] ?? "-1");
+  if (policy.includes("delete") && retention !== -1 && retention < LONGEST_CERTIFICATE_VALIDITY_MS) {
+    problems.push(`cleanup.policy ${policy} deletes records after retention.ms ${retention}`);
+  }
+  if (policy.includes("compact") && Number(config["min.compaction.lag.ms"] ?? "0") < LONGEST_CERTIFICATE_VALIDITY_MS) {
+    problems.push(`min.compaction.lag.ms ${config["min.compaction.lag.ms"] ?? "0"} lets compaction drop a revocation under a later record or tombstone before the certificate expires`);
+  }
+  if (config["message.timestamp.type"] !== "LogAppendTime") problems.push(`message.timestamp.type ${config["message.timestamp.type"] ?? "CreateTime"} lets producers date records back`);
+  return problems.join("; ");
+}
+
+async function checkTopic(admin: Admin, topic: string): Promise<string> {
+  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: CHECKED_CONFIGS }] });
+  const config: Record<string, string> = {};
+  for (const entry of described.resources[0]?.configEntries ?? []) config[entry.configName] = entry.configValue;
+  const problems = controlTopicProblems(config);
+  if (problems === "") return "";
+  const fix = Object.entries(CONTROL_TOPIC_CONFIGS).filter(([name]) => CHECKED_CONFIGS.includes(name) && name !== "cleanup.policy");
+  return `control topic ${topic}: ${problems} (fix: kafka-configs --alter --entity-type topics --entity-name ${topic} --add-config ${fix.map(([n, v]) => `${n}=${v}`).join(",")})`;
+}
 
 /**
  * The control channel on Kafka (credex.control.v1). Each subscriber joins
@@ -56,10 +95,16 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
       await admin.connect();
       // The end of the log now: the replay is complete once every partition reached it.
       const ends = new Map<number, bigint>();
+      let unsafe = "";
       try {
+        if (options.onUnsafeTopic) unsafe = await checkTopic(admin, options.topic);
         for (const p of await admin.fetchTopicOffsets(options.topic)) ends.set(p.partition, BigInt(p.high));
       } finally {
         await admin.disconnect();
+      }
+      if (unsafe !== "") {
+        if (options.onUnsafeTopic === "refuse") throw new Error(`refusing the control channel: ${unsafe}`);
+        options.onUnsafeTopic?.(unsafe);
       }
       const pending = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
       let caughtUp!: () => void;
@@ -70,9 +115,15 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
       consumers.add(consumer);
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      // Without committed offsets a rejoin after a rebalance (a broker restart) reads from offset 0 again: each
+      // record is delivered once, so that the consumer never takes history for a replay (a bundle's ROLLBACK).
+      const delivered = new Map<number, bigint>();
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
+          const offset = BigInt(message.offset);
+          if (offset <= (delivered.get(partition) ?? -1n)) return;
+          delivered.set(partition, offset);
           onRecord({ key: message.key?.toString("utf8") ?? "", value: message.value ?? Buffer.alloc(0) });
           if (pending.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
             pending.delete(partition);

@@ -17,9 +17,12 @@ const READ_BATCH = 1_000;
  * held in memory: not for production volumes (use Kafka, credex.lists.v1).
  */
 export async function openFileListLog(path: string, name = basename(path)): Promise<ListLog> {
-  mkdirSync(dirname(path), { recursive: true });
+  // The gateway's own state: only its user reads it (directories it creates 0700, the file 0600, also
+  // when an earlier version left it wider). Entries are sealed above this layer (sealed-list-log.ts).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const records: LogRecord[] = loadFrames(path);
-  const handle: FileHandle = await open(path, "a");
+  const handle: FileHandle = await open(path, "a", 0o600);
+  await handle.chmod(0o600);
   let waiters: Array<() => void> = [];
   let appending = Promise.resolve();
   let closed = false;

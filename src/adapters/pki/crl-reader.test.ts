@@ -35,11 +35,18 @@ describe("parseCrl", () => {
     const crl = parseCrl(der!);
     expect(crl.thisUpdate).toEqual(T0);
     expect(crl.nextUpdate).toEqual(T1);
+    expect(crl.crlNumber).toBe(3n);
     expect(crl.entries).toEqual([
       { serial: "AB01", revokedAt: new Date("2026-11-25T10:00:00Z"), reason: "keyCompromise" },
       { serial: "7F", revokedAt: new Date("2026-11-25T11:00:00Z"), reason: "superseded" },
     ]);
     expect(verifyCrl(crl, trusted, T_MID).subject).toContain("reader issuing");
+  });
+
+  it("ok/cRLNumber: large numbers (leading 0x00 byte) are read whole", () => {
+    const crl = parseCrl(buildCrl({ issuer: issuing, crlNumber: 300, thisUpdate: T0, nextUpdate: T1, revoked: [] }).der);
+    expect(crl.crlNumber).toBe(300n);
+    expect(parseCrl(buildCrl({ issuer: issuing, crlNumber: 128, thisUpdate: T0, nextUpdate: T1, revoked: [] }).der).crlNumber).toBe(128n);
   });
 
   it("ok/empty: no revokedCertificates, root-signed CRL verifies with the root", () => {

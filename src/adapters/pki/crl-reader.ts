@@ -19,6 +19,7 @@ const { asn1 } = forge;
 const U = asn1.Class.UNIVERSAL;
 const T = asn1.Type;
 const OID_REASON_CODE = "2.5.29.21";
+const OID_CRL_NUMBER = "2.5.29.20";
 
 /** RFC 5280 §5.3.1 CRLReason names by code (7 is not used). */
 export const CRL_REASON_NAMES: Readonly<Record<number, string>> = Object.freeze({
@@ -58,6 +59,8 @@ export interface ParsedCrl {
   readonly issuerDer: Buffer;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date | undefined;
+  /** cRLNumber (RFC 5280 §5.2.3: increases with each CRL of an issuer); undefined when the CRL has none. */
+  readonly crlNumber: bigint | undefined;
   readonly entries: readonly CrlEntry[];
   readonly tbsDer: Buffer;
   readonly signatureOid: string;
@@ -108,6 +111,22 @@ function reasonOf(extensions: forge.asn1.Asn1 | undefined): string {
   return "unspecified";
 }
 
+/** The cRLNumber of the crlExtensions ([0] EXPLICIT Extensions), if there is one. */
+function crlNumberOf(tagged: forge.asn1.Asn1 | undefined): bigint | undefined {
+  if (!tagged || tagged.tagClass !== asn1.Class.CONTEXT_SPECIFIC || tagged.type !== 0) return undefined;
+  const extensions = (tagged.value as forge.asn1.Asn1[])[0];
+  for (const ext of (extensions?.value ?? []) as forge.asn1.Asn1[]) {
+    const parts = ext.value as forge.asn1.Asn1[];
+    if (asn1.derToOid(parts[0]!.value as string) !== OID_CRL_NUMBER) continue;
+    const inner = asn1.fromDer(bytes(toBuffer(parts.at(-1)!.value as string)));
+    if (inner.type !== T.INTEGER || (inner.value as string).length === 0) throw new CrlError("the cRLNumber is not an INTEGER");
+    const hex = forge.util.bytesToHex(inner.value as string);
+    if (parseInt(hex.slice(0, 2), 16) >= 0x80) throw new CrlError("the cRLNumber is negative");
+    return BigInt(`0x${hex}`);
+  }
+  return undefined;
+}
+
 /**
  * Byte range [start, end) of the first element inside the outer SEQUENCE: the
  * signed tbsCertList exactly as received (re-encoding could change the bytes).
@@ -153,6 +172,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
       entries.push({ serial: serialOf(parts[0]), revokedAt: timeOf(parts[1], "revocationDate"), reason: reasonOf(parts[2]) });
     }
   }
+  const crlNumber = crlNumberOf(tbs[i]);
   const algorithm = (top[1]!.value as forge.asn1.Asn1[])[0]!;
   const signatureBits = top[2]!.value as string;
   return {
@@ -160,6 +180,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
     issuerDer: toBuffer(asn1.toDer(issuer).getBytes()),
     thisUpdate,
     nextUpdate,
+    crlNumber,
     entries,
     tbsDer: firstInnerElement(der),
     signatureOid: asn1.derToOid(algorithm.value as string),

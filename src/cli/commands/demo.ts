@@ -50,8 +50,10 @@ examples:
     const started = performance.now();
     const kafkaBrokers = await demoKafka(args.values.kafka ?? false);
     // With Kafka, the audit and the list log both use it; without, the sealed audit file and the embedded list log.
+    // The demo's administrators have an enrolled second factor (GB/T 22239-2019 8.1.4.1 d), as in production.
     const federation = await startFederation({
       dir,
+      adminTotp: true,
       ...(kafkaBrokers ? { kafkaBrokers, gatewayConfig: { lists: { kafka: { brokers: kafkaBrokers.split(",") } } } } : {}),
     });
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);

@@ -27,10 +27,12 @@ sources (list and show read any one; ack and resolve need the admin API):
   --config <file>    a gateway config: its incidents.file
   --file <path>      an incidents file (JSON Lines, one snapshot per line)
   --kafka <brokers>  the incidents topic (--topic, default ${INCIDENTS_TOPIC})
-  --admin <host:port> --cert <pem> --key <pem> --ca <pem> [--trust-domain <td>]
+  --admin <host:port> --cert <pem> --key <pem> --ca <pem> [--trust-domain <td>] [--totp <code>]
                      the gateway's GatewayAdmin listener with an administrator
                      certificate (spiffe://<td>/admin/<role>/<name>); reading needs
-                     the security or audit role, ack/resolve the security role
+                     the security or audit role, ack/resolve the security role;
+                     --totp: the current code of the certificate's enrolled second
+                     factor (credex admin totp enroll)
 
   --state     open, acknowledged, contained, resolved or unresolved
   --detector  e.g. subject-enumeration, denial-burst, certificate-abuse
@@ -61,6 +63,7 @@ const OPTIONS = {
   key: { type: "string" },
   ca: { type: "string" },
   "trust-domain": { type: "string" },
+  totp: { type: "string" },
   state: { type: "string" },
   detector: { type: "string" },
   note: { type: "string" },
@@ -153,13 +156,14 @@ function adminClientOf(v: Values): AdminClient | undefined {
       certFile: requireOption(v.cert, "cert"),
       keyFile: requireOption(v.key, "key"),
       caFile: requireOption(v.ca, "ca"),
+      totpCode: v.totp,
     });
   }
   if (v.dir !== undefined) {
     const m = manifestOf(v.dir);
     const officer = m.admins?.find((a) => a.role === "security");
     if (!m.admin || !officer) throw new UsageError(`${join(v.dir, "federation.json")} lists no admin API or security officer certificate`);
-    return createAdminClient({ address: m.admin, trustDomain: m.trustDomain, certFile: officer.cert, keyFile: officer.key, caFile: m.ca });
+    return createAdminClient({ address: m.admin, trustDomain: m.trustDomain, certFile: officer.cert, keyFile: officer.key, caFile: m.ca, totpCode: v.totp, totpSecretFile: officer.totpSecret });
   }
   return undefined;
 }

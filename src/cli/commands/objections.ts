@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
 import { toJson } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { SubjectRequestKind } from "../../gen/credex/v1/types_pb.js";
+import { signSubjectRequest } from "../../client/subject-request.js";
 import { ObjectionResolution, ObjectionSchema, ObjectionStatus, type Objection } from "../../gen/credex/v1/objections_pb.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { daysLeftUntil } from "../../core/objections/objection-registry.js";
-import { federationClient, reportRefusal, subjectTypeOf } from "../federation-client.js";
+import { federationClient, readFederationAgency, reportRefusal, subjectTypeOf } from "../federation-client.js";
 
 const RESOLUTIONS: Record<string, ObjectionResolution> = {
   corrected: ObjectionResolution.CORRECTED,
@@ -17,6 +20,7 @@ export const command: CliCommand = {
   help: `credex objections list    --dir <dir> --as <agency> [--all] [--json]
 credex objections file    --dir <dir> --as <agency> --owner <agency> --record <record id>
                           --subject <id> [--subject-type legal|natural|org] --grounds <text>
+                          [--subject-request]
 credex objections resolve --dir <dir> --as <agency> --id <objection id>
                           --resolution corrected|mark-removed|both-statements-kept [--statement <text>]
 
@@ -28,7 +32,11 @@ started with \`credex demo --keep --dir <dir>\`, as <agency>.
 
   list      open objections the agency filed or must answer, with days left
             (--all: answered ones too). Negative days: overdue (an incident).
-  file      file an objection; prints its id and due date
+  file      file an objection; prints its id and due date. Standing: the agency
+            received the record in an exchange, or --subject-request attaches the
+            subject's request naming the record, signed with the agency's key (the
+            agency attests it holds it). Without either the answer is that of a
+            record that does not exist (NOT_FOUND RECORD_NOT_FOUND).
   resolve   the owner's answer: corrected (mark cleared), mark-removed (record
             stands, mark cleared), both-statements-kept (mark stays)
 
@@ -36,7 +44,7 @@ exit codes: 0 ok, 1 refused (gRPC status and ErrorInfo reason printed), 2 usage
 
 examples:
   credex objections file --dir /tmp/fed --as pbccrc --owner sh-credit --record sh-D-0005 \\
-      --subject 91230184MA1BUFLT44 --grounds "the judgment debt was paid in full"
+      --subject 91230184MA1BUFLT44 --grounds "the judgment debt was paid in full" --subject-request
   credex objections list --dir /tmp/fed --as sh-credit
   credex objections resolve --dir /tmp/fed --as sh-credit --id <objection id> --resolution corrected
 `,
@@ -54,6 +62,7 @@ examples:
         subject: { type: "string" },
         "subject-type": { type: "string" },
         grounds: { type: "string" },
+        "subject-request": { type: "boolean" },
         id: { type: "string" },
         resolution: { type: "string" },
         statement: { type: "string" },
@@ -76,12 +85,26 @@ examples:
         return 0;
       }
       if (verb === "file") {
-        const { objection } = await client.fileObjection({
-          ownerAgency: requireOption(v.owner, "owner"),
-          recordId: requireOption(v.record, "record"),
-          subject: { type: subjectTypeOf(v["subject-type"]), id: requireOption(v.subject, "subject") },
-          grounds: requireOption(v.grounds, "grounds"),
-        });
+        const ownerAgency = requireOption(v.owner, "owner");
+        const recordId = requireOption(v.record, "record");
+        const subject = { type: subjectTypeOf(v["subject-type"]), id: requireOption(v.subject, "subject") };
+        const now = Date.now();
+        const subjectRequest = v["subject-request"]
+          ? signSubjectRequest(
+              {
+                kind: SubjectRequestKind.OBJECTION,
+                requestId: `cli-${now}`,
+                subject,
+                ownerAgency,
+                recordId,
+                grantedAt: timestampFromDate(new Date(now - 60_000)),
+                expiresAt: timestampFromDate(new Date(now + 86_400_000)),
+                requesterAgency: v.as!,
+              },
+              readFileSync(readFederationAgency(v.dir!, v.as!).agency.key),
+            )
+          : undefined;
+        const { objection } = await client.fileObjection({ ownerAgency, recordId, subject, grounds: requireOption(v.grounds, "grounds"), subjectRequest });
         process.stdout.write(v.json ? `${JSON.stringify(toJson(ObjectionSchema, objection!))}\n` : `filed ${objection!.objectionId}: ${objection!.ownerAgency} answers by ${timestampDate(objection!.dueAt!).toISOString()} (${daysLeft(objection!)} days)\n`);
         return 0;
       }

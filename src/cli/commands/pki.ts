@@ -213,7 +213,8 @@ examples:
 const renew: Sub = {
   name: "renew",
   summary: "re-issue a certificate with a new key and the same profile",
-  help: `usage: credex pki renew <name> [--days N] [--revoke-old] [--dir <ca-dir>] [--passphrase-file <file>]
+  help: `usage: credex pki renew <name> [--days N] [--revoke-old] [--install-cert <file> --install-key <file>]
+                         [--dir <ca-dir>] [--passphrase-file <file>]
 
 Issues a new key and certificate for <name> with the profile of its newest
 certificate and replaces issued/<name>.crt/.key. The previous certificate stays
@@ -221,24 +222,41 @@ valid until it expires, so peers can switch without downtime, unless
 --revoke-old revokes it (reason superseded) and publishes a new CRL.
 A revoked certificate is not renewed: issue a new one.
 
+This is how a gateway's certificate is renewed: the gateway never holds the
+CA key. With --install-cert and --install-key the new key, then the new
+certificate, replace the files a server loads (each in one rename); a gateway
+or reference agency watching them loads the new pair at once.
+
 ${DIR_HELP}
   --days N                  validity of the new certificate (default: as before)
   --revoke-old              revoke the previous certificate as superseded
+  --install-cert <file>     also write the new certificate (chain) over <file> (0644)
+  --install-key <file>      also write the new key over <file> (0600); both or neither
 ${PASS_HELP}
 
-example: credex pki renew pboc-crc --revoke-old`,
+examples:
+  credex pki renew pboc-crc --revoke-old
+  credex pki renew gateway --install-cert /etc/credex/tls/gateway.crt --install-key /etc/credex/tls/gateway.key`,
   async run(argv) {
     const parsed = parseCommandArgs(
       { name: "pki renew", help: this.help },
       argv,
-      { dir: { type: "string" }, days: { type: "string" }, "revoke-old": { type: "boolean" }, "passphrase-file": { type: "string" } },
+      {
+        dir: { type: "string" },
+        days: { type: "string" },
+        "revoke-old": { type: "boolean" },
+        "install-cert": { type: "string" },
+        "install-key": { type: "string" },
+        "passphrase-file": { type: "string" },
+      },
       true,
     );
     if (!parsed) return 0;
-    const { renewInDirectory } = await caDirectory();
+    const { renewInDirectory, caPaths } = await caDirectory();
     if (parsed.positionals.length !== 1) throw new UsageError("give the name of the certificate to renew");
     const name = parsed.positionals[0]!;
     const v = parsed.values;
+    if ((v["install-cert"] === undefined) !== (v["install-key"] === undefined)) throw new UsageError("give both --install-cert and --install-key, or neither");
     const dir = dirOf(v.dir);
     const passphrase = await readPassphrase(v["passphrase-file"]);
     const options: { passphrase: string | undefined; revokeOld: boolean; days?: number } = { passphrase, revokeOld: v["revoke-old"] === true };
@@ -251,6 +269,16 @@ example: credex pki renew pboc-crc --revoke-old`,
     );
     out(`renewed "${name}": serial ${entry.serial}, valid until ${entry.notAfter}`);
     out(`  previous serial ${previous.serial} ${previous.revokedAt ? "revoked (superseded)" : `stays valid until ${previous.notAfter}`}`);
+    const installCert = v["install-cert"];
+    const installKey = v["install-key"];
+    if (installCert !== undefined && installKey !== undefined) {
+      const { replaceFileAtomically } = await import("../../adapters/pki/pem-files.js");
+      const p = caPaths(dir);
+      // Key first: until the certificate follows, a watching server refuses the mismatched pair and keeps serving the old one.
+      await replaceFileAtomically(installKey, await readFile(p.issuedKey(name)), 0o600);
+      await replaceFileAtomically(installCert, await readFile(p.issuedCert(name)), 0o644);
+      out(`  installed: ${installCert}, ${installKey}`);
+    }
     return 0;
   },
 };

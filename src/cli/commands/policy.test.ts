@@ -27,7 +27,7 @@ describe("credex policy", () => {
   it("ok/check of the shipped policies exits 0", async () => {
     const out = captureStdout();
     expect(await command.run(["check", POLICIES])).toBe(0);
-    expect(out()).toMatch(/^\d+ rules, 20\/20 tests passed, 0 error\(s\), 0 warning\(s\); revision [0-9a-f]{16}\n$/);
+    expect(out()).toMatch(/^\d+ rules, 21\/21 tests passed, 0 error\(s\), 0 warning\(s\); revision [0-9a-f]{16}\n$/);
   });
 
   it("fail/check exits 1 with file:line, and --strict fails on warnings", async () => {
@@ -83,14 +83,38 @@ describe("credex policy apply", () => {
     const file = join(mkdtempSync(join(tmpdir(), "credex-cli-apply-")), "control.jsonl");
     const out = captureStdout();
     expect(await command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--revision", "r-2026.1"])).toBe(0);
-    expect(out()).toMatch(/published policy bundle r-2026\.1 \(\d+ bytes gzip'd, signed by policy operator\) to file /);
+    expect(out()).toMatch(/published policy bundle r-2026\.1 \(sequence 1, \d+ bytes gzip'd, signed by policy operator\) to file /);
     const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { key: string; value: string });
-    expect(lines.map((l) => l.key)).toEqual(["policy-bundle/active"]);
+    expect(lines.map((l) => l.key)).toEqual(["policy-bundle/1"]);
     const item = decodeControlItem(Buffer.from(lines[0]!.value, "base64"));
     verifyControlItem(item, [new X509Certificate(certPem)]);
     const bundle = policyBundleOf(item);
-    expect([bundle.revision, bundle.operator, Object.keys(bundle.tests)]).toEqual(["r-2026.1", "policy operator", ["demo-agencies.yaml"]]);
+    expect([bundle.revision, bundle.sequence, bundle.operator, Object.keys(bundle.tests)]).toEqual(["r-2026.1", 1, "policy operator", ["demo-agencies.yaml"]]);
     expect(bundle.policy).toBe(readFileSync(join(POLICIES, "policy.csv"), "utf8"));
+  });
+
+  it("ok/sequence (issue 16, item 4): each apply is numbered one above the highest signed bundle on the channel; a forged higher claim is ignored; --sequence must be above", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "credex-cli-apply-")), "control.jsonl");
+    let out = captureStdout();
+    const err: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+    expect(await command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--revision", "a"])).toBe(0);
+    // A record claiming sequence 99 that this certificate did not sign (here: not signed at all).
+    const first = JSON.parse(readFileSync(file, "utf8").trim()) as { key: string; value: string };
+    const forged = { ...(JSON.parse(Buffer.from(first.value, "base64").toString()) as Record<string, unknown>), id: "99", signature: "" };
+    appendFileSync(file, `${JSON.stringify({ key: "policy-bundle/99", value: Buffer.from(JSON.stringify(forged)).toString("base64") })}\n`);
+    expect(await command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--revision", "b"])).toBe(0);
+    expect(out()).toContain("published policy bundle b (sequence 2,");
+    expect(err.join("")).toContain("a bundle on file " + file + " claims sequence 99 without a valid signature of this certificate; it is ignored");
+    await expect(command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--sequence", "2"])).rejects.toThrow(`--sequence 2 is not above 2, the highest bundle on file ${file}: every gateway would refuse it`);
+    await expect(command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--sequence", "x"])).rejects.toThrow('--sequence "x" is not a positive integer');
+    vi.restoreAllMocks();
+    out = captureStdout();
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    expect(await command.run(["apply", POLICIES, "--control-file", file, ...signing(), "--sequence", "10", "--revision", "c"])).toBe(0);
+    expect(out()).toContain("published policy bundle c (sequence 10,");
+    const keys = readFileSync(file, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { key: string }).key);
+    expect(keys).toEqual(["policy-bundle/1", "policy-bundle/99", "policy-bundle/2", "policy-bundle/10"]);
   });
 
   it("fail/a directory that fails its check is not published", async () => {

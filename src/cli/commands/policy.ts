@@ -4,7 +4,8 @@ import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "..
 const HELP = `usage: credex policy check [dir] [--strict]
        credex policy diff <old-dir> <new-dir> [--agencies <id:SECTOR,...>]
        credex policy apply [dir] (--brokers <host:port,...> [--topic <t>] | --control-file <path>)
-                           --signing-key <pem> --signing-cert <pem> [--revision <r>] [--operator <name>]
+                           --signing-key <pem> --signing-cert <pem> [--revision <r>] [--sequence <n>]
+                           [--operator <name>]
 
 Operations on the access policy (Casbin model + policy, issue 4). A policy
 directory holds model.conf, policy.csv, categories.yaml and tests/*.yaml.
@@ -22,11 +23,14 @@ directory holds model.conf, policy.csv, categories.yaml and tests/*.yaml.
           Exit 0 when no decision changes, 1 when some do.
   apply   run check (with the tests) on the directory; if it passes, sign the
           directory as a policy bundle (model, policy, categories, tests,
-          revision, time, operator) and publish it on the control topic
-          (credex.control.v1, key policy-bundle/active). Every gateway replica
-          verifies the signature, compiles it under its registry, runs the
-          tests and swaps atomically; a replica that refuses it keeps its
-          policy and reports why. A failing check publishes nothing (exit 1).
+          revision, sequence, time, operator) and publish it on the control
+          topic (credex.control.v1, key policy-bundle/<sequence>). The sequence
+          is one above the highest bundle on the channel signed by the signing
+          certificate. Every gateway replica verifies the signature, refuses a
+          bundle not above every bundle it received (a replayed old one:
+          ROLLBACK), compiles it under its registry, runs the tests and swaps
+          atomically; a replica that refuses it keeps its policy and reports
+          why. A failing check publishes nothing (exit 1).
           The signing certificate must be one the gateways trust for control
           items (a CA certificate of their bundle, e.g. the issuing CA).
 
@@ -39,6 +43,8 @@ options:
   --signing-key <pem>      apply: private key (PEM, unencrypted) of the signing certificate
   --signing-cert <pem>     apply: the signing certificate
   --revision <r>           apply: revision label (default sha256:<16 hex> of the files)
+  --sequence <n>           apply: the bundle's sequence (default: one above the highest on the channel);
+                           must be above it
   --operator <name>        apply: who applies (default the certificate subject CN)
 
 examples:
@@ -67,6 +73,7 @@ export const command: CliCommand = {
         "signing-key": { type: "string" },
         "signing-cert": { type: "string" },
         revision: { type: "string" },
+        sequence: { type: "string" },
         operator: { type: "string" },
       },
       true,
@@ -105,6 +112,7 @@ interface ApplyValues {
   readonly "signing-key"?: string | undefined;
   readonly "signing-cert"?: string | undefined;
   readonly revision?: string | undefined;
+  readonly sequence?: string | undefined;
   readonly operator?: string | undefined;
 }
 
@@ -126,6 +134,7 @@ async function apply(dir: string, v: ApplyValues): Promise<number> {
     throw new UsageError(`cannot load the signing key or certificate: ${(err as Error).message}`);
   }
   if (!certificate.checkPrivateKey(key)) throw new UsageError("--signing-key does not belong to --signing-cert");
+  const wanted = v.sequence === undefined ? undefined : sequenceOption(v.sequence);
 
   // The same check an operator runs by hand, tests included: a failing bundle never leaves this machine.
   process.stdout.write(`checking ${dir}\n`);
@@ -135,28 +144,45 @@ async function apply(dir: string, v: ApplyValues): Promise<number> {
   }
   const { readPolicyBundle } = await import("../../adapters/casbin/policy-bundle-check.js");
   const { policyBundleItem } = await import("../../core/control/policy-bundle-item.js");
+  const { highestPolicySequence } = await import("../../core/control/highest-policy-sequence.js");
   const { signControlItem, encodeControlItem, controlItemKey } = await import("../../core/control/control-item.js");
   const operator = v.operator ?? /CN=([^\n,]+)/.exec(certificate.subject)?.[1] ?? certificate.subject;
-  let item;
-  let revision: string;
-  try {
-    const bundle = readPolicyBundle(dir, { operator, revision: v.revision });
-    revision = bundle.revision;
-    item = signControlItem(policyBundleItem(bundle), certificate, key);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
   const channel =
     v["control-file"] !== undefined
       ? (await import("../../adapters/control/file-control-channel.js")).createFileControlChannel(v["control-file"])
       : (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: brokers!, topic: v.topic ?? "credex.control.v1", clientId: "credex-policy" });
+  let revision: string;
+  let sequence: number;
+  let size: number;
   try {
+    // Replicas refuse a bundle that is not above every bundle they received (issue 16, item 4): number it after the channel's highest.
+    const on = await highestPolicySequence(channel, [certificate]);
+    if (on.unverified > on.highest) {
+      process.stderr.write(`credex policy apply: note: a bundle on ${channel.description} claims sequence ${on.unverified} without a valid signature of this certificate; it is ignored\n`);
+    }
+    sequence = wanted ?? on.highest + 1;
+    if (sequence <= on.highest) throw new UsageError(`--sequence ${sequence} is not above ${on.highest}, the highest bundle on ${channel.description}: every gateway would refuse it`);
+    let item;
+    try {
+      const bundle = readPolicyBundle(dir, { operator, revision: v.revision, sequence });
+      revision = bundle.revision;
+      item = signControlItem(policyBundleItem(bundle), certificate, key);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    size = item.payload.length;
     await channel.publish({ key: controlItemKey(item), value: encodeControlItem(item) });
   } finally {
     await channel.close();
   }
-  process.stdout.write(`published policy bundle ${revision} (${item.payload.length} bytes gzip'd, signed by ${operator}) to ${channel.description}\n`);
+  process.stdout.write(`published policy bundle ${revision} (sequence ${sequence}, ${size} bytes gzip'd, signed by ${operator}) to ${channel.description}\n`);
   return 0;
+}
+
+function sequenceOption(text: string): number {
+  const n = Number(text);
+  if (!/^[1-9][0-9]*$/.test(text) || !Number.isSafeInteger(n)) throw new UsageError(`--sequence "${text}" is not a positive integer`);
+  return n;
 }
 
 async function check(dir: string, strict: boolean): Promise<number> {

@@ -20,8 +20,9 @@ export interface ControlChannel {
   publish(record: ControlRecord): Promise<void>;
   /**
    * Delivers every record from the beginning (the compacted state), then the
-   * new ones as they arrive. Resolves once the records present at the call
-   * have been delivered.
+   * new ones as they arrive, each record once and in log order (a consumer
+   * tells a replayed copy from history by its place in the log). Resolves once
+   * the records present at the call have been delivered.
    */
   subscribe(onRecord: (record: ControlRecord) => void): Promise<ControlSubscription>;
   close(): Promise<void>;

@@ -82,6 +82,33 @@ describe("control items", () => {
     expect(rejected).toEqual(['UNKNOWN_TYPE: no handler for control item type "policy-bundle"']);
   });
 
+  it("fail/key-mismatch (issue 16, item 4): a signed item under another item's key is refused, whatever the key", async () => {
+    const revocation = signControlItem(revocationItem(notice, T), caCert, caKey);
+    const other = signControlItem(revocationItem({ ...notice, serial: "EF01" }, T), caCert, caKey);
+    const { applied, rejected } = await consume([
+      // Compaction keeps the latest record per key: each of these would erase the item that owns the key.
+      { key: "revocation/EF01", value: encodeControlItem(revocation) },
+      { key: "policy-bundle/3", value: encodeControlItem(other) },
+      { key: "", value: encodeControlItem(other) },
+    ]);
+    expect(applied).toEqual([]);
+    expect(rejected).toEqual([
+      'KEY_MISMATCH: a record under key "revocation/EF01" carries control item revocation/ABCD',
+      'KEY_MISMATCH: a record under key "policy-bundle/3" carries control item revocation/EF01',
+      'KEY_MISMATCH: a record under key "" carries control item revocation/EF01',
+    ]);
+  });
+
+  it("fail/tombstone (issue 16, item 4): an empty record under a revocation's key is refused; the revocation stays applied", async () => {
+    const item = signControlItem(revocationItem(notice, T), caCert, caKey);
+    const { applied, rejected } = await consume([
+      { key: controlItemKey(item), value: encodeControlItem(item) },
+      { key: controlItemKey(item), value: new Uint8Array() },
+    ]);
+    expect(applied.map(controlItemKey)).toEqual(["revocation/ABCD"]);
+    expect(rejected).toEqual(["TOMBSTONE: an empty record (tombstone) under revocation/ABCD: control items are never undone by deleting records"]);
+  });
+
   it("fail/id-mismatch: a revocation whose payload names another serial", () => {
     const unsigned = { ...revocationItem(notice, T), id: "EF01" };
     const item = decodeControlItem(encodeControlItem(signControlItem(unsigned, caCert, caKey)));

@@ -1,6 +1,6 @@
 import type { X509Certificate } from "node:crypto";
 import type { ControlChannel, ControlSubscription } from "./control-channel.js";
-import { ControlItemError, decodeControlItem, verifyControlItem, type ControlItem } from "./control-item.js";
+import { ControlItemError, controlItemKey, decodeControlItem, verifyControlItem, type ControlItem } from "./control-item.js";
 
 export type ControlHandler = (item: ControlItem) => void;
 
@@ -10,7 +10,7 @@ export interface ControlConsumerOptions {
   readonly trusted: () => readonly X509Certificate[];
   /** Handlers by item type; more can be added with on(). */
   readonly handlers?: Readonly<Record<string, ControlHandler>>;
-  /** A record refused (malformed, unknown signer, bad signature, bad payload): reported, never applied. */
+  /** A record refused (malformed, tombstone, key mismatch, unknown signer, bad signature, bad payload): reported, never applied. */
   readonly onRejected?: (error: ControlItemError, key: string) => void;
   readonly onApplied?: (item: ControlItem) => void;
 }
@@ -26,7 +26,8 @@ export interface ControlConsumer {
 /**
  * Applies signed control items from a channel: replay of the current state
  * first (resolves when done), then the tail. Every item is verified before
- * its handler sees it.
+ * its handler sees it: a value (no tombstone), a record key equal to the
+ * item's own `<type>/<id>`, a trusted signer and a valid signature.
  */
 export async function startControlConsumer(options: ControlConsumerOptions): Promise<ControlConsumer> {
   const handlers = new Map(Object.entries(options.handlers ?? {}));
@@ -37,8 +38,13 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     options.onRejected?.(err, key);
   };
   const subscription: ControlSubscription = await options.channel.subscribe((record) => {
+    let itemKey: string | undefined;
     try {
+      // A tombstone would erase the item under its key at the next compaction: it never counts as a decision.
+      if (record.value.length === 0) throw new ControlItemError("TOMBSTONE", `an empty record (tombstone) under ${record.key || "no key"}: control items are never undone by deleting records`);
       const item = decodeControlItem(record.value);
+      itemKey = controlItemKey(item);
+      if (record.key !== itemKey) throw new ControlItemError("KEY_MISMATCH", `a record under key "${record.key}" carries control item ${itemKey}`, itemKey);
       verifyControlItem(item, options.trusted());
       const handler = handlers.get(item.type);
       if (!handler) throw new ControlItemError("UNKNOWN_TYPE", `no handler for control item type "${item.type}"`);
@@ -46,8 +52,8 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
       applied++;
       options.onApplied?.(item);
     } catch (err) {
-      if (err instanceof ControlItemError) reject(err, record.key);
-      else reject(new ControlItemError("BAD_PAYLOAD", (err as Error).message), record.key);
+      if (err instanceof ControlItemError) reject(err.itemKey === undefined && itemKey !== undefined ? new ControlItemError(err.reason, err.message, itemKey) : err, record.key);
+      else reject(new ControlItemError("BAD_PAYLOAD", (err as Error).message, itemKey), record.key);
     }
   });
   return {

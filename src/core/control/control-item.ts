@@ -1,9 +1,14 @@
 /**
  * Control items: signed operator decisions that every gateway replica must
- * apply (revocations now; policy bundles and suspensions later). They travel
- * on the compacted control topic `credex.control.v1`, keyed by `<type>/<id>`,
- * so the topic keeps the latest item of each key and a replica that starts
- * reads the whole current state from the beginning.
+ * apply (revocations, policy bundles). They travel on the compacted control
+ * topic `credex.control.v1`, keyed by `<type>/<id>`, and a replica that starts
+ * reads the whole current state from the beginning. The record key must be
+ * the item's own key (KEY_MISMATCH otherwise): compaction keeps the latest
+ * record per key, so an item replayed under another item's key would make
+ * compaction drop that item. Each type chooses ids that are never reused for
+ * a different decision (a revocation per serial, a policy bundle per
+ * sequence number), and a record without a value (a Kafka tombstone) is
+ * refused: nothing is undone by deleting records.
  *
  * Envelope (JSON, UTF-8), version 1:
  *   { "v": 1, "type": "revocation", "id": "<item id>", "issuedAt": "<RFC 3339>",
@@ -38,8 +43,10 @@ export type UnsignedControlItem = Omit<ControlItem, "signer" | "signature">;
 /** Why a control record was not applied; `reason` is stable for metrics and incidents. */
 export class ControlItemError extends Error {
   constructor(
-    readonly reason: "MALFORMED" | "UNKNOWN_SIGNER" | "BAD_SIGNATURE" | "UNKNOWN_TYPE" | "BAD_PAYLOAD",
+    readonly reason: "MALFORMED" | "UNKNOWN_SIGNER" | "BAD_SIGNATURE" | "UNKNOWN_TYPE" | "BAD_PAYLOAD" | "KEY_MISMATCH" | "TOMBSTONE" | "ROLLBACK",
     message: string,
+    /** The key the item itself names (`<type>/<id>`), when it could be decoded; may differ from the record key. */
+    readonly itemKey?: string,
   ) {
     super(message);
     this.name = "ControlItemError";

@@ -3,10 +3,24 @@
  * (uppercase hex, no leading zeros), so the compacted topic keeps one record
  * per certificate. Payload: JSON {"serial", "reason" (RFC 5280 §5.3.1 name),
  * "revokedAt" (RFC 3339)}.
+ *
+ * A revocation is final (RFC 5280 §3.3: only certificateHold may be removed):
+ * no item type lifts it, the consumer refuses tombstones and items of another
+ * key (control-consumer.ts), and the control topic does not compact a record
+ * before it is LONGEST_CERTIFICATE_VALIDITY_MS old (kafka-control-channel.ts),
+ * so a revocation stays on the topic until the certificate it revokes has
+ * expired, whatever lands under its key afterwards (issue 16, item 4).
  */
 import { ControlItemError, type ControlItem, type UnsignedControlItem } from "./control-item.js";
 
 export const REVOCATION_ITEM = "revocation";
+
+/**
+ * The longest validity `credex pki issue`/`renew` grants (--days ≤ 3650). A
+ * revocation is published after the certificate was issued, so it outlives
+ * the certificate when it is kept this long after publication.
+ */
+export const LONGEST_CERTIFICATE_VALIDITY_MS = 3650 * 24 * 3600 * 1000;
 
 export interface RevocationNotice {
   readonly serial: string;

@@ -7,6 +7,7 @@ import { createSubjectEnumerationDetector } from "./detectors/subject-enumeratio
 import { createConsentMisuseDetector } from "./detectors/consent-misuse.js";
 import { createProviderOutageDetector } from "./detectors/provider-outage.js";
 import { createProhibitedDataDetector } from "./detectors/prohibited-data.js";
+import { createProviderDataQualityDetector } from "./detectors/provider-data-quality.js";
 import { createAuditDegradedDetector } from "./detectors/audit-degraded.js";
 import { createCertificateExpiryDetector } from "./detectors/certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./detectors/policy-rejected.js";
@@ -24,6 +25,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createConsentMisuseDetector(settings.consentMisuse),
     createProviderOutageDetector(settings.providerOutage),
     createProhibitedDataDetector(),
+    createProviderDataQualityDetector(),
     createAuditDegradedDetector(settings.auditDegraded),
     createCertificateExpiryDetector(settings.certificateExpiry),
     createPolicyRejectedDetector(),
@@ -41,6 +43,7 @@ export const DETECTOR_NAMES = [
   "consent-misuse",
   "provider-outage",
   "prohibited-data",
+  "provider-data-quality",
   "audit-degraded",
   "certificate-expiry",
   "policy-rejected",

@@ -141,7 +141,7 @@ export function createIncidentManager(options: IncidentManagerOptions): Incident
       for (const d of options.detectors) if (d.observeExchange) run(() => d.observeExchange!(obs), context);
     },
     report(event) {
-      const context = event.kind === "prohibited-data" ? { agencyId: event.provider } : {};
+      const context = event.kind === "prohibited-data" || event.kind === "provider-data-quality" ? { agencyId: event.provider } : {};
       for (const d of options.detectors) if (d.observeEvent) run(() => d.observeEvent!(event), context);
     },
     get: (id) => store.get(id),

@@ -45,6 +45,17 @@ export function observationOf(ctx: ExchangeContext, pseudonymize: Pseudonymize):
  */
 export type SecurityEvent =
   | { readonly kind: "prohibited-data"; readonly at: Date; readonly provider: string; readonly exchangeId: string; readonly recordId: string; readonly fieldName: string }
+  /** A provider labelled records or fields less strictly than the catalogue (one event per provider and exchange). */
+  | {
+      readonly kind: "provider-data-quality";
+      readonly at: Date;
+      readonly provider: string;
+      readonly exchangeId: string;
+      readonly mislabelledRecords: number;
+      readonly mislabelledFields: number;
+      readonly properties: readonly string[];
+      readonly recordIds: readonly string[];
+    }
   | { readonly kind: "audit-degraded"; readonly at: Date; readonly detail: string; readonly spoolBytes?: number; readonly spoolMaxBytes?: number }
   | { readonly kind: "certificate-expiry"; readonly at: Date; readonly fingerprint: string; readonly owner: string; readonly notAfter: Date }
   | { readonly kind: "policy-rejected"; readonly at: Date; readonly revision: string; readonly problem: string }

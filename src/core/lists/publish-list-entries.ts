@@ -20,6 +20,7 @@ import { validateSubjectId } from "../stages/validate.js";
 import { memberCallEventOf, type MemberCallContext } from "../audit/member-call-event.js";
 import { LIST_PURPOSE, type ListCatalogue } from "./list-catalogue.js";
 import type { ListDeps } from "./list-deps.js";
+import type { CallSlot } from "../limits/agency-concurrency-limiter.js";
 import { listEntryKey } from "./list-state.js";
 
 const TEXT_LIMIT = 512;
@@ -32,8 +33,10 @@ const TEXT_LIMIT = 512;
  */
 export async function publishListEntries(deps: ListDeps, ctx: MemberCallContext, peer: PeerTls, request: PublishListEntriesRequest | CredexError): Promise<PublishListEntriesResponse> {
   let response: PublishListEntriesResponse | undefined;
+  let slot: CallSlot | undefined;
   try {
     ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    slot = deps.admission?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request;
     ctx.requestId = request.requestId;
     if (request.entries.length === 0) throw new CredexError("LIST_ENTRY_INVALID", "no entries to publish");
@@ -93,6 +96,8 @@ export async function publishListEntries(deps: ListDeps, ctx: MemberCallContext,
   } catch (err) {
     ctx.error = toCredexError(err);
     response = undefined;
+  } finally {
+    slot?.();
   }
   if (ctx.error || !response) throw ctx.error ?? new CredexError("INTERNAL");
   return response;

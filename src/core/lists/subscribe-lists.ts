@@ -16,6 +16,7 @@ import { memberCallEventOf, type MemberCallContext } from "../audit/member-call-
 import { LIST_PURPOSE } from "./list-catalogue.js";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.js";
 import type { ListDeps } from "./list-deps.js";
+import type { CallSlot } from "../limits/agency-concurrency-limiter.js";
 import { advance, reached, type LogBatch, type LogPosition, type LogReader } from "./list-log.js";
 import { deliveredForm, ListState } from "./list-state.js";
 
@@ -41,8 +42,10 @@ export async function subscribeLists(deps: ListDeps, ctx: MemberCallContext, pee
   let start: Map<number, bigint> | undefined;
   let wanted: ReadonlySet<string> = new Set();
   let admitted: string | undefined;
+  let slot: CallSlot | undefined;
   try {
     ctx.principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    slot = deps.admission?.(ctx.principal, peer);
     if (request instanceof CredexError) throw request;
     admitted = admitSubscription(deps, ctx.principal.agencyId);
     wanted = resolveLists(deps, ctx.principal, request.listIds);
@@ -61,6 +64,7 @@ export async function subscribeLists(deps: ListDeps, ctx: MemberCallContext, pee
     await follow(deps, ctx, ctx.principal!, wanted, start, sink);
   } finally {
     if (admitted !== undefined) releaseSubscription(deps, admitted);
+    slot?.();
   }
 }
 

@@ -22,13 +22,19 @@ import {
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { CredexError, toCredexError } from "../errors.js";
 import type { AuditSink } from "../audit-sink.js";
-import type { PeerTls } from "../principal.js";
+import type { PeerTls, Principal } from "../principal.js";
+import type { Admission } from "../limits/admission.js";
+import type { CallSlot } from "../limits/agency-concurrency-limiter.js";
 import type { AgencyEntry } from "../registry.js";
 import { authenticate, type AuthenticateDeps } from "../stages/authenticate.js";
 import { audit, type Pseudonymize } from "../stages/audit.js";
 import { validateSubjectId } from "../stages/validate.js";
 import { memberCallEventOf, type MemberCallContext } from "../audit/member-call-event.js";
 import type { ObjectionRegistry } from "./objection-registry.js";
+import type { RecordReceipts } from "./record-receipts.js";
+import { checkSubjectRequest } from "./subject-request.js";
+import { isRecordId } from "../record-id.js";
+import { SubjectRequestKind } from "../../gen/credex/v1/types_pb.js";
 
 /** How the gateway hands an objection to the owning agency (CreditProvider.ReceiveObjection). */
 export interface ObjectionDelivery {
@@ -38,46 +44,67 @@ export interface ObjectionDelivery {
 export interface ObjectionDeps {
   readonly authenticate: AuthenticateDeps;
   readonly objections: ObjectionRegistry;
+  /** Which agency received which record in an audited exchange: standing to object (record-receipts.ts). */
+  readonly receipts: RecordReceipts;
   readonly delivery: ObjectionDelivery;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
   readonly newId: () => string;
   readonly providerTimeoutMs: number;
+  /** The gateway's one admission point (rate, concurrency): refusals are audited like every outcome. */
+  readonly admission?: Admission | undefined;
   /** Raised once per objection not answered in time (Art. 25); the lead wires it to the incident module. Must not throw. */
   readonly onObjectionOverdue?: (objection: Objection) => void;
 }
 
 const GROUNDS_LIMIT = 4_096;
-const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * FileObjection: authenticate → validate → deliver to the owner's
+ * The one answer for a record the caller may not object to, whether it exists
+ * or not: exactly what the owner's "no such record" becomes (same status,
+ * message and metadata), so that FileObjection is no oracle of existence.
+ */
+function recordNotFound(owner: string, recordId: string): CredexError {
+  return new CredexError("RECORD_NOT_FOUND", `"${owner}" holds no record "${recordId}" about that subject`, { owner, record_id: recordId });
+}
+
+/**
+ * FileObjection: authenticate → validate → standing → deliver to the owner's
  * CreditProvider.ReceiveObjection (the objection exists only once the owner
  * has it) → record it open (the record is released disputed from now on) →
  * audit → reply. The grounds go to the owner only; the gateway keeps the
  * subject as a pseudonym.
+ *
+ * Standing (Art. 25: the objection is the subject's, filed through an
+ * agency): the agency received this record about this subject in an exchange
+ * the gateway audited, or presents the subject's request naming the record,
+ * attested with its own signature (the form of a consent attestation). Anyone
+ * else gets the answer for a record that does not exist, before the owner is
+ * asked: which records exist is not disclosed, and no record can be disputed
+ * at will. That answer's timing depends only on the caller's own standing,
+ * never on whether the record exists (the owner is not consulted).
  */
 export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: FileObjectionRequest | CredexError): Promise<FileObjectionResponse> {
-  return auditedCall(deps, ctx, FileObjectionResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, FileObjectionResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.requestId = request.requestId;
     ctx.subject = request.subject;
     ctx.attributes["action"] = "FILE";
-    ctx.attributes["record_id"] = RECORD_ID.test(request.recordId) ? request.recordId : "";
+    ctx.attributes["record_id"] = isRecordId(request.recordId) ? request.recordId : "";
     ctx.attributes["owner"] = request.ownerAgency;
     const invalid = (field: string, why: string): never => {
       throw new CredexError("OBJECTION_INVALID", `${field} ${why}`, { field });
     };
-    if (!RECORD_ID.test(request.recordId)) invalid("record_id", "must be 1-128 characters of [A-Za-z0-9._:-]");
+    if (!isRecordId(request.recordId)) invalid("record_id", "must be 1-128 characters of [A-Za-z0-9._:-]");
     if (!request.subject || request.subject.id === "") throw new CredexError("SUBJECT_MISSING");
     validateSubjectId(request.subject.type, request.subject.id);
     if (request.grounds.trim() === "") invalid("grounds", "are required");
     if (request.grounds.length > GROUNDS_LIMIT) invalid("grounds", `are longer than ${GROUNDS_LIMIT} characters`);
     const owner = deps.authenticate.registry.get(request.ownerAgency);
     if (!owner || owner.providerEndpoint === undefined) invalid("owner_agency", `"${request.ownerAgency}" is not a member that provides records`);
+    const subjectPseudonym = deps.pseudonymize(request.subject.type, request.subject.id);
     ctx.decidedAt = new Date();
+    if (!hasStanding(deps, ctx, principal, request, subjectPseudonym)) throw recordNotFound(owner!.id, request.recordId);
 
     const filedAt = deps.objections.clock();
     const dueAt = deps.objections.dueAt(filedAt);
@@ -101,14 +128,14 @@ export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext,
     } catch (err) {
       throw new CredexError("OWNER_UNAVAILABLE", `"${owner!.id}" could not be reached; the objection was not filed`, { owner: owner!.id }, { cause: err });
     }
-    if (!delivered.recordFound) throw new CredexError("RECORD_NOT_FOUND", `"${owner!.id}" holds no record "${request.recordId}" about that subject`, { owner: owner!.id, record_id: request.recordId });
+    if (!delivered.recordFound) throw recordNotFound(owner!.id, request.recordId);
     const objection = create(ObjectionSchema, {
       objectionId,
       recordId: request.recordId,
       ownerAgency: owner!.id,
       filedBy: principal.agencyId,
       subjectType: request.subject.type,
-      subjectPseudonym: deps.pseudonymize(request.subject.type, request.subject.id),
+      subjectPseudonym,
       status: ObjectionStatus.OPEN,
       filedAt: timestampFromDate(filedAt),
       dueAt: timestampFromDate(dueAt),
@@ -118,11 +145,41 @@ export async function fileObjection(deps: ObjectionDeps, ctx: MemberCallContext,
   });
 }
 
+/**
+ * Does the caller have standing to object to this record for this subject?
+ * Records which ground it has (or why a presented request gave none) in the
+ * audit attributes; the caller is told nothing of it.
+ */
+function hasStanding(deps: ObjectionDeps, ctx: MemberCallContext, principal: Principal, request: FileObjectionRequest, subjectPseudonym: string): boolean {
+  // Real time, not the registry's (injectable) deadline clock: receipts and requests carry real times.
+  const now = new Date();
+  const received = deps.receipts.received({ agency: principal.agencyId, ownerAgency: request.ownerAgency, recordId: request.recordId, subjectPseudonym }, now);
+  let requested = false;
+  if (request.subjectRequest) {
+    const check = checkSubjectRequest(request.subjectRequest, {
+      kind: SubjectRequestKind.OBJECTION,
+      subjectType: request.subject!.type,
+      subjectId: request.subject!.id,
+      ownerAgency: request.ownerAgency,
+      recordId: request.recordId,
+      principal,
+      now,
+    });
+    ctx.attributes["subject_request_sha256"] = check.digest;
+    if (check.ok) {
+      requested = true;
+      ctx.attributes["subject_request_id"] = check.requestId.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
+    } else {
+      ctx.attributes["subject_request_refused"] = check.refusal;
+    }
+  }
+  ctx.attributes["standing"] = received ? "received" : requested ? "subject_request" : "none";
+  return received || requested;
+}
+
 /** ResolveObjection: only the owner answers; the disputed mark follows the resolution (objection-registry.ts). */
 export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ResolveObjectionRequest | CredexError): Promise<ResolveObjectionResponse> {
-  return auditedCall(deps, ctx, ResolveObjectionResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, ResolveObjectionResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.requestId = request.requestId;
     ctx.attributes["action"] = "RESOLVE";
@@ -140,9 +197,7 @@ export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallConte
 
 /** ListObjections: those the caller filed or must answer. */
 export async function listObjections(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ListObjectionsRequest | CredexError): Promise<ListObjectionsResponse> {
-  return auditedCall(deps, ctx, ListObjectionsResponseSchema, async () => {
-    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
-    ctx.principal = principal;
+  return auditedCall(deps, ctx, peer, ListObjectionsResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
     ctx.attributes["action"] = "LIST";
     const objections = deps.objections.list(
@@ -180,10 +235,21 @@ export async function raiseOverdueObjections(deps: ObjectionDeps, gatewayInstanc
   return overdue;
 }
 
-async function auditedCall<S extends DescMessage>(deps: ObjectionDeps, ctx: MemberCallContext, schema: S, body: () => Promise<MessageShape<S>>): Promise<MessageShape<S>> {
+/** authenticate → admission → body → audit (no audit, no answer); the admission slot is held until the audit record is durable. */
+async function auditedCall<S extends DescMessage>(
+  deps: ObjectionDeps,
+  ctx: MemberCallContext,
+  peer: PeerTls,
+  schema: S,
+  body: (principal: Principal) => Promise<MessageShape<S>>,
+): Promise<MessageShape<S>> {
   let response: MessageShape<S> | undefined;
+  let slot: CallSlot | undefined;
   try {
-    response = await body();
+    const principal = authenticate(deps.authenticate, peer, (cert) => (ctx.certificate = cert));
+    ctx.principal = principal;
+    slot = deps.admission?.(principal, peer);
+    response = await body(principal);
     const bytes = toBinary(schema, response);
     ctx.responseDigest = createHash("sha256").update(bytes).digest();
     ctx.responseBytes = bytes.length;
@@ -195,6 +261,8 @@ async function auditedCall<S extends DescMessage>(deps: ObjectionDeps, ctx: Memb
   } catch (err) {
     ctx.error = toCredexError(err);
     response = undefined;
+  } finally {
+    slot?.();
   }
   if (ctx.error || !response) throw ctx.error ?? new CredexError("INTERNAL");
   return response;

@@ -45,8 +45,15 @@ describe("special applications", () => {
     const registry = new SpecialAccessRegistry();
     const a = registry.apply({ ...application, ownerAgency: "pbccrc" }, t0);
     expect(reasonOf(() => registry.decide({ applicationId: a.applicationId, approverAgency: "pbccrc", approverCertFingerprint: "aa", approve: true, maxUses: 1, validSeconds: 0, note: "" }, t0))).toBe("SEPARATION_OF_DUTIES");
-    // Another certificate of the same owning agency may.
-    expect(registry.decide({ applicationId: a.applicationId, approverAgency: "pbccrc", approverCertFingerprint: "cc", approve: true, maxUses: 1, validSeconds: 0, note: "" }, t0).state).toBe("APPROVED");
+  });
+
+  it("fail/another certificate of the requesting agency cannot approve either (issue 16 item 10)", () => {
+    const registry = new SpecialAccessRegistry();
+    const a = registry.apply({ ...application, ownerAgency: "pbccrc" }, t0);
+    for (const approve of [true, false]) {
+      expect(reasonOf(() => registry.decide({ applicationId: a.applicationId, approverAgency: "pbccrc", approverCertFingerprint: "cc", approve, maxUses: 1, validSeconds: 0, note: "" }, t0))).toBe("SEPARATION_OF_DUTIES");
+    }
+    expect(registry.get(a.applicationId)?.state).toBe("PENDING");
   });
 
   it("fail/only the owner's approver decides, once", () => {

@@ -8,7 +8,7 @@ export interface SpecialApplication {
   readonly applicationId: string;
   state: ApplicationState;
   readonly requesterAgency: string;
-  /** SHA-256 of the requesting certificate: the approver must present another one (separation of duties). */
+  /** SHA-256 of the requesting certificate (the approver must also belong to another agency: separation of duties). */
   readonly requesterCertFingerprint: string;
   readonly ownerAgency: string;
   readonly subjectPseudonym: string;
@@ -63,8 +63,8 @@ export const MAX_GRANT_USES = 1_000;
  * Special applications and their grants (Planning Outline §3(5)). A grant is
  * limited in subject, categories, purpose, number of uses and time; it takes
  * effect at approval and lapses by itself (uses or time). The approver is an
- * agency certificate of the owner, never the requesting certificate: no one
- * both asks and approves.
+ * agency certificate of the owner, and the owner is never the requesting
+ * agency: no one both asks and approves, not even with a second certificate.
  */
 export class SpecialAccessRegistry {
   private readonly applications = new Map<string, SpecialApplication>();
@@ -101,7 +101,11 @@ export class SpecialAccessRegistry {
     if (!application) throw new CredexError("SPECIAL_APPLICATION_UNKNOWN", undefined, { application_id: input.applicationId.slice(0, 64) });
     if (application.state !== "PENDING") throw new CredexError("SPECIAL_APPLICATION_DECIDED", undefined, { state: application.state });
     if (input.approverAgency !== application.ownerAgency) throw new CredexError("APPROVER_NOT_OWNER", undefined, { owner: application.ownerAgency });
-    if (input.approverCertFingerprint === application.requesterCertFingerprint) throw new CredexError("SEPARATION_OF_DUTIES");
+    // No one both asks and approves (DOMAIN.md): "one" is the agency, not its certificate. An agency
+    // holds as many certificates as it likes; a second one of the requester's must not approve.
+    if (input.approverCertFingerprint === application.requesterCertFingerprint || input.approverAgency === application.requesterAgency) {
+      throw new CredexError("SEPARATION_OF_DUTIES", `"${application.requesterAgency}" made this application: an approver of another agency (the owner) decides it`, { requester: application.requesterAgency });
+    }
     application.decidedAt = now.toISOString();
     application.approverAgency = input.approverAgency;
     application.approverCertFingerprint = input.approverCertFingerprint;

@@ -5,6 +5,7 @@ import {
   AuditEventSchema,
   AuditEventType,
   AuditProviderCallSchema,
+  AuditReleasedRecordsSchema,
   AuditReleaseSchema,
   AuditWithheldSchema,
   DecisionEffect,
@@ -22,8 +23,8 @@ export type Pseudonymize = (subjectType: number, subjectId: string) => string;
 /**
  * The audit record of one exchange: who (agency, certificate), when
  * (received, decided, replied, each provider call), what (subject
- * pseudonym, categories, counts and names of fields released and withheld:
- * never values), why (purpose, consent), the decision and the outcome
+ * pseudonym, categories, counts and names of fields released and withheld,
+ * ids of the records released: never values), why (purpose, consent), the decision and the outcome
  * (Credit Investigation Regulation Art. 22).
  */
 export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): AuditEvent {
@@ -76,6 +77,8 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): 
           releasedFieldNames: [...stats.releasedFieldNames].sort(),
           withheldFieldNames: [...stats.withheldFieldNames].sort(),
           withheld: [...stats.withheld].map(([reason, [records, fields]]) => create(AuditWithheldSchema, { reason, records, fields })),
+          releasedRecords: [...stats.releasedRecords].map(([ownerAgency, recordIds]) => create(AuditReleasedRecordsSchema, { ownerAgency, recordIds })),
+          releasedRecordIdsOmitted: stats.releasedRecordIdsOmitted,
         })
       : undefined,
     responseDigest: ctx.responseDigest,
@@ -87,7 +90,7 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): 
 }
 
 export function isPolicyDenial(err: CredexError | undefined): boolean {
-  return err !== undefined && (err.reason === "PURPOSE_NOT_PERMITTED" || err.reason === "CATEGORY_NOT_PERMITTED" || err.reason === "EXPLICITLY_DENIED" || err.reason === "RESTRICTED_MODE");
+  return err !== undefined && (err.reason === "PURPOSE_NOT_PERMITTED" || err.reason === "CATEGORY_NOT_PERMITTED" || err.reason === "EXPLICITLY_DENIED" || err.reason === "RESTRICTED_MODE" || err.reason === "PROTECTION_LEVEL_INSUFFICIENT");
 }
 
 /**

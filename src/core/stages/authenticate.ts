@@ -20,7 +20,7 @@ export interface AuthenticateDeps {
 }
 
 /** OpenSSL verification codes (X509_V_ERR_*) as Node reports them → our reasons. */
-const VERIFY_ERROR_REASONS: Record<string, "CLIENT_CERT_EXPIRED" | "CLIENT_CERT_NOT_YET_VALID" | "CLIENT_CERT_REVOKED" | "CLIENT_CERT_WRONG_USAGE"> = {
+export const VERIFY_ERROR_REASONS: Readonly<Record<string, "CLIENT_CERT_EXPIRED" | "CLIENT_CERT_NOT_YET_VALID" | "CLIENT_CERT_REVOKED" | "CLIENT_CERT_WRONG_USAGE">> = {
   CERT_HAS_EXPIRED: "CLIENT_CERT_EXPIRED",
   CERT_NOT_YET_VALID: "CLIENT_CERT_NOT_YET_VALID",
   CERT_REVOKED: "CLIENT_CERT_REVOKED",
@@ -28,11 +28,13 @@ const VERIFY_ERROR_REASONS: Record<string, "CLIENT_CERT_EXPIRED" | "CLIENT_CERT_
 };
 
 /**
- * Stage 1: who is calling. Establishes identity only (STYLE.md: authenticate
- * decides nothing else). The certificate is read even when the chain check
- * failed, so that the audit record names what was presented.
+ * The certificate checks every authenticated call passes, whoever the caller
+ * is: presented, parsable, chaining to the exchange CA (Node's verification at
+ * the handshake, CRL included), not a CA, issued for client authentication,
+ * not revoked. The certificate is read even when the chain check failed, so
+ * that the audit record names what was presented (`onCertificate`).
  */
-export function authenticate(deps: AuthenticateDeps, peer: PeerTls, onCertificate?: (cert: ClientCertificate) => void): Principal {
+export function authenticateCertificate(deps: { readonly revocations: RevocationList }, peer: PeerTls, onCertificate?: (cert: ClientCertificate) => void): ClientCertificate {
   if (!peer.secure || !peer.certificateDer) throw new CredexError("CLIENT_CERT_MISSING");
   let cert: ClientCertificate;
   try {
@@ -52,6 +54,15 @@ export function authenticate(deps: AuthenticateDeps, peer: PeerTls, onCertificat
   if (!cert.extKeyUsage.includes(OID_CLIENT_AUTH)) throw new CredexError("CLIENT_CERT_WRONG_USAGE");
   const revoked = deps.revocations.lookup(cert.serial);
   if (revoked) throw new CredexError("CLIENT_CERT_REVOKED", `the client certificate was revoked: ${revoked.reason}`, { revocation_reason: revoked.reason, serial: cert.serial });
+  return cert;
+}
+
+/**
+ * Stage 1: who is calling. Establishes identity only (STYLE.md: authenticate
+ * decides nothing else).
+ */
+export function authenticate(deps: AuthenticateDeps, peer: PeerTls, onCertificate?: (cert: ClientCertificate) => void): Principal {
+  const cert = authenticateCertificate(deps, peer, onCertificate);
 
   const agencyId = spiffeIdentity(cert, deps.trustDomain, "agency");
   if (agencyId === undefined) throw new CredexError("CLIENT_IDENTITY_MISSING", undefined, { trust_domain: deps.trustDomain });

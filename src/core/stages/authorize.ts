@@ -2,8 +2,10 @@ import { CredexError } from "../errors.js";
 import { PURPOSES, type PurposeName } from "../catalogue.js";
 import { highestGrantedLevel, type AccessRequest, type Authorizer } from "../authorizer.js";
 import type { GrantUse } from "../special-access/special-access-registry.js";
-import type { AgencyRegistry } from "../registry.js";
+import { missingPurposeRole, type AgencyRegistry } from "../registry.js";
 import type { Principal } from "../principal.js";
+import type { Catalogue } from "../catalogue.js";
+import { protectionCeiling, requiredProtectionLevel } from "../protection-level.js";
 
 /** What one owner's records of one category may be released at. */
 export interface Grant {
@@ -14,7 +16,7 @@ export interface Grant {
   readonly matchedRule: string;
 }
 
-export type DenialReason = "EXPLICITLY_DENIED" | "PURPOSE_NOT_PERMITTED" | "CATEGORY_NOT_PERMITTED";
+export type DenialReason = "EXPLICITLY_DENIED" | "PROTECTION_LEVEL_INSUFFICIENT" | "PURPOSE_NOT_PERMITTED" | "CATEGORY_NOT_PERMITTED";
 
 export interface Denial {
   readonly owner: string;
@@ -35,6 +37,12 @@ export interface AuthorizeDeps {
   readonly registry: AgencyRegistry;
   /** Highest level any exchange may release now: 1 in restricted mode, else 4. */
   readonly levelCap: () => number;
+  /**
+   * Category levels and the protection level each classification level requires
+   * (GB/T 22239-2019); absent (unit tests), categories are taken as level 1 and the
+   * default requirements apply to the grant's level.
+   */
+  readonly catalogue?: Catalogue | undefined;
 }
 
 export interface AuthorizeInput {
@@ -45,7 +53,7 @@ export interface AuthorizeInput {
   readonly specialGrant?: GrantUse | undefined;
 }
 
-const DENIAL_PRECEDENCE: readonly DenialReason[] = ["EXPLICITLY_DENIED", "PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED"];
+const DENIAL_PRECEDENCE: readonly DenialReason[] = ["EXPLICITLY_DENIED", "PROTECTION_LEVEL_INSUFFICIENT", "PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED"];
 
 /** The policy's answer for one owner × category × purpose, for levels 1..ceiling. */
 interface Probe {
@@ -79,7 +87,11 @@ function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ce
  * Stage 3: what may the caller see? Decides only (STYLE.md: authorize
  * decides, release enforces). For every owner that serves a requested
  * category, the highest level the policy grants for this purpose, capped by
- * the requester's clearance and the gateway's mode. Deny by default: a pair
+ * the requester's clearance, its declared protection level and the gateway's
+ * mode. A category whose level needs a higher protection level than the
+ * requester declared (GB/T 22239-2019) is refused whatever the policy or a
+ * special grant says: the policy may come in a signed bundle checked against
+ * another registry, and the registry may change. Deny by default: a pair
  * with no allow rule is denied; explicit denies win, over special grants too.
  * When nothing at all is granted the exchange is refused with the most
  * specific reason.
@@ -87,11 +99,30 @@ function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ce
 export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date): ExchangeDecision {
   const authorizer = deps.authorizer(); // one policy revision for the whole exchange
   const requester = deps.registry.get(input.principal.agencyId);
-  const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), 4);
+  const missingRole = missingPurposeRole(requester, input.purpose);
+  if (missingRole !== undefined) {
+    // A registry fact, checked before the policy: no rule (not even "*, JUDICIAL") lets an agency claim the purpose.
+    throw new CredexError("PURPOSE_NOT_PERMITTED", `purpose ${input.purpose} needs the "${missingRole}" role in the agency registry; "${input.principal.agencyId}" does not hold it`, {
+      purpose: input.purpose,
+      required_role: missingRole,
+      agency: input.principal.agencyId,
+    });
+  }
+  const protection = requester?.protectionLevel ?? 0;
+  const protectionCap = protectionCeiling(deps.catalogue, protection);
+  const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), protectionCap, 4);
   const grants: Grant[] = [];
   const denials: Denial[] = [];
+  let underProtected: { category: string; owner: string; required: number } | undefined;
   for (const category of input.categories) {
+    const categoryLevel = deps.catalogue?.categories.get(category)?.level ?? 1;
+    const required = requiredProtectionLevel(deps.catalogue, categoryLevel);
     for (const owner of deps.registry.providersOf(category)) {
+      if (protection < required) {
+        denials.push({ owner: owner.id, category, reason: "PROTECTION_LEVEL_INSUFFICIENT", matchedRule: `GB/T 22239-2019: level ${categoryLevel} needs protection level ${required}` });
+        underProtected ??= { category, owner: owner.id, required };
+        continue;
+      }
       const request = { requester: input.principal.agencyId, owner: owner.id, category, action: "query", purpose: input.purpose };
       const p = probe(authorizer, request, ceiling);
       const special = input.specialGrant && input.specialGrant.ownerAgency === owner.id && input.specialGrant.categories.has(category);
@@ -110,7 +141,11 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
   if (grants.length === 0 && denials.length > 0) {
     const reason = DENIAL_PRECEDENCE.find((r) => denials.some((d) => d.reason === r))!;
     const first = denials.find((d) => d.reason === reason)!;
-    throw new CredexError(reason, undefined, { purpose: input.purpose, category: first.category, owner: first.owner, policy_revision: authorizer.revision });
+    const levels: Record<string, string> =
+      reason === "PROTECTION_LEVEL_INSUFFICIENT" && underProtected
+        ? { declared_protection_level: String(protection), required_protection_level: String(underProtected.required) }
+        : {};
+    throw new CredexError(reason, undefined, { purpose: input.purpose, category: first.category, owner: first.owner, policy_revision: authorizer.revision, ...levels });
   }
   return { grants, denials, policyRevision: authorizer.revision, decidedAt: now };
 }

@@ -3,9 +3,10 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CreditRecordSchema, Polarity, SubjectType, type CreditRecord } from "../../gen/credex/v1/types_pb.js";
 import { AgencyStatus } from "../../gen/credex/v1/exchange_pb.js";
-import { release, type ReleaseInput } from "./release.js";
+import { AUDITED_RECORD_ID_BYTES, release, type DataQualityEvent, type ReleaseInput } from "./release.js";
 import type { ExchangeDecision } from "./authorize.js";
 import type { ProviderOutcome } from "./fetch.js";
+import type { Catalogue, CategoryInfo } from "../catalogue.js";
 
 const subject = { type: SubjectType.LEGAL_PERSON, id: "91310110666007217T" };
 const now = new Date("2026-06-01T00:00:00Z");
@@ -24,8 +25,27 @@ function rec(id: string, fields: Array<[string, number]>, extra: Partial<{ owner
   });
 }
 
-const decision = (maxLevel: number, category = "forex_violation", owner = "safe"): ExchangeDecision => ({
-  grants: [{ owner, category, maxLevel, matchedRule: "p, test" }],
+/** The shipped catalogue's classification of the categories used here (policies/categories.yaml), plus one field classified on its own. */
+const category = (name: string, level: number, negative: boolean, fields?: Record<string, number>): [string, CategoryInfo] => [
+  name,
+  { name, level, sensitive: level === 4, negative, sectors: [], description: name, ...(fields ? { fields: new Map(Object.entries(fields).map(([f, l]) => [f, { level: l, sensitive: l === 4 }])) } : {}) },
+];
+const catalogue: Catalogue = {
+  categories: new Map([
+    category("forex_violation", 3, true),
+    category("forex_registration", 2, false),
+    category("loan_overdue", 3, true),
+    category("loan_record", 3, false, { collateral_valuation_cny: 4 }),
+    category("administrative_penalty", 1, true),
+    category("red_list", 1, false),
+    category("income", 4, false),
+  ]),
+};
+
+const decision = (maxLevel: number, category = "forex_violation", owner = "safe"): ExchangeDecision => grants([[category, maxLevel]], owner);
+
+const grants = (levels: Array<[category: string, maxLevel: number]>, owner = "safe"): ExchangeDecision => ({
+  grants: levels.map(([category, maxLevel]) => ({ owner, category, maxLevel, matchedRule: "p, test" })),
   denials: [],
   policyRevision: "rev",
   decidedAt: now,
@@ -33,7 +53,7 @@ const decision = (maxLevel: number, category = "forex_violation", owner = "safe"
 
 const outcome = (records: CreditRecord[], agencyId = "safe"): ProviderOutcome => ({ agencyId, status: "OK", detail: "", records, bytes: 0, requestedAt: now, respondedAt: now });
 
-const input = (extra: Partial<ReleaseInput> = {}): ReleaseInput => ({ subjectType: subject.type, subjectId: subject.id, sensitiveAllowed: () => false, now, ...extra });
+const input = (extra: Partial<ReleaseInput> = {}): ReleaseInput => ({ catalogue, subjectType: subject.type, subjectId: subject.id, sensitiveAllowed: () => false, now, ...extra });
 
 describe("release", () => {
   it("ok/keeps records and fields within the grant", () => {
@@ -43,7 +63,8 @@ describe("release", () => {
   });
 
   it("fail/withholds records above the granted level and removes fields above it", () => {
-    const { results, stats } = release(decision(2), [outcome([rec("r1", [["a", 2]], { level: 3 }), rec("r2", [["b", 2], ["c", 3]], { level: 2 })])], input());
+    const registration = { category: "forex_registration", polarity: Polarity.NEUTRAL };
+    const { results, stats } = release(decision(2, "forex_registration"), [outcome([rec("r1", [["a", 2]], { ...registration, level: 3 }), rec("r2", [["b", 2], ["c", 3]], { ...registration, level: 2 })])], input());
     expect(results[0]!.records.map((r) => r.recordId)).toEqual(["r2"]);
     expect(results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["b"]);
     expect(results[0]!.withheld.map((w) => [w.reason, w.records, w.fields])).toEqual([["LEVEL_ABOVE_GRANT", 1, 1]]);
@@ -51,12 +72,12 @@ describe("release", () => {
   });
 
   it("fail/level-4 content needs named consent or a grant for its category (Art. 14.2)", () => {
-    const records = () => [rec("r1", [["income", 4], ["employer", 3]], { level: 3, category: "income", owner: "safe" })];
-    const without = release(decision(4, "income"), [outcome(records())], input());
-    expect(without.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["employer"]);
+    const records = () => [rec("r1", [["account_balance_usd", 4], ["violation", 3]], { level: 3 })];
+    const without = release(decision(4), [outcome(records())], input());
+    expect(without.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["violation"]);
     expect(without.results[0]!.withheld[0]!.reason).toBe("SENSITIVE_NOT_CONSENTED");
-    const named = release(decision(4, "income"), [outcome(records())], input({ sensitiveAllowed: (_o, c) => c === "income" }));
-    expect(named.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["income", "employer"]);
+    const named = release(decision(4), [outcome(records())], input({ sensitiveAllowed: (_o, c) => c === "forex_violation" }));
+    expect(named.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["account_balance_usd", "violation"]);
   });
 
   it("fail/prohibited fields never pass, whatever their level, and are reported (Art. 14.1)", () => {
@@ -77,8 +98,8 @@ describe("release", () => {
   it("fail/negative records are not provided 5 years after the event ended (Art. 16)", () => {
     const old = rec("old", [["a", 3]], { endedAt: new Date("2021-05-31T00:00:00Z") });
     const recent = rec("recent", [["a", 3]], { endedAt: new Date("2021-06-02T00:00:00Z") });
-    const positiveOld = rec("pos", [["a", 3]], { endedAt: new Date("2015-01-01T00:00:00Z"), polarity: Polarity.POSITIVE });
-    const { results } = release(decision(3), [outcome([old, recent, positiveOld])], input());
+    const positiveOld = rec("pos", [["a", 2]], { level: 2, category: "forex_registration", endedAt: new Date("2015-01-01T00:00:00Z"), polarity: Polarity.POSITIVE });
+    const { results } = release(grants([["forex_violation", 3], ["forex_registration", 2]]), [outcome([old, recent, positiveOld])], input());
     expect(results[0]!.records.map((r) => r.recordId)).toEqual(["recent", "pos"]);
     expect(results[0]!.withheld[0]).toMatchObject({ reason: "NEGATIVE_EXPIRED", records: 1 });
   });
@@ -98,6 +119,17 @@ describe("release", () => {
     expect(results[0]!.records.map((r) => r.disputed)).toEqual([true, true]);
   });
 
+  it("ok/the ids of released records are kept by owner for the audit (standing to object); withheld ones and ids outside the record-id form are not", () => {
+    const { stats } = release(decision(3), [outcome([rec("r-1", [["a", 3]]), rec("r 2<script>", [["a", 3]]), rec("r-3", [["a", 3]], { level: 4 })])], input());
+    expect([...stats.releasedRecords]).toEqual([["safe", ["r-1"]]]);
+    expect(stats.releasedRecordIdsOmitted).toBe(1);
+    // Bounded, so that one large answer cannot push its audit record past what the sink accepts.
+    const many = Array.from({ length: 2_100 }, (_, i) => rec(`${String(i).padStart(4, "0")}${"x".repeat(124)}`, [["a", 3]]));
+    const bounded = release(decision(3), [outcome(many)], input()).stats;
+    expect(bounded.releasedRecords.get("safe")!.length).toBe(Math.floor(AUDITED_RECORD_ID_BYTES / 128));
+    expect(bounded.releasedRecordIdsOmitted).toBe(2_100 - Math.floor(AUDITED_RECORD_ID_BYTES / 128));
+  });
+
   it("ok/reports failed providers and owners refused by policy with their status", () => {
     const failed: ProviderOutcome = { ...outcome([]), agencyId: "nfra", status: "UNAVAILABLE", detail: "the provider is unreachable" };
     const d: ExchangeDecision = { ...decision(3), denials: [{ owner: "csrc", category: "securities_violation", reason: "PURPOSE_NOT_PERMITTED", matchedRule: "" }] };
@@ -107,5 +139,87 @@ describe("release", () => {
       ["nfra", "UNAVAILABLE", "the provider is unreachable"],
       ["csrc", "NOT_PERMITTED", "PURPOSE_NOT_PERMITTED"],
     ]);
+  });
+
+  describe("item 6: the gateway, not the provider, decides the level", () => {
+    const reported = () => {
+      const events: DataQualityEvent[] = [];
+      return { events, onDataQuality: (e: DataQualityEvent) => void events.push(e) };
+    };
+
+    it("item 6: a level-4 record labelled level 1 is withheld from a level-1 grant, and the mislabel is reported", () => {
+      const { events, onDataQuality } = reported();
+      const mislabelled = rec("inc-1", [["annual_income_cny", 1]], { level: 1, category: "income", polarity: Polarity.NEUTRAL });
+      const { results, stats } = release(decision(1, "income"), [outcome([mislabelled])], input({ onDataQuality }));
+      expect(results[0]!.records).toHaveLength(0);
+      expect(results[0]!.withheld.map((w) => [w.reason, w.records])).toEqual([["LEVEL_ABOVE_GRANT", 1]]);
+      expect(stats.fieldsReleased).toBe(0);
+      expect(events).toEqual([{ provider: "safe", mislabelledRecords: 1, mislabelledFields: 0, properties: ["level", "sensitive"], recordIds: ["inc-1"] }]);
+    });
+
+    it("item 6: a level-4 record labelled level 3 still needs written consent naming its category (Art. 14.2)", () => {
+      const mislabelled = () => [rec("inc-2", [["annual_income_cny", 3]], { level: 3, category: "income", polarity: Polarity.NEUTRAL })];
+      const without = release(decision(4, "income"), [outcome(mislabelled())], input());
+      expect(without.results[0]!.withheld.map((w) => [w.reason, w.records])).toEqual([["SENSITIVE_NOT_CONSENTED", 1]]);
+      const named = release(decision(4, "income"), [outcome(mislabelled())], input({ sensitiveAllowed: (_o, c) => c === "income" }));
+      expect(named.results[0]!.records.map((r) => r.recordId)).toEqual(["inc-2"]);
+    });
+
+    it("item 6: a record of a negative category labelled positive and ended more than 5 years ago is withheld (Art. 16)", () => {
+      const { events, onDataQuality } = reported();
+      const old = new Date("2020-01-01T00:00:00Z");
+      const records = [
+        rec("pen-pos", [["decision_no", 1]], { level: 1, category: "administrative_penalty", polarity: Polarity.POSITIVE, endedAt: old }),
+        rec("pen-unset", [["decision_no", 1]], { level: 1, category: "administrative_penalty", polarity: Polarity.UNSPECIFIED, endedAt: old }),
+        // A non-negative category: the 5-year limit does not apply, nothing is mislabelled.
+        rec("red", [["list", 1]], { level: 1, category: "red_list", polarity: Polarity.POSITIVE, endedAt: old }),
+      ];
+      const { results } = release(grants([["administrative_penalty", 1], ["red_list", 1]]), [outcome(records)], input({ onDataQuality }));
+      expect(results[0]!.records.map((r) => r.recordId)).toEqual(["red"]);
+      expect(results[0]!.withheld.map((w) => [w.reason, w.records])).toEqual([["NEGATIVE_EXPIRED", 2]]);
+      expect(events).toEqual([{ provider: "safe", mislabelledRecords: 2, mislabelledFields: 0, properties: ["negative"], recordIds: ["pen-pos", "pen-unset"] }]);
+    });
+
+    it("item 6: a field is judged at the catalogue's own level for it, else at least at its category's; a field the catalogue classifies is reported when labelled below", () => {
+      const { events, onDataQuality } = reported();
+      const record = rec("loan-1", [["lender", 1], ["collateral_valuation_cny", 1], ["status", 0]], { level: 3, category: "loan_record", polarity: Polarity.POSITIVE });
+      const { results } = release(decision(3, "loan_record"), [outcome([record])], input({ onDataQuality }));
+      // lender: labelled 1, category 3 → 3, within the grant. collateral: the catalogue says 4 → removed. status: carries the record's level.
+      expect(results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["lender", "status"]);
+      expect(results[0]!.withheld.map((w) => [w.reason, w.records, w.fields])).toEqual([["LEVEL_ABOVE_GRANT", 0, 1]]);
+      expect(events).toEqual([{ provider: "safe", mislabelledRecords: 0, mislabelledFields: 1, properties: ["level"], recordIds: ["loan-1"] }]);
+      // With a grant covering level 4 and consent naming the category, the field passes: the catalogue raised it, it did not drop it.
+      const named = release(decision(4, "loan_record"), [outcome([rec("loan-2", [["collateral_valuation_cny", 1]], { level: 3, category: "loan_record", polarity: Polarity.POSITIVE })])], input({ sensitiveAllowed: () => true }));
+      expect(named.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["collateral_valuation_cny"]);
+    });
+
+    it("item 6: mislabelling is reported once per provider and exchange, with its counts, however many records", () => {
+      const { events, onDataQuality } = reported();
+      const many = Array.from({ length: 50 }, (_, i) => rec(`s-${i}`, [["a", 1]], { level: 1, polarity: Polarity.NEGATIVE }));
+      const other = [rec("c-1", [["a", 1]], { owner: "csrc", level: 2, polarity: Polarity.NEGATIVE })];
+      const d: ExchangeDecision = { ...decision(3), grants: [...decision(3).grants, ...decision(3, "forex_violation", "csrc").grants] };
+      const { results } = release(d, [outcome(many), outcome(other, "csrc")], input({ onDataQuality }));
+      expect(results.map((r) => r.records.length)).toEqual([50, 1]);
+      expect(events.map((e) => [e.provider, e.mislabelledRecords, e.recordIds.length])).toEqual([
+        ["safe", 50, 5],
+        ["csrc", 1, 1],
+      ]);
+    });
+
+    it("ok/a provider labelling stricter than the catalogue is followed and not reported", () => {
+      const { events, onDataQuality } = reported();
+      const stricter = rec("strict", [["decision_no", 3]], { level: 3, category: "administrative_penalty", polarity: Polarity.NEGATIVE });
+      const negativeRed = rec("neg-red", [["list", 1]], { level: 1, category: "red_list", polarity: Polarity.NEGATIVE, endedAt: new Date("2020-01-01T00:00:00Z") });
+      const { results } = release(grants([["administrative_penalty", 1], ["red_list", 1]]), [outcome([stricter, negativeRed])], input({ onDataQuality }));
+      expect(results[0]!.records).toHaveLength(0);
+      expect(Object.fromEntries(results[0]!.withheld.map((w) => [w.reason, w.records]))).toEqual({ LEVEL_ABOVE_GRANT: 1, NEGATIVE_EXPIRED: 1 });
+      expect(events).toEqual([]);
+    });
+
+    it("fail/a record of a category the catalogue does not know is never released", () => {
+      const unknown = rec("u", [["a", 1]], { level: 1, category: "not_catalogued" });
+      const { results } = release(decision(4, "not_catalogued"), [outcome([unknown])], input());
+      expect(results[0]!.withheld.map((w) => [w.reason, w.records])).toEqual([["CATEGORY_NOT_GRANTED", 1]]);
+    });
   });
 });

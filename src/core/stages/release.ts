@@ -3,6 +3,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { AgencyResultSchema, AgencyStatus, WithheldCountSchema, type AgencyResult } from "../../gen/credex/v1/exchange_pb.js";
 import { Polarity, type CreditRecord, type RecordField } from "../../gen/credex/v1/types_pb.js";
 import { isProhibitedFieldName, Level, negativeRecordExpired } from "../classification.js";
+import type { Catalogue, CategoryInfo } from "../catalogue.js";
+import { isRecordId } from "../record-id.js";
 import type { ExchangeDecision } from "./authorize.js";
 import type { ProviderOutcome } from "./fetch.js";
 
@@ -24,7 +26,31 @@ export interface ProhibitedDataEvent {
   readonly fieldName: string;
 }
 
+/** A property of a record or field that a provider labelled less strictly than the catalogue. */
+export type LabelProperty = "level" | "sensitive" | "negative";
+
+/**
+ * A provider labelled records or fields less strictly than the catalogue
+ * (a level-4 record as level 1, a negative one as positive): the gateway
+ * applied the catalogue's classification, and raises this for incident
+ * handling once per provider and exchange, never once per record.
+ */
+export interface DataQualityEvent {
+  readonly provider: string;
+  /** Records with at least one property labelled below the catalogue. */
+  readonly mislabelledRecords: number;
+  /** Fields labelled below the level the catalogue gives them. */
+  readonly mislabelledFields: number;
+  readonly properties: readonly LabelProperty[];
+  /** A few of the records concerned (ids of the record-id form only: src/core/record-id.ts), as evidence. */
+  readonly recordIds: readonly string[];
+}
+
+const EVIDENCE_RECORD_IDS = 5;
+
 export interface ReleaseInput {
+  /** The catalogue decides each record's and field's level, sensitivity and negative flag, never the provider alone. */
+  readonly catalogue: Catalogue;
   readonly subjectType: number;
   readonly subjectId: string;
   /** May level-4 content of this owner's category pass? Named in written consent (Art. 14.2) or covered by a special grant. */
@@ -33,6 +59,7 @@ export interface ReleaseInput {
   /** Records under an open objection (Art. 25) are released marked disputed. */
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent) => void;
+  readonly onDataQuality?: (event: DataQualityEvent) => void;
 }
 
 export interface ReleaseStats {
@@ -44,7 +71,17 @@ export interface ReleaseStats {
   readonly withheldFieldNames: Set<string>;
   /** reason → [records, fields] */
   readonly withheld: Map<string, [number, number]>;
+  /**
+   * Ids of the released records, by owner, as the audit records them: who received
+   * which record is an agency's standing to object to it (Art. 25). Bounded
+   * (AUDITED_RECORD_ID_BYTES); ids beyond the bound, or not objectable, are counted.
+   */
+  readonly releasedRecords: Map<string, string[]>;
+  releasedRecordIdsOmitted: number;
 }
+
+/** Record ids one exchange's audit event may carry: keeps the event well under Kafka's default 1 MiB message size. */
+export const AUDITED_RECORD_ID_BYTES = 256 * 1024;
 
 export interface Release {
   readonly results: AgencyResult[];
@@ -60,8 +97,10 @@ const OUTCOME_STATUS: Record<ProviderOutcome["status"], AgencyStatus> = {
 
 /**
  * Stage 6: enforce the decision on what came back, record by record and
- * field by field. Providers are not trusted to have filtered: everything
- * above the grant is removed here.
+ * field by field. Providers are not trusted to have filtered, nor to have
+ * labelled: each record and field is judged at the stricter of the
+ * provider's label and the catalogue's classification (level, sensitivity,
+ * negative flag), and everything above the grant is removed here.
  */
 export function release(decision: ExchangeDecision, outcomes: readonly ProviderOutcome[], input: ReleaseInput): Release {
   const stats: ReleaseStats = {
@@ -72,7 +111,10 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
     releasedFieldNames: new Set(),
     withheldFieldNames: new Set(),
     withheld: new Map(),
+    releasedRecords: new Map(),
+    releasedRecordIdsOmitted: 0,
   };
+  let recordIdBytes = 0;
   const grantLevel = new Map<string, number>();
   for (const g of decision.grants) grantLevel.set(`${g.owner}\u0000${g.category}`, g.maxLevel);
 
@@ -90,8 +132,15 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       stats.fieldsWithheld += fields;
     };
     const released: CreditRecord[] = [];
+    const mislabel = { records: 0, fields: 0, properties: new Set<LabelProperty>(), recordIds: [] as string[] };
     for (const record of outcome.records) {
-      const reason = recordWithholdReason(record, outcome.agencyId, grantLevel, input);
+      const judged = judgeRecord(record, outcome.agencyId, grantLevel, input);
+      if (judged.understated.size > 0) {
+        mislabel.records++;
+        for (const p of judged.understated) mislabel.properties.add(p);
+        if (mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId)) mislabel.recordIds.push(record.recordId);
+      }
+      const reason = judged.reason;
       if (reason) {
         if (reason === "PROHIBITED") input.onProhibited?.({ provider: outcome.agencyId, recordId: record.recordId, fieldName: "" });
         count(reason, 1, 0);
@@ -100,8 +149,11 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`)!;
       const sensitiveOk = input.sensitiveAllowed(record.ownerAgency, record.category);
       const kept: RecordField[] = [];
+      let fieldsMislabelled = 0;
       for (const field of record.fields) {
-        const fieldReason = fieldWithholdReason(field, record.level, maxLevel, sensitiveOk);
+        const fieldJudged = judgeField(field, judged.level, judged.category, maxLevel, sensitiveOk);
+        if (fieldJudged.understated) fieldsMislabelled++;
+        const fieldReason = fieldJudged.reason;
         if (fieldReason) {
           if (fieldReason === "PROHIBITED") input.onProhibited?.({ provider: outcome.agencyId, recordId: record.recordId, fieldName: field.name });
           count(fieldReason, 0, 1);
@@ -111,10 +163,32 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
         kept.push(field);
         stats.releasedFieldNames.add(field.name);
       }
+      if (fieldsMislabelled > 0) {
+        mislabel.fields += fieldsMislabelled;
+        mislabel.properties.add("level");
+        if (judged.understated.size === 0 && mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId)) mislabel.recordIds.push(record.recordId);
+      }
       record.fields = kept;
       stats.fieldsReleased += kept.length;
       if (input.isDisputed?.(record.ownerAgency, record.recordId)) record.disputed = true;
       released.push(record);
+      if (isRecordId(record.recordId) && recordIdBytes + record.recordId.length <= AUDITED_RECORD_ID_BYTES) {
+        recordIdBytes += record.recordId.length;
+        const ids = stats.releasedRecords.get(record.ownerAgency) ?? [];
+        ids.push(record.recordId);
+        stats.releasedRecords.set(record.ownerAgency, ids);
+      } else {
+        stats.releasedRecordIdsOmitted++;
+      }
+    }
+    if (mislabel.records > 0 || mislabel.fields > 0) {
+      input.onDataQuality?.({
+        provider: outcome.agencyId,
+        mislabelledRecords: mislabel.records,
+        mislabelledFields: mislabel.fields,
+        properties: [...mislabel.properties].sort(),
+        recordIds: mislabel.recordIds,
+      });
     }
     stats.recordsReleased += released.length;
     results.push(
@@ -136,26 +210,59 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
   return { results, stats };
 }
 
-function recordWithholdReason(record: CreditRecord, provider: string, grantLevel: ReadonlyMap<string, number>, input: ReleaseInput): WithholdReason | undefined {
-  // A provider may only answer about the asked subject and its own records.
-  if (record.subject?.type !== input.subjectType || record.subject.id !== input.subjectId) return "SUBJECT_MISMATCH";
-  if (record.ownerAgency !== provider) return "OWNER_MISMATCH";
-  const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`);
-  if (maxLevel === undefined) return "CATEGORY_NOT_GRANTED";
-  if (record.level === Level.PROHIBITED) return "PROHIBITED";
-  if (record.level < Level.PUBLIC || record.level > Level.PROHIBITED) return "LEVEL_MISSING";
-  if (record.level > maxLevel) return "LEVEL_ABOVE_GRANT";
-  if (record.level === Level.SENSITIVE && !input.sensitiveAllowed(record.ownerAgency, record.category)) return "SENSITIVE_NOT_CONSENTED";
-  // Art. 16: negative information is not provided 5 years after the event ended.
-  if (record.polarity === Polarity.NEGATIVE && record.endedAt && negativeRecordExpired(timestampDate(record.endedAt), input.now)) return "NEGATIVE_EXPIRED";
-  return undefined;
+interface JudgedRecord {
+  readonly reason?: WithholdReason | undefined;
+  /** The record's effective level: the stricter of the provider's label and the catalogue (set once the category is known). */
+  readonly level: number;
+  readonly category?: CategoryInfo | undefined;
+  /** Properties the provider labelled less strictly than the catalogue. */
+  readonly understated: ReadonlySet<LabelProperty>;
 }
 
-function fieldWithholdReason(field: RecordField, recordLevel: number, maxLevel: number, sensitiveOk: boolean): WithholdReason | undefined {
-  if (field.level === Level.PROHIBITED || isProhibitedFieldName(field.name)) return "PROHIBITED";
-  // A field without its own level carries its record's.
-  const level = field.level === 0 ? recordLevel : field.level;
-  if (level > maxLevel) return "LEVEL_ABOVE_GRANT";
-  if (level === Level.SENSITIVE && !sensitiveOk) return "SENSITIVE_NOT_CONSENTED";
-  return undefined;
+const NONE: ReadonlySet<LabelProperty> = new Set();
+
+function judgeRecord(record: CreditRecord, provider: string, grantLevel: ReadonlyMap<string, number>, input: ReleaseInput): JudgedRecord {
+  const withheld = (reason: WithholdReason, understated = NONE, category?: CategoryInfo): JudgedRecord => ({ reason, level: record.level, category, understated });
+  // A provider may only answer about the asked subject and its own records.
+  if (record.subject?.type !== input.subjectType || record.subject.id !== input.subjectId) return withheld("SUBJECT_MISMATCH");
+  if (record.ownerAgency !== provider) return withheld("OWNER_MISMATCH");
+  const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`);
+  // Granted categories passed validation against the catalogue; one it does not know is never released.
+  const category = input.catalogue.categories.get(record.category);
+  if (maxLevel === undefined || !category) return withheld("CATEGORY_NOT_GRANTED");
+  if (record.level === Level.PROHIBITED) return withheld("PROHIBITED", NONE, category);
+  if (record.level < Level.PUBLIC || record.level > Level.PROHIBITED) return withheld("LEVEL_MISSING", NONE, category);
+  // The stricter of provider and catalogue, property by property (DESIGN.md "Trust: every node verifies").
+  const understated = new Set<LabelProperty>();
+  if (record.level < category.level) understated.add("level");
+  if (category.sensitive && record.level !== Level.SENSITIVE) understated.add("sensitive");
+  if (category.negative && record.polarity !== Polarity.NEGATIVE) understated.add("negative");
+  const level = Math.max(record.level, category.level);
+  const sensitive = level === Level.SENSITIVE || category.sensitive;
+  const negative = record.polarity === Polarity.NEGATIVE || category.negative;
+  const judged = (reason?: WithholdReason): JudgedRecord => ({ reason, level, category, understated });
+  if (level > maxLevel) return judged("LEVEL_ABOVE_GRANT");
+  if (sensitive && !input.sensitiveAllowed(record.ownerAgency, record.category)) return judged("SENSITIVE_NOT_CONSENTED");
+  // Art. 16: negative information is not provided 5 years after the event ended, whatever polarity the provider gave it.
+  if (negative && record.endedAt && negativeRecordExpired(timestampDate(record.endedAt), input.now)) return judged("NEGATIVE_EXPIRED");
+  return judged();
+}
+
+/**
+ * A field's effective level: the stricter of the provider's label (a field
+ * without one carries its record's) and the catalogue's, which is the field's
+ * own level when the catalogue classifies it, else its category's.
+ */
+function judgeField(field: RecordField, recordLevel: number, category: CategoryInfo | undefined, maxLevel: number, sensitiveOk: boolean): { reason?: WithholdReason; understated: boolean } {
+  if (field.level === Level.PROHIBITED || isProhibitedFieldName(field.name)) return { reason: "PROHIBITED", understated: false };
+  const labelled = field.level === 0 ? recordLevel : field.level;
+  const known = category?.fields?.get(field.name);
+  const floor = known?.level ?? category?.level ?? Level.PUBLIC;
+  const level = Math.max(labelled, floor);
+  // Only a field the catalogue classifies itself can be mislabelled; the category floor is the record's own check.
+  const understated = known !== undefined && labelled < known.level;
+  const sensitive = level === Level.SENSITIVE || known?.sensitive === true;
+  if (level > maxLevel) return { reason: "LEVEL_ABOVE_GRANT", understated };
+  if (sensitive && !sensitiveOk) return { reason: "SENSITIVE_NOT_CONSENTED", understated };
+  return { understated };
 }

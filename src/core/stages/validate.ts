@@ -1,4 +1,3 @@
-import { verify as verifySignature, constants } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConsentGrantSchema, Purpose, SubjectType, type ConsentAttestation, type ConsentGrant } from "../../gen/credex/v1/types_pb.js";
@@ -8,6 +7,7 @@ import { validateUscc } from "../identifiers/uscc.js";
 import { validateResidentId } from "../identifiers/resident-id.js";
 import type { Catalogue, PurposeName } from "../catalogue.js";
 import type { Principal } from "../principal.js";
+import { AGENCY_SIGNATURE_ALGORITHMS, agencySignatureValid } from "../agency-signature.js";
 
 export interface ValidateDeps {
   readonly catalogue: Catalogue;
@@ -104,9 +104,9 @@ interface ConsentExpectation {
 }
 
 export function verifyConsent(attestation: ConsentAttestation, expected: ConsentExpectation): VerifiedConsent {
-  const padding =
-    attestation.algorithm === "RSA-SHA256" ? constants.RSA_PKCS1_PADDING : attestation.algorithm === "RSA-PSS-SHA256" ? constants.RSA_PKCS1_PSS_PADDING : undefined;
-  if (padding === undefined) throw new CredexError("CONSENT_MALFORMED", `unsupported consent signature algorithm "${printable(attestation.algorithm)}"`);
+  if (!(AGENCY_SIGNATURE_ALGORITHMS as readonly string[]).includes(attestation.algorithm)) {
+    throw new CredexError("CONSENT_MALFORMED", `unsupported consent signature algorithm "${printable(attestation.algorithm)}"`);
+  }
   let grant: ConsentGrant;
   try {
     grant = fromBinary(ConsentGrantSchema, attestation.grant);
@@ -114,13 +114,7 @@ export function verifyConsent(attestation: ConsentAttestation, expected: Consent
     throw new CredexError("CONSENT_MALFORMED", undefined, {}, { cause: err });
   }
   // The signature is checked before any field is trusted.
-  let signed = false;
-  try {
-    signed = verifySignature("sha256", attestation.grant, { key: expected.principal.publicKey, padding }, attestation.signature);
-  } catch {
-    signed = false;
-  }
-  if (!signed) throw new CredexError("CONSENT_SIGNATURE_INVALID");
+  if (agencySignatureValid(attestation.grant, attestation.signature, attestation.algorithm, expected.principal.publicKey) !== true) throw new CredexError("CONSENT_SIGNATURE_INVALID");
   if (grant.consentId === "" || !grant.grantedAt || !grant.expiresAt) throw new CredexError("CONSENT_MALFORMED", "the consent grant lacks its id or validity period");
   if (grant.requesterAgency !== expected.principal.agencyId) throw new CredexError("CONSENT_REQUESTER_MISMATCH");
   if (grant.subject?.type !== expected.subjectType || grant.subject.id !== expected.subjectId) throw new CredexError("CONSENT_SUBJECT_MISMATCH");

@@ -9,6 +9,7 @@ import { createSubjectEnumerationDetector } from "./subject-enumeration.js";
 import { createConsentMisuseDetector } from "./consent-misuse.js";
 import { createProviderOutageDetector } from "./provider-outage.js";
 import { createProhibitedDataDetector } from "./prohibited-data.js";
+import { createProviderDataQualityDetector } from "./provider-data-quality.js";
 import { createAuditDegradedDetector } from "./audit-degraded.js";
 import { createCertificateExpiryDetector } from "./certificate-expiry.js";
 import { createPolicyRejectedDetector } from "./policy-rejected.js";
@@ -140,6 +141,12 @@ describe("event detectors", () => {
   it("prohibited-data fires per event, level III, keyed by provider", () => {
     const d = createProhibitedDataDetector();
     expect(d.observeEvent!({ kind: "prohibited-data", at, provider: "cbirc", exchangeId: "x", recordId: "r1", fieldName: "blood_type" })[0]).toMatchObject({ key: "cbirc", level: "III" });
+    expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
+  });
+  it("item 6: provider-data-quality feeds one incident per provider with the counts of each exchange", () => {
+    const d = createProviderDataQualityDetector();
+    const event = { kind: "provider-data-quality" as const, at, provider: "sh-credit", exchangeId: "x", mislabelledRecords: 3, mislabelledFields: 2, properties: ["level", "negative"], recordIds: ["r1"] };
+    expect(d.observeEvent!(event)[0]).toMatchObject({ key: "sh-credit", level: "IV", count: 5, attributes: { properties: "level,negative" } });
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
   });
   it("audit-degraded is level III near the spool bound, IV before; and on fail-closed exchanges", () => {

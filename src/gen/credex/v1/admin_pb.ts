@@ -743,6 +743,10 @@ export const GatewayAdmin: GenService<{
     output: typeof RevokeCertificateResponseSchema;
   },
   /**
+   * Lifts only what officers and playbooks revoked. A serial the CA revoked (its CRL or a
+   * control item it signed) is refused with REVOCATION_NOT_LIFTABLE (metadata source: crl,
+   * ca-control) and nothing is lifted; a serial that is not revoked, ADMIN_TARGET_UNKNOWN.
+   *
    * @generated from rpc credex.v1.GatewayAdmin.UnrevokeCertificate
    */
   unrevokeCertificate: {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file credex/v1/types.proto.
  */
 export const file_credex_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjcmVkZXgvdjEvdHlwZXMucHJvdG8SCWNyZWRleC52MSI7CgdTdWJqZWN0EiQKBHR5cGUYASABKA4yFi5jcmVkZXgudjEuU3ViamVjdFR5cGUSCgoCaWQYAiABKAkiSwoLUmVjb3JkRmllbGQSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIfCgVsZXZlbBgDIAEoDjIQLmNyZWRleC52MS5MZXZlbCLPAgoMQ3JlZGl0UmVjb3JkEhEKCXJlY29yZF9pZBgBIAEoCRIUCgxvd25lcl9hZ2VuY3kYAiABKAkSIwoHc3ViamVjdBgDIAEoCzISLmNyZWRleC52MS5TdWJqZWN0EhAKCGNhdGVnb3J5GAQgASgJEiUKCHBvbGFyaXR5GAUgASgOMhMuY3JlZGV4LnYxLlBvbGFyaXR5Eh8KBWxldmVsGAYgASgOMhAuY3JlZGV4LnYxLkxldmVsEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGZmllbGRzGAkgAygLMhYuY3JlZGV4LnYxLlJlY29yZEZpZWxkEhAKCGRpc3B1dGVkGAogASgIIp4CCgxDb25zZW50R3JhbnQSEgoKY29uc2VudF9pZBgBIAEoCRIjCgdzdWJqZWN0GAIgASgLMhIuY3JlZGV4LnYxLlN1YmplY3QSIwoHcHVycG9zZRgDIAEoDjISLmNyZWRleC52MS5QdXJwb3NlEhIKCmNhdGVnb3JpZXMYBCADKAkSLgoKZ3JhbnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoabmFtZXNfc2Vuc2l0aXZlX2NhdGVnb3JpZXMYByABKAgSGAoQcmVxdWVzdGVyX2FnZW5jeRgIIAEoCSJJChJDb25zZW50QXR0ZXN0YXRpb24SDQoFZ3JhbnQYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMEhEKCWFsZ29yaXRobRgDIAEoCSqHAQoLU3ViamVjdFR5cGUSHAoYU1VCSkVDVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZU1VCSkVDVF9UWVBFX0xFR0FMX1BFUlNPThABEh8KG1NVQkpFQ1RfVFlQRV9OQVRVUkFMX1BFUlNPThACEhoKFlNVQkpFQ1RfVFlQRV9PVEhFUl9PUkcQAypoCghQb2xhcml0eRIYChRQT0xBUklUWV9VTlNQRUNJRklFRBAAEhUKEVBPTEFSSVRZX1BPU0lUSVZFEAESFQoRUE9MQVJJVFlfTkVHQVRJVkUQAhIUChBQT0xBUklUWV9ORVVUUkFMEAMqgwEKBUxldmVsEhUKEUxFVkVMX1VOU1BFQ0lGSUVEEAASEAoMTEVWRUxfUFVCTElDEAESEAoMTEVWRUxfU0hBUkVEEAISFAoQTEVWRUxfUkVTVFJJQ1RFRBADEhMKD0xFVkVMX1NFTlNJVElWRRAEEhQKEExFVkVMX1BST0hJQklURUQQBSqAAgoHUHVycG9zZRIXChNQVVJQT1NFX1VOU1BFQ0lGSUVEEAASGQoVUFVSUE9TRV9MT0FOX0FQUFJPVkFMEAESIAocUFVSUE9TRV9QT1NUX0xPQU5fTUFOQUdFTUVOVBACEhcKE1BVUlBPU0VfU1VQRVJWSVNJT04QAxIjCh9QVVJQT1NFX0FETUlOSVNUUkFUSVZFX0FQUFJPVkFMEAQSFAoQUFVSUE9TRV9KVURJQ0lBTBAFEhcKE1BVUlBPU0VfRU5GT1JDRU1FTlQQBhIVChFQVVJQT1NFX0dVQVJBTlRFRRAHEhsKF1BVUlBPU0VfU1VCSkVDVF9SRVFVRVNUEAhiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjcmVkZXgvdjEvdHlwZXMucHJvdG8SCWNyZWRleC52MSI7CgdTdWJqZWN0EiQKBHR5cGUYASABKA4yFi5jcmVkZXgudjEuU3ViamVjdFR5cGUSCgoCaWQYAiABKAkiSwoLUmVjb3JkRmllbGQSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIfCgVsZXZlbBgDIAEoDjIQLmNyZWRleC52MS5MZXZlbCLPAgoMQ3JlZGl0UmVjb3JkEhEKCXJlY29yZF9pZBgBIAEoCRIUCgxvd25lcl9hZ2VuY3kYAiABKAkSIwoHc3ViamVjdBgDIAEoCzISLmNyZWRleC52MS5TdWJqZWN0EhAKCGNhdGVnb3J5GAQgASgJEiUKCHBvbGFyaXR5GAUgASgOMhMuY3JlZGV4LnYxLlBvbGFyaXR5Eh8KBWxldmVsGAYgASgOMhAuY3JlZGV4LnYxLkxldmVsEi8KC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoGZmllbGRzGAkgAygLMhYuY3JlZGV4LnYxLlJlY29yZEZpZWxkEhAKCGRpc3B1dGVkGAogASgIIp4CCgxDb25zZW50R3JhbnQSEgoKY29uc2VudF9pZBgBIAEoCRIjCgdzdWJqZWN0GAIgASgLMhIuY3JlZGV4LnYxLlN1YmplY3QSIwoHcHVycG9zZRgDIAEoDjISLmNyZWRleC52MS5QdXJwb3NlEhIKCmNhdGVnb3JpZXMYBCADKAkSLgoKZ3JhbnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIgoabmFtZXNfc2Vuc2l0aXZlX2NhdGVnb3JpZXMYByABKAgSGAoQcmVxdWVzdGVyX2FnZW5jeRgIIAEoCSJJChJDb25zZW50QXR0ZXN0YXRpb24SDQoFZ3JhbnQYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMEhEKCWFsZ29yaXRobRgDIAEoCSKZAgoOU3ViamVjdFJlcXVlc3QSKwoEa2luZBgBIAEoDjIdLmNyZWRleC52MS5TdWJqZWN0UmVxdWVzdEtpbmQSEgoKcmVxdWVzdF9pZBgCIAEoCRIjCgdzdWJqZWN0GAMgASgLMhIuY3JlZGV4LnYxLlN1YmplY3QSFAoMb3duZXJfYWdlbmN5GAQgASgJEhEKCXJlY29yZF9pZBgFIAEoCRIuCgpncmFudGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChByZXF1ZXN0ZXJfYWdlbmN5GAggASgJIlIKGVN1YmplY3RSZXF1ZXN0QXR0ZXN0YXRpb24SDwoHcmVxdWVzdBgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwSEQoJYWxnb3JpdGhtGAMgASgJKocBCgtTdWJqZWN0VHlwZRIcChhTVUJKRUNUX1RZUEVfVU5TUEVDSUZJRUQQABIdChlTVUJKRUNUX1RZUEVfTEVHQUxfUEVSU09OEAESHwobU1VCSkVDVF9UWVBFX05BVFVSQUxfUEVSU09OEAISGgoWU1VCSkVDVF9UWVBFX09USEVSX09SRxADKmgKCFBvbGFyaXR5EhgKFFBPTEFSSVRZX1VOU1BFQ0lGSUVEEAASFQoRUE9MQVJJVFlfUE9TSVRJVkUQARIVChFQT0xBUklUWV9ORUdBVElWRRACEhQKEFBPTEFSSVRZX05FVVRSQUwQAyqDAQoFTGV2ZWwSFQoRTEVWRUxfVU5TUEVDSUZJRUQQABIQCgxMRVZFTF9QVUJMSUMQARIQCgxMRVZFTF9TSEFSRUQQAhIUChBMRVZFTF9SRVNUUklDVEVEEAMSEwoPTEVWRUxfU0VOU0lUSVZFEAQSFAoQTEVWRUxfUFJPSElCSVRFRBAFKoACCgdQdXJwb3NlEhcKE1BVUlBPU0VfVU5TUEVDSUZJRUQQABIZChVQVVJQT1NFX0xPQU5fQVBQUk9WQUwQARIgChxQVVJQT1NFX1BPU1RfTE9BTl9NQU5BR0VNRU5UEAISFwoTUFVSUE9TRV9TVVBFUlZJU0lPThADEiMKH1BVUlBPU0VfQURNSU5JU1RSQVRJVkVfQVBQUk9WQUwQBBIUChBQVVJQT1NFX0pVRElDSUFMEAUSFwoTUFVSUE9TRV9FTkZPUkNFTUVOVBAGEhUKEVBVUlBPU0VfR1VBUkFOVEVFEAcSGwoXUFVSUE9TRV9TVUJKRUNUX1JFUVVFU1QQCCpeChJTdWJqZWN0UmVxdWVzdEtpbmQSJAogU1VCSkVDVF9SRVFVRVNUX0tJTkRfVU5TUEVDSUZJRUQQABIiCh5TVUJKRUNUX1JFUVVFU1RfS0lORF9PQkpFQ1RJT04QAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message credex.v1.Subject
@@ -228,6 +228,102 @@ export const ConsentAttestationSchema: GenMessage<ConsentAttestation> = /*@__PUR
   messageDesc(file_credex_v1_types, 4);
 
 /**
+ * The subject's request, as the agency that collected it attests it: carried
+ * as bytes inside SubjectRequestAttestation (the same form as ConsentGrant in
+ * ConsentAttestation) so that the signature covers exactly these bytes.
+ *
+ * @generated from message credex.v1.SubjectRequest
+ */
+export type SubjectRequest = Message<"credex.v1.SubjectRequest"> & {
+  /**
+   * First, and a varint where ConsentGrant has a string: no other signed
+   * statement of the agency (a consent grant) parses as a subject request.
+   *
+   * @generated from field: credex.v1.SubjectRequestKind kind = 1;
+   */
+  kind: SubjectRequestKind;
+
+  /**
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: credex.v1.Subject subject = 3;
+   */
+  subject?: Subject | undefined;
+
+  /**
+   * The record the request is about (kind OBJECTION): its owner and id.
+   *
+   * @generated from field: string owner_agency = 4;
+   */
+  ownerAgency: string;
+
+  /**
+   * @generated from field: string record_id = 5;
+   */
+  recordId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp granted_at = 6;
+   */
+  grantedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 7;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The agency that collected the request and signs it.
+   *
+   * @generated from field: string requester_agency = 8;
+   */
+  requesterAgency: string;
+};
+
+/**
+ * Describes the message credex.v1.SubjectRequest.
+ * Use `create(SubjectRequestSchema)` to create a new message.
+ */
+export const SubjectRequestSchema: GenMessage<SubjectRequest> = /*@__PURE__*/
+  messageDesc(file_credex_v1_types, 5);
+
+/**
+ * @generated from message credex.v1.SubjectRequestAttestation
+ */
+export type SubjectRequestAttestation = Message<"credex.v1.SubjectRequestAttestation"> & {
+  /**
+   * A serialized SubjectRequest.
+   *
+   * @generated from field: bytes request = 1;
+   */
+  request: Uint8Array;
+
+  /**
+   * Signature over `request` with the collecting agency's certificate key.
+   *
+   * @generated from field: bytes signature = 2;
+   */
+  signature: Uint8Array;
+
+  /**
+   * "RSA-SHA256" (PKCS#1 v1.5) or "RSA-PSS-SHA256".
+   *
+   * @generated from field: string algorithm = 3;
+   */
+  algorithm: string;
+};
+
+/**
+ * Describes the message credex.v1.SubjectRequestAttestation.
+ * Use `create(SubjectRequestAttestationSchema)` to create a new message.
+ */
+export const SubjectRequestAttestationSchema: GenMessage<SubjectRequestAttestation> = /*@__PURE__*/
+  messageDesc(file_credex_v1_types, 6);
+
+/**
  * The kind of credit subject. Identifier rules per kind: LEGAL_PERSON and
  * OTHER_ORG use the Unified Social Credit Code (GB 32100-2015);
  * NATURAL_PERSON uses the resident identity number (GB 11643-1999).
@@ -394,4 +490,30 @@ export enum Purpose {
  */
 export const PurposeSchema: GenEnum<Purpose> = /*@__PURE__*/
   enumDesc(file_credex_v1_types, 3);
+
+/**
+ * What a subject asks an agency to do on its behalf (Credit Investigation
+ * Regulation Art. 25; PIPL Art. 46).
+ *
+ * @generated from enum credex.v1.SubjectRequestKind
+ */
+export enum SubjectRequestKind {
+  /**
+   * @generated from enum value: SUBJECT_REQUEST_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Object to one record (CreditExchange.FileObjection).
+   *
+   * @generated from enum value: SUBJECT_REQUEST_KIND_OBJECTION = 1;
+   */
+  OBJECTION = 1,
+}
+
+/**
+ * Describes the enum credex.v1.SubjectRequestKind.
+ */
+export const SubjectRequestKindSchema: GenEnum<SubjectRequestKind> = /*@__PURE__*/
+  enumDesc(file_credex_v1_types, 4);
 
