@@ -6,7 +6,7 @@ import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
 import { createAuditChain, genesisHead, recordHash, type ChainHead } from "../../core/audit/audit-chain.js";
 import { ChainStateError, openChainStateFile, replaceChainStateFile, type ChainStateFile } from "../../core/audit/chain-state-file.js";
-import { chainRestartEvent, type ChainRestart, type PreviousCheckpoint } from "../../core/audit/chain-restart.js";
+import { announceChainRestart, type ChainRestart, type PreviousCheckpoint } from "../../core/audit/chain-restart.js";
 import { createCheckpoint, decodeCheckpoint, encodeCheckpoint, trustedCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../../core/audit/checkpoint.js";
 import { createGroupCommitter } from "../../core/audit/group-commit.js";
 import type { KeyRing } from "../../core/audit/key-ring.js";
@@ -294,9 +294,7 @@ export async function createFileAuditSink(opts: FileAuditSinkOptions): Promise<F
   let restart: ChainRestart | undefined;
   if (restartOf) {
     try {
-      const receipt = (await committer.submit({ kind: "event", event: chainRestartEvent(restartOf) })) as AuditReceipt;
-      await committer.submit({ kind: "checkpoint" });
-      restart = { ...restartOf, sequence: receipt.sequence as bigint };
+      restart = await announceChainRestart((item) => committer.submit(item), restartOf);
     } catch (err) {
       if (timer) clearInterval(timer);
       await fh.close().catch(() => undefined);

@@ -55,3 +55,16 @@ export function chainRestartEvent(restart: Omit<ChainRestart, "sequence">): Audi
 export function isChainRestartRecord(record: SealedAuditRecord): boolean {
   return record.eventType === AuditEventType.ADMIN && record.requesterAgency === CHAIN_RESTART_ACTOR;
 }
+
+/**
+ * Appends the announcement and a checkpoint right after it, through a sink's own
+ * committer, so the new chain's first record is signed before anything else is written.
+ */
+export async function announceChainRestart(
+  submit: (item: { kind: "event"; event: AuditEvent } | { kind: "checkpoint" }) => Promise<unknown>,
+  restartOf: Omit<ChainRestart, "sequence">,
+): Promise<ChainRestart> {
+  const receipt = (await submit({ kind: "event", event: chainRestartEvent(restartOf) })) as { sequence: bigint };
+  await submit({ kind: "checkpoint" });
+  return { ...restartOf, sequence: receipt.sequence };
+}

@@ -1,7 +1,7 @@
 import { CredexError } from "../errors.js";
-import { OID_CLIENT_AUTH, readClientCertificate, type ClientCertificate } from "../client-certificate.js";
+import type { ClientCertificate } from "../client-certificate.js";
 import type { PeerTls } from "../principal.js";
-import { VERIFY_ERROR_REASONS, type RevocationList } from "../stages/authenticate.js";
+import { authenticateCertificate, type RevocationList } from "../stages/authenticate.js";
 
 export interface AuthenticateGatewayDeps {
   /** The provider's own trust domain: only `spiffe://<trustDomain>/gateway` may call. */
@@ -33,22 +33,8 @@ export interface GatewayCaller {
  * `onCertificate` sees the certificate before any decision (for the log).
  */
 export function authenticateGateway(deps: AuthenticateGatewayDeps, peer: PeerTls, onCertificate?: (cert: ClientCertificate) => void): GatewayCaller {
-  if (!peer.secure || !peer.certificateDer) throw new CredexError("CLIENT_CERT_MISSING");
-  let cert: ClientCertificate;
-  try {
-    cert = readClientCertificate(peer.certificateDer);
-  } catch (err) {
-    throw new CredexError("CLIENT_CERT_UNTRUSTED", "the client certificate cannot be parsed", {}, { cause: err });
-  }
-  onCertificate?.(cert);
-  if (!peer.authorized) {
-    const code = peer.authorizationError ?? "UNKNOWN";
-    throw new CredexError(VERIFY_ERROR_REASONS[code] ?? "CLIENT_CERT_UNTRUSTED", undefined, { verify_error: code });
-  }
-  if (cert.isCa) throw new CredexError("CLIENT_CERT_IS_CA");
-  if (!cert.extKeyUsage.includes(OID_CLIENT_AUTH)) throw new CredexError("CLIENT_CERT_WRONG_USAGE");
-  const revoked = deps.revocations.lookup(cert.serial);
-  if (revoked) throw new CredexError("CLIENT_CERT_REVOKED", `the client certificate was revoked: ${revoked.reason}`, { revocation_reason: revoked.reason, serial: cert.serial });
+  // The certificate checks every caller passes on the gateway too (present, trusted, end-entity, clientAuth, not revoked).
+  const cert = authenticateCertificate(deps, peer, onCertificate);
 
   const expected = `spiffe://${deps.trustDomain}/gateway`;
   // Exactly one URI SAN (X.509-SVID §2): a second one would make the caller two principals at once.
