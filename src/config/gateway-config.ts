@@ -166,7 +166,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
   const crl = !tls.has("crl") ? [] : typeof tls.field("crl").value === "string" ? [tls.field("crl").string()] : tls.field("crl").stringList();
   if (tls.has("renew")) {
-    // The issuing CA's key never enters the gateway process (issue 16 item 10): a gateway that could
+    // The issuing CA's key never enters the gateway process: a gateway that could
     // renew itself from the CA directory could issue any identity. Renewal is the operator's step.
     tls.field("renew").fail(
       "the gateway no longer renews its own certificate and never reads the CA directory or its key: remove this key and renew on the CA host with `credex pki renew gateway --install-cert <tls.cert> --install-key <tls.key>` (README, Rotating and revoking certificates, step 8); the gateway loads the new files when they change",

@@ -52,7 +52,7 @@ export const ERROR_CATALOGUE = {
   AGENCY_UNKNOWN: [U, "the agency is not in the registry"],
   AGENCY_SUSPENDED: [P, "the agency is suspended"],
   ADMIN_ROLE_REQUIRED: [P, "this call needs an administrator certificate with another role"],
-  // issue 17, item 6: administrators' second factor (GB/T 22239-2019 8.1.4.1 d; TOTP, RFC 6238)
+  // administrators' second factor (GB/T 22239-2019 8.1.4.1 d; TOTP, RFC 6238)
   ADMIN_TOTP_REQUIRED: [U, "administrator calls need a TOTP code in the x-credex-totp metadata"],
   ADMIN_TOTP_NOT_ENROLLED: [U, "no TOTP secret is enrolled for this administrator certificate"],
   ADMIN_TOTP_INVALID: [U, "the TOTP code is wrong or outside its time window"],
@@ -88,7 +88,7 @@ export const ERROR_CATALOGUE = {
   CATEGORY_NOT_PERMITTED: [P, "the policy does not allow the requested categories"],
   EXPLICITLY_DENIED: [P, "an explicit deny rule matches the request"],
   RESTRICTED_MODE: [P, "the gateway is in restricted mode: only level-1 data flows"],
-  // issue 17, item 6: GB/T 22239-2019 (等级保护) — categories.yaml minimumProtectionLevel
+  // GB/T 22239-2019 (等级保护) — categories.yaml minimumProtectionLevel
   PROTECTION_LEVEL_INSUFFICIENT: [P, "the requesting agency's declared security-protection level is below what the category's classification requires"],
 
   // special applications (Planning Outline §3(5)); separation of duties

@@ -42,7 +42,7 @@ function reasonOf(err: unknown): string {
   return `${GrpcStatus[e.code] ?? e.code} ${errorInfoOf(e)?.reason ?? ""}`.trim();
 }
 
-/** The firm's written request to object to one record, attested by the agency that collected it (issue 16, item 7). */
+/** The firm's written request to object to one record, attested by the agency that collected it. */
 function subjectRequest(f: Federation, agency: string, ownerAgency: string, recordId: string) {
   const now = Date.now();
   return signSubjectRequest(

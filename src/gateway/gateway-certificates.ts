@@ -113,7 +113,7 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
             ...options.controlHandlers,
             [REVOCATION_ITEM]: (item) => {
               const r = revocationOf(item);
-              // Signed by a trusted CA: only the CA lifts it, never an officer (issue 16, item 5).
+              // Signed by a trusted CA: only the CA lifts it, never an officer.
               options.revocations.add(r.serial, r.reason, { revokedAt: r.revokedAt, source: "ca-control", by: item.signer });
               log({ msg: "revocation applied", source: "ca-control", serial: r.serial, reason: r.reason });
             },

@@ -181,7 +181,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
       requireGateway().revocations.add(serial, reason, { source: "officer", by: actor.id });
     },
     async unrevokeCertificate(actor, serial) {
-      // Checked before the audit so that a refused lift (the CA's revocation, issue 16 item 5) is audited as refused.
+      // Checked before the audit so that a refused lift (the CA's revocation) is audited as refused.
       const lifting = requireGateway().revocations.officerLiftable(serial);
       await officerAudit(actor, "UnrevokeCertificate", { serial, lifted: lifting.map((r) => r.source).join(",") });
       requireGateway().revocations.remove(serial, ["officer", "playbook"]);

@@ -78,7 +78,7 @@ const stderrLog: PolicyLog = (fields) => process.stderr.write(`${JSON.stringify(
  * bundle's test cases, and only then swap. One bundle at a time; when several
  * arrive during a compile only the highest is compiled next.
  *
- * No rollback (issue 16, item 4): a bundle whose sequence is not above every
+ * No rollback: a bundle whose sequence is not above every
  * bundle this replica received before it — a replayed old bundle, an equal
  * one — is refused as ROLLBACK. The rule reads the log in order, so it holds
  * after a restart too: the replay delivers the newest bundle before the

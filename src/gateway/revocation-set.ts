@@ -3,7 +3,7 @@ import { normalizeSerial } from "../core/certificate-serial.js";
 import { CredexError } from "../core/errors.js";
 
 /**
- * Who revoked a certificate (issue 16, item 5). The CA speaks through its CRL
+ * Who revoked a certificate. The CA speaks through its CRL
  * and its signed control items; officers through the admin API; playbooks
  * through containment actions.
  */

@@ -345,7 +345,7 @@ function findDeadAndShadowed(
 }
 
 /**
- * Level protection (GB/T 22239-2019, issue 17 item 6): an allow that reaches a
+ * Level protection (GB/T 22239-2019): an allow that reaches a
  * category's level grants that category; the requesting agency's declared
  * protection level (test registry, default 3 as in the gateway config) must be at
  * least what categories.yaml `minimumProtectionLevel` requires for that level.

@@ -495,7 +495,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
             // outside the lock, every commit arriving within one produce round trip lands in the
             // spool behind the chunk: under steady load the drain never finds the spool empty,
             // and the sink keeps spooling (and reporting Kafka unreachable) for as long as the
-            // load lasts, although Kafka is back (issue 19 item 4). Commits wait one produce
+            // load lasts, although Kafka is back. Commits wait one produce
             // round trip, as they would for a direct send.
             await lock(async () => markDrained(await sendChunk()));
           } else {

@@ -29,7 +29,7 @@ export const CONTROL_TOPIC_CONFIGS: Readonly<Record<string, string>> = Object.fr
   "cleanup.policy": "compact",
   // Compaction keeps the latest record per key: a tombstone or a forged record under a revocation's key
   // would erase the revocation at the next clean. No record is compacted before it is this old, so a
-  // revocation stays until the certificate it revokes has expired (issue 16, item 4).
+  // revocation stays until the certificate it revokes has expired.
   "min.compaction.lag.ms": String(LONGEST_CERTIFICATE_VALIDITY_MS),
   // That age is measured by the broker's clock: a producer cannot date its records back.
   "message.timestamp.type": "LogAppendTime",

@@ -155,7 +155,7 @@ async function apply(dir: string, v: ApplyValues): Promise<number> {
   let sequence: number;
   let size: number;
   try {
-    // Replicas refuse a bundle that is not above every bundle they received (issue 16, item 4): number it after the channel's highest.
+    // Replicas refuse a bundle that is not above every bundle they received: number it after the channel's highest.
     const on = await highestPolicySequence(channel, [certificate]);
     if (on.unverified > on.highest) {
       process.stderr.write(`credex policy apply: note: a bundle on ${channel.description} claims sequence ${on.unverified} without a valid signature of this certificate; it is ignored\n`);

@@ -12,7 +12,7 @@ export interface PolicySequences {
 
 /**
  * The sequences of the policy bundles on a control channel, read from the
- * beginning (issue 16, item 4): `credex policy apply` numbers the next bundle
+ * beginning: `credex policy apply` numbers the next bundle
  * one above `highest`, since replicas refuse any bundle that is not above
  * every bundle they received. Only signed bundles count: a forged record
  * claiming a huge sequence must not make the operator's numbering jump.

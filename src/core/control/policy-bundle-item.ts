@@ -5,7 +5,7 @@
  * operator.
  *
  * The id is the bundle's SEQUENCE: a positive integer, one above the highest
- * bundle published before (issue 16, item 4). A replica applies a bundle only
+ * bundle published before. A replica applies a bundle only
  * if its sequence is above every bundle it received before it, so a replayed
  * old bundle — a rollback to a policy that was replaced — is refused, and
  * because each sequence has its own key (`policy-bundle/<sequence>`),

@@ -9,7 +9,7 @@
  * key (control-consumer.ts), and the control topic does not compact a record
  * before it is LONGEST_CERTIFICATE_VALIDITY_MS old (kafka-control-channel.ts),
  * so a revocation stays on the topic until the certificate it revokes has
- * expired, whatever lands under its key afterwards (issue 16, item 4).
+ * expired, whatever lands under its key afterwards.
  */
 import { ControlItemError, type ControlItem, type UnsignedControlItem } from "./control-item.js";
 
