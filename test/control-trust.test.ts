@@ -9,7 +9,7 @@
  *   and still lifts what an officer or a playbook revoked.
  */
 import { createPrivateKey, randomUUID, X509Certificate, type KeyObject } from "node:crypto";
-import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,7 @@ import { revocationItem } from "../src/core/control/revocation-item.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { startMonitoredGateway, type MonitoredGateway } from "../src/gateway/start-monitored-gateway.js";
 import type { PolicyRejected } from "../src/gateway/policy-updates.js";
+import { copyPolicyDir } from "./support/policy-dir.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 import { kafkaBrokers } from "./support/kafka.js";
 import { credex, PUBLIC_QUERY, until } from "./support/certificate-ops.js";
@@ -95,15 +96,8 @@ const isBundle = (revision: string) => (r: ControlRecord) => {
   }
 };
 
-/** A copy of policies/ with lines appended to policy.csv and extra test files. */
-function policyDir(name: string, lines: string, tests: Record<string, string> = {}): string {
-  const dir = join(fed.dir, `policy-${name}`);
-  cpSync("policies", dir, { recursive: true });
-  appendFileSync(join(dir, "policy.csv"), `\n${lines}\n`);
-  mkdirSync(join(dir, "tests"), { recursive: true });
-  for (const [file, text] of Object.entries(tests)) writeFileSync(join(dir, "tests", file), text);
-  return dir;
-}
+/** A copy of policies/ in the federation's directory (test/support/policy-dir.ts). */
+const policyDir = (name: string, lines: string, tests: Record<string, string> = {}): string => copyPolicyDir(fed.dir, name, lines, tests);
 const CSRC_CASE = `agencies:
   - { id: pbccrc, sector: BANKING }
   - { id: csrc, sector: SECURITIES }

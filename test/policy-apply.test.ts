@@ -4,7 +4,7 @@
  * swap them atomically under continuous queries, or refuse them and keep the
  * policy in force.
  */
-import { cpSync, readFileSync, writeFileSync, appendFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -26,6 +26,7 @@ import { buildGatewayParts } from "../src/gateway/gateway-parts.js";
 import { startGateway, type RunningGateway } from "../src/gateway/gateway.js";
 import type { PolicyApplied, PolicyRejected } from "../src/gateway/policy-updates.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
+import { copyPolicyDir } from "./support/policy-dir.js";
 import { auditEvents, startTestFederation } from "./support/federation.js";
 import { kafkaBrokers } from "./support/kafka.js";
 import { credex, until } from "./support/certificate-ops.js";
@@ -67,15 +68,8 @@ cases:
     expect: { level: 3 }
 `;
 
-/** A copy of policies/ with lines appended to policy.csv and optional extra test files. */
-function policyDir(name: string, lines: string, tests: Record<string, string> = {}): string {
-  const dir = join(fed.dir, `policy-${name}`);
-  cpSync("policies", dir, { recursive: true });
-  appendFileSync(join(dir, "policy.csv"), `\n${lines}\n`);
-  mkdirSync(join(dir, "tests"), { recursive: true });
-  for (const [file, text] of Object.entries(tests)) writeFileSync(join(dir, "tests", file), text);
-  return dir;
-}
+/** A copy of policies/ in the federation's directory (test/support/policy-dir.ts). */
+const policyDir = (name: string, lines: string, tests: Record<string, string> = {}): string => copyPolicyDir(fed.dir, name, lines, tests);
 
 /** The sequence `credex policy apply` would give the next bundle. */
 const nextSequence = async () => (await highestPolicySequence(publisher, [issuer.cert])).highest + 1;
