@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { pemCertificateBlocks } from "../core/pem-certificates.js";
 
 /** One `credex` subcommand. Each lives in src/cli/commands/<name>.ts and is listed once in main.ts. */
 export interface CliCommand {
@@ -46,4 +48,20 @@ export function parseCommandArgs<O extends Options>(
 export function requireOption(value: string | undefined, name: string): string {
   if (value === undefined || value === "") throw new UsageError(`--${name} is required`);
   return value;
+}
+
+/**
+ * Reads the certificate file given to --<name> and checks that it holds at least one PEM
+ * certificate (RFC 7468), so a wrong file is named in the message instead of surfacing later
+ * as an OpenSSL error ("PEM routines::no start line") that names nothing.
+ */
+export function readCertificateOption(name: string, file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read --${name} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (pemCertificateBlocks(pem).length === 0) throw new UsageError(`--${name} ${file} holds no PEM certificate`);
+  return pem;
 }

@@ -81,6 +81,11 @@ export async function readIncidentsTopic(options: { brokers: string; topic?: str
   await admin.connect();
   let ends: Array<{ partition: number; high: string; low: string }>;
   try {
+    // Without this check a missing topic surfaces as the broker's "This server does not host
+    // this topic-partition", which names neither the topic nor what to do.
+    if (!(await admin.listTopics()).includes(topic)) {
+      throw new Error(`topic ${topic} does not exist at ${options.brokers} (a gateway with incidents.kafka creates it when it starts; --topic reads another)`);
+    }
     ends = await admin.fetchTopicOffsets(topic);
   } finally {
     await admin.disconnect();

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { parseCommandArgs, UsageError, type CliCommand } from "../command.js";
+import { parseCommandArgs, readCertificateOption, UsageError, type CliCommand } from "../command.js";
 import { loadGatewayConfig } from "../../config/gateway-config.js";
 import { enrolAdminCertificate } from "../../gateway/admin-totp.js";
 import { writePrivateFile } from "../../adapters/pki/pem-files.js";
@@ -59,12 +58,7 @@ export const command: CliCommand = {
       enrolments = v.enrolments;
       trustDomain = v["trust-domain"];
     }
-    let pem: string;
-    try {
-      pem = readFileSync(v.cert, "utf8");
-    } catch (err) {
-      throw new UsageError(`cannot read --cert ${v.cert}: ${(err as Error).message}`);
-    }
+    const pem = readCertificateOption("cert", v.cert);
     let enrolled;
     try {
       enrolled = enrolAdminCertificate(enrolments, pem, trustDomain, new Date());

@@ -1,4 +1,4 @@
-import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
 import { loadDataset } from "../../agency/dataset.js";
 import { startReferenceAgency } from "../../agency/reference-agency.js";
 import { loadProviderCeiling } from "../../config/provider-ceiling-file.js";
@@ -63,6 +63,8 @@ example (with the files of \`credex demo --keep --dir /tmp/fed\`):
       throw err;
     }
     const crl = args.values.crl ?? [];
+    readCertificateOption("cert", requireOption(args.values.cert, "cert"));
+    readCertificateOption("ca", requireOption(args.values.ca, "ca"));
     const agency = await startReferenceAgency({
       agencyId,
       trustDomain: args.values["trust-domain"] ?? "credex.example",

@@ -6,8 +6,7 @@ import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
 import { anchorCertificates } from "../../core/audit/checkpoint.js";
 import { createChainVerifier, type ChainBreak, type ChainVerifierOptions } from "../../core/audit/verify-chain.js";
 import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
-import { pemCertificateBlocks } from "../../core/pem-certificates.js";
-import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
 import {
   auditEventCsvHeader,
@@ -180,13 +179,9 @@ function describeBreak(b: ChainBreak): string {
 
 /** Who may sign checkpoints: --cert pins certificates; --ca (with --trust-domain, --crl) trusts those a checkpoint carries. */
 function checkpointSignersOf(v: Values): Pick<ChainVerifierOptions, "certificates" | "signerAnchors"> {
-  const certs = (v.cert ?? []).map((f) => readFileSync(f, "utf8"));
+  const certs = (v.cert ?? []).map((f) => readCertificateOption("cert", f));
   if (v["trust-domain"] !== undefined && !v.ca) throw new UsageError("--trust-domain only applies with --ca");
-  const caBundles = (v.ca ?? []).map((f) => {
-    const pem = readFileSync(f, "utf8");
-    if (pemCertificateBlocks(pem).length === 0) throw new UsageError(`--ca ${f} holds no PEM certificate`);
-    return pem;
-  });
+  const caBundles = (v.ca ?? []).map((f) => readCertificateOption("ca", f));
   if (v.crl && !v.ca) throw new UsageError("--crl only applies with --ca");
   let revocation: RevocationLookup | undefined;
   if (v.crl) {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
-import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAdminClient, type AdminClient } from "../../client/admin-client.js";
 import { errorInfoOf } from "../../adapters/grpc/rich-status.js";
 import { readIncidentsFile } from "../../adapters/incidents/file-incident-store.js";
@@ -150,6 +150,8 @@ function manifestOf(dir: string): FederationManifest {
 
 function adminClientOf(v: Values): AdminClient | undefined {
   if (v.admin !== undefined) {
+    readCertificateOption("cert", requireOption(v.cert, "cert"));
+    readCertificateOption("ca", requireOption(v.ca, "ca"));
     return createAdminClient({
       address: v.admin,
       trustDomain: v["trust-domain"] ?? "credex.example",

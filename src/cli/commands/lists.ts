@@ -32,6 +32,9 @@ policies/lists.yaml; who may receive them: policies/policy.csv (action subscribe
             after them: the snapshot is never cut short).
   show      print the current state of the lists and exit
 
+--json prints JSON: watch one object per line ({phase, entry}); show one array of the
+current entries ([] when the lists are empty), so a script can always parse it.
+
 exit codes: 0 ok, 1 refused (gRPC status and ErrorInfo reason printed), 2 usage
 
 examples:
@@ -129,9 +132,15 @@ async function watch(
   if (!(limit > 0)) throw new UsageError("--count must be a positive number");
   let received = 0;
   let stopping = false;
+  // show --json prints one array at the end: an empty state is `[]`, not silence.
+  const snapshot: unknown[] | undefined = showOnly && v.json ? [] : undefined;
   const subscription = client.subscribeLists({ listIds: lists, cursor }, (message: SubscribeListsResponse) => {
     if (stopping) return;
     for (const entry of message.entries) {
+      if (snapshot) {
+        snapshot.push(toJson(ListEntrySchema, entry));
+        continue;
+      }
       process.stdout.write(v.json ? `${JSON.stringify({ phase: SubscribePhase[message.phase], entry: toJson(ListEntrySchema, entry) })}\n` : `${formatEntry(message.phase, entry)}\n`);
     }
     received += message.entries.length;
@@ -159,6 +168,7 @@ async function watch(
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  if (snapshot) process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
   return 0;
 }
 
