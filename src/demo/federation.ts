@@ -94,6 +94,10 @@ export interface Federation {
   /** A CreditExchange client holding `agencyId`'s certificate. */
   client(agencyId: string): ExchangeClient;
   stopAgency(agencyId: string): Promise<void>;
+  /** Starts a stopped agency again at its old address (the registry's); no-op for a running one. */
+  restartAgency(agencyId: string): Promise<void>;
+  /** Agencies stopped by stopAgency and not restarted. */
+  stoppedAgencies(): string[];
   stop(): Promise<void>;
 }
 
@@ -124,21 +128,22 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const agencies = new Map<string, RunningAgency>();
   const clients: ExchangeClient[] = [];
   try {
-    for (const member of members) {
-      const records = datasets[member.id] ?? [];
-      await writeFile(join(dir, "data", `${member.id}.json`), datasetJson(records));
-      const agency = await startReferenceAgency({
+    const startMember = (member: DemoAgency, listen: string) =>
+      startReferenceAgency({
         agencyId: member.id,
         trustDomain: DEMO_TRUST_DOMAIN,
-        listen: "127.0.0.1:0",
+        listen,
         // Both CRLs: the gateway's certificate is checked against them at the handshake and on every call.
         tls: { cert: pki.agencies[member.id]!.server.cert, key: pki.agencies[member.id]!.server.key, ca: pki.caBundle, crl: [pki.rootCrl, pki.crl] },
-        records,
+        records: datasets[member.id] ?? [],
         ceiling: demoCeiling(member),
         ...(options.providerDelayMs?.[member.id] ? { delayMs: options.providerDelayMs[member.id] } : {}),
       });
-      agencies.set(member.id, agency);
+    for (const member of members) {
+      await writeFile(join(dir, "data", `${member.id}.json`), datasetJson(datasets[member.id] ?? []));
+      agencies.set(member.id, await startMember(member, "127.0.0.1:0"));
     }
+    const stopped = new Set<string>();
 
     const policies = join(packageRoot(), "policies");
     const configFile = join(dir, "gateway.yaml");
@@ -236,7 +241,16 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       },
       async stopAgency(agencyId) {
         await agencies.get(agencyId)?.stop();
+        stopped.add(agencyId);
       },
+      async restartAgency(agencyId) {
+        const member = members.find((m) => m.id === agencyId);
+        if (!member || !stopped.has(agencyId)) return;
+        // The same address: the gateway's registry names it.
+        agencies.set(agencyId, await startMember(member, agencies.get(agencyId)!.address));
+        stopped.delete(agencyId);
+      },
+      stoppedAgencies: () => [...stopped],
       async stop() {
         clients.forEach((c) => c.close());
         await monitored.stop(5_000);

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { AuditEntryHandler } from "../../adapters/audit/audit-source.js";
-import { AUDIT_CHECKPOINT_TOPIC } from "../../adapters/kafka/audit-topics.js";
+import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC } from "../../adapters/kafka/audit-topics.js";
 import { generateKeyRing, loadKeyRing, rotateKeyRing, serializeKeyRing, type KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord } from "../../core/audit/seal.js";
 import { anchorCertificates } from "../../core/audit/checkpoint.js";
 import { createChainVerifier, type ChainBreak, type ChainVerifierOptions } from "../../core/audit/verify-chain.js";
 import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
+import { verifyResultPathOf, writeVerifyResult } from "../../adapters/audit/verify-result-file.js";
 import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
 import {
@@ -61,6 +62,8 @@ options:
                         after the last signed checkpoint (all of a chain's, when it has none
                         yet) are reported as UNVERIFIED instead of failing. They are not
                         vouched for: a key-ring holder can seal and chain such records.
+  --result <file>       (verify) where to record the result for the posture check
+                        (default: last-verify.json beside --file; with --brokers only when given)
   --from <time> --to <time>   ISO 8601 time range (event received_at)
   --agency <id> --decision allow|deny|none --purpose <name> --category <name>
   --subject <raw id> [--subject-type legal_person|natural_person|other_org]
@@ -97,6 +100,7 @@ const OPTIONS = {
   instance: { type: "string" },
   partial: { type: "boolean" },
   "allow-unsigned-tail": { type: "boolean" },
+  result: { type: "string" },
   from: { type: "string" },
   to: { type: "string" },
   agency: { type: "string" },
@@ -224,6 +228,16 @@ async function verify(v: Values): Promise<number> {
   if (r.orphanBreaks.length > 20) out(`unreadable: ${r.orphanBreaks.length - 20} more\n`);
   const unverified = r.unverifiedRecords > 0 ? `, ${r.unverifiedRecords} records UNVERIFIED (not covered by a signed checkpoint)` : "";
   out(r.ok ? `verify: OK${unverified}\n` : `verify: FAILED (${r.totalBreaks} breaks${unverified})\n`);
+  // The audit-chain-verified posture control (GB/T 22239-2019 8.1.4.3 c) reads this record.
+  const resultFile = v.result ?? (v.file !== undefined ? verifyResultPathOf(v.file) : undefined);
+  if (resultFile !== undefined) {
+    try {
+      await writeVerifyResult(resultFile, r, v.file ?? `kafka ${v.topic ?? AUDIT_TOPIC}`);
+      out(`result recorded in ${resultFile}\n`);
+    } catch (err) {
+      process.stderr.write(`credex audit: could not record the result in ${resultFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    }
+  }
   return r.ok ? 0 : 1;
 }
 

@@ -80,6 +80,16 @@ examples:
     process.stdout.write(`\n${posture}`);
 
     if (args.values.keep) {
+      // The script stops an agency and contains an incident on purpose; a federation kept for
+      // trying things by hand gets the agency back and is told what the script left open.
+      for (const id of federation.stoppedAgencies()) {
+        await federation.restartAgency(id);
+        process.stdout.write(`\n${id}, stopped by the script, is running again at ${federation.agencies.get(id)!.address}\n`);
+      }
+      const open = federation.incidents?.manager.list({ state: "unresolved" }) ?? [];
+      for (const i of open) {
+        process.stdout.write(`left ${i.state} by the script: incident ${i.id} (${i.detector}, ${i.key}); close it with: credex incidents resolve ${i.id} --dir ${dir} --note "demo"\n`);
+      }
       process.stdout.write(`\nfederation kept running; ${join(dir, "federation.json")} lists the gateway, CA and agency certificates. Ctrl-C stops it.\n`);
       await new Promise<void>((done) => {
         process.once("SIGINT", done);
