@@ -135,7 +135,7 @@ describe("credex pki issue", () => {
     const d = await credex("pki", "issue", "--provider", "p1", "--days", "3000", ...pass());
     expect(d.code).toBe(2);
     expect(d.stderr).toContain("--days 3000 would outlive the issuing CA");
-    expect(() => statSync(join(dir, "issued", "p1.crt"))).toThrow();
+    expect(() => statSync(join(dir, "issued", "p1-provider.crt"))).toThrow();
   });
 
   it("fail/a second live certificate under one name is refused", async () => {

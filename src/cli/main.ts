@@ -4,6 +4,7 @@ import { UsageError, type CliCommand } from "./command.js";
 async function loadCommands(): Promise<CliCommand[]> {
   const modules = [
     import("./commands/demo.js"),
+    import("./commands/init.js"),
     import("./commands/gateway.js"),
     import("./commands/agency.js"),
     import("./commands/query.js"),

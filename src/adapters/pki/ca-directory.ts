@@ -41,7 +41,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** What is needed to issue the same certificate again (renew). */
 export interface IssueProfile {
   kind: CertificateKind;
+  /** The certificate's name in this directory (issued/<name>.crt, renew <name>). */
   name: string;
+  /**
+   * provider: the agency id of its URI SAN (spiffe://<td>/provider/<id>) when it differs from
+   * `name`, so an agency's provider certificate sits beside its client certificate (issued/<id>.crt).
+   */
+  id?: string;
   uscc?: string;
   sector?: string;
   organization?: string;
@@ -324,7 +330,7 @@ async function issueAndRecord(
   }
   let issued: IssuedCertificate;
   try {
-    issued = await issueCertificate({ ...profile, issuer: issuing, trustDomain: index.trustDomain, now });
+    issued = await issueCertificate({ ...profile, name: profile.id ?? profile.name, issuer: issuing, trustDomain: index.trustDomain, now });
   } catch (err) {
     if (err instanceof RangeError) throw new CaOperationError(err.message);
     throw err;

@@ -14,7 +14,7 @@ Serves CreditProvider over mTLS from a dataset file (protobuf JSON of
 credex.v1.FetchResponse: {"records": [...]}). Only the gateway may call it:
 its client certificate must carry exactly spiffe://<trust-domain>/gateway,
 be issued for client authentication, and not be revoked by a --crl file
-(checked at the handshake and on every call). The files are re-read when
+(checked on every call; the handshake completes so the refusal carries a reason). The files are re-read when
 they change; a set with a stale or unsigned CRL is refused and the previous
 one kept. Refusals are logged as JSON lines on stderr.
 

@@ -128,10 +128,12 @@ const issue: Sub = {
   summary: "issue an agency, gateway, provider or admin certificate",
   help: `usage: credex pki issue --agency <id> --sector <sector> --uscc <code> [--org <name>] [options]
        credex pki issue --gateway [--name <name>] [--dns <name>]... [options]
-       credex pki issue --provider <id> [--org <name>] [--dns <name>]... [options]
+       credex pki issue --provider <id> [--name <name>] [--org <name>] [--dns <name>]... [options]
        credex pki issue --admin <name> --role system|security|audit [options]
 
-Writes issued/<name>.crt (leaf then issuing CA) and issued/<name>.key (0600).
+Writes issued/<name>.crt (leaf then issuing CA) and issued/<name>.key (0600). The name
+is the agency id, the admin name, --name for a gateway (default gateway) and for a
+provider (default <id>-provider, beside the agency's client certificate issued/<id>.crt).
 Identity is the URI SAN spiffe://<td>/agency/<id>, /gateway, /provider/<id> or
 /admin/<role>/<name>. Agency certificates carry the Unified Social Credit Code
 (subject serialNumber, checked per GB 32100-2015) and the sector (OU).
@@ -176,7 +178,8 @@ examples:
     } else if (v.gateway) {
       profile = { kind: "gateway", name: v.name ?? "gateway", days, keyBits };
     } else if (v.provider !== undefined) {
-      profile = { kind: "provider", name: v.provider, days, keyBits };
+      // Its own name in the directory, so it never collides with the agency's client certificate.
+      profile = { kind: "provider", name: v.name ?? `${v.provider}-provider`, id: v.provider, days, keyBits };
       if (v.org !== undefined) profile.organization = v.org;
     } else {
       const role = requireOption(v.role, "role");

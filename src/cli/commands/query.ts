@@ -6,18 +6,20 @@ import { Level, Purpose } from "../../gen/credex/v1/types_pb.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { signConsent } from "../../client/consent.js";
 import { PURPOSES } from "../../core/catalogue.js";
-import { federationClient, readFederationAgency, reportRefusal, subjectTypeOf } from "../federation-client.js";
+import { AGENCY_CONNECTION_HELP, AGENCY_CONNECTION_OPTIONS, agencyConnection, reportRefusal, subjectTypeOf } from "../federation-client.js";
 
 
 export const command: CliCommand = {
   name: "query",
-  summary: "run one CreditExchange query as an agency of a federation",
-  help: `credex query --dir <dir> --as <agency> --subject <id> --categories <a,b,…> --purpose <PURPOSE>
+  summary: "run one CreditExchange query as an agency",
+  help: `credex query (--dir <dir> | --gateway <host:port> --cert <pem> --key <pem> --ca <pem>) --as <agency>
+             --subject <id> --categories <a,b,…> --purpose <PURPOSE>
              [--subject-type legal|natural|org] [--consent [--names-sensitive]] [--json]
 
-Runs one query against the gateway of a federation started with
-\`credex demo --keep --dir <dir>\`, using <agency>'s certificate from
-<dir>/federation.json.
+Runs one query against a gateway as <agency>: the gateway of a demo federation, or any
+gateway with the agency's own certificate.
+
+${AGENCY_CONNECTION_HELP}
 
   --subject-type   legal (USCC, default), natural (resident id) or org (USCC)
   --purpose        one of ${PURPOSES.join(", ")}
@@ -34,11 +36,14 @@ examples:
       --categories administrative_penalty,securities_violation --purpose LOAN_APPROVAL
   credex query --dir /tmp/fed --as pbccrc --subject 11010519491231002X --subject-type natural \\
       --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --json
+  credex query --gateway 127.0.0.1:7443 --as pbccrc --cert gw/pki/issued/pbccrc.crt \\
+      --key gw/pki/issued/pbccrc.key --ca gw/pki/ca-bundle.pem --crl gw/pki/root-crl.pem \\
+      --crl gw/pki/crl.pem --subject 91310110666007217T --categories administrative_penalty \\
+      --purpose LOAN_APPROVAL
 `,
   async run(argv) {
     const args = parseCommandArgs(this, argv, {
-      dir: { type: "string" },
-      as: { type: "string" },
+      ...AGENCY_CONNECTION_OPTIONS,
       subject: { type: "string" },
       "subject-type": { type: "string" },
       categories: { type: "string" },
@@ -48,16 +53,13 @@ examples:
       json: { type: "boolean" },
     });
     if (!args) return 0;
-    const dir = requireOption(args.values.dir, "dir");
-    const agencyId = requireOption(args.values.as, "as");
     const subjectId = requireOption(args.values.subject, "subject");
     const categories = requireOption(args.values.categories, "categories").split(",").map((c) => c.trim()).filter(Boolean);
     const purposeName = requireOption(args.values.purpose, "purpose").toUpperCase();
     if (!(PURPOSES as readonly string[]).includes(purposeName)) throw new UsageError(`unknown purpose "${purposeName}" (one of ${PURPOSES.join(", ")})`);
     const purpose = Purpose[purposeName as keyof typeof Purpose];
     const subjectType = subjectTypeOf(args.values["subject-type"]);
-    const { agency } = readFederationAgency(dir, agencyId);
-    const client = federationClient(dir, agencyId);
+    const { client, agencyId, keyFile } = agencyConnection(args.values);
     const now = Date.now();
     const consent = args.values.consent
       ? signConsent(
@@ -71,7 +73,7 @@ examples:
             namesSensitiveCategories: args.values["names-sensitive"] ?? false,
             requesterAgency: agencyId,
           },
-          readFileSync(agency.key),
+          readFileSync(keyFile),
         )
       : undefined;
     try {
