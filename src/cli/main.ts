@@ -1,7 +1,7 @@
 import { UsageError, type CliCommand } from "./command.js";
 
 /** Every subcommand, in the order `credex --help` lists them. */
-async function loadCommands(): Promise<CliCommand[]> {
+export async function loadCommands(): Promise<CliCommand[]> {
   const modules = [
     import("./commands/demo.js"),
     import("./commands/init.js"),

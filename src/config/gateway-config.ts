@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { DEFAULT_DECLARED_PROTECTION_LEVEL } from "../core/protection-level.js";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, ConfigReader } from "./config-reader.js";
+import { ConfigError, ConfigReader, type ConfigKeyUse } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
 import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
@@ -157,10 +157,10 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   return parseGatewayConfig(file, document);
 }
 
-export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
+export function parseGatewayConfig(file: string, document: unknown, observe?: (use: ConfigKeyUse) => void): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections"]);
+  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
