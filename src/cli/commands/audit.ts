@@ -7,6 +7,7 @@ import { anchorCertificates } from "../../core/audit/checkpoint.js";
 import { createChainVerifier, type ChainBreak, type ChainVerifierOptions } from "../../core/audit/verify-chain.js";
 import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../../adapters/pki/crl-reader.js";
 import { verifyResultPathOf, writeVerifyResult } from "../../adapters/audit/verify-result-file.js";
+import { createProgress, type ProgressReporter } from "../progress.js";
 import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
 import {
@@ -124,29 +125,13 @@ const out = (s: string) => process.stdout.write(s);
 /** `credex audit export | head` closes the pipe early: that is the reader's choice, not an error. */
 const err = (s: string) => process.stderr.write(s);
 
-/** Progress on stderr: a live line on a terminal, a few lines otherwise. */
-function createProgress(label: string) {
-  const tty = process.stderr.isTTY === true;
-  let lastPrinted = 0;
-  return (read: number, total: number, what: string) => {
-    const now = Date.now();
-    if (!tty && now - lastPrinted < 5_000 && read !== total) return;
-    if (tty && now - lastPrinted < 200 && read !== total) return;
-    lastPrinted = now;
-    const pct = total > 0 ? Math.floor((read / total) * 100) : 100;
-    const width = 30;
-    const bar = "#".repeat(Math.floor((pct / 100) * width)).padEnd(width, ".");
-    err(`${tty ? "\r" : ""}${label} ${what} [${bar}] ${read}/${total} (${pct}%)${tty ? (read === total ? "\n" : "") : "\n"}`);
-  };
-}
-
 /** Scans the chosen source; kafkajs is loaded only for a Kafka source. */
 async function scanSource(
   v: Values,
   from: Date | undefined,
   withCheckpoints: boolean,
   onEntry: AuditEntryHandler,
-  progress?: (read: number, total: number, what: string) => void,
+  progress?: ProgressReporter,
   follow?: AbortSignal,
 ): Promise<void> {
   const brokers = v.brokers ?? (v.file === undefined ? process.env["KAFKA_BROKERS"] : undefined);
@@ -157,9 +142,10 @@ async function scanSource(
     let n = 0;
     await scanAuditFile(v.file, async (e) => {
       n++;
-      if (progress && n % 50_000 === 0) progress(n, n, v.file as string);
+      if (progress && n % 10_000 === 0) progress(n, 0, `${v.file as string}: records`);
       await onEntry(e);
     });
+    if (progress && n >= 10_000) progress(n, n, `${v.file}: records`);
     return;
   }
   if (brokers === undefined || brokers === "") throw new UsageError("a source is required: --file <path> or --brokers <host:port> (or $KAFKA_BROKERS)");
@@ -258,7 +244,7 @@ async function openEvents(v: Values, ring: KeyRing, onEvent: (o: OpenedAuditEven
       failed++;
       err(`credex audit: ${e.position}: cannot be opened: ${(x as Error).message}\n`);
     }
-  }, undefined, follow);
+  }, follow ? undefined : createProgress("audit: reading"), follow);
   return failed;
 }
 
