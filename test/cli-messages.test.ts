@@ -54,7 +54,7 @@ describe("CLI messages name what is wrong", () => {
     await fed.client("pbccrc").query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["administrative_penalty"], purpose: Purpose.LOAN_APPROVAL, requestId: "verify-record-1" });
     const r = await credex("audit", "verify", "--file", log, "--cert", fed.pki.gateway.cert, "--allow-unsigned-tail");
     const resultFile = join(fed.dir, "audit", "last-verify.json");
-    expect(r.stdout).toContain(`result recorded in ${resultFile}`);
+    expect(r.stderr).toContain(`result recorded in ${resultFile}`);
     const recorded = JSON.parse(await readFile(resultFile, "utf8")) as { ok: boolean; source: string; records: number };
     expect(recorded).toMatchObject({ ok: r.code === 0, source: log });
     expect(recorded.records).toBeGreaterThan(0);

@@ -219,7 +219,7 @@ async function verify(v: Values): Promise<number> {
   if (resultFile !== undefined) {
     try {
       await writeVerifyResult(resultFile, r, v.file ?? `kafka ${v.topic ?? AUDIT_TOPIC}`);
-      out(`result recorded in ${resultFile}\n`);
+      err(`credex audit: result recorded in ${resultFile}\n`);
     } catch (err) {
       process.stderr.write(`credex audit: could not record the result in ${resultFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
     }
