@@ -191,3 +191,44 @@ describe("objections end with an answer (Art. 25; PIPL Art. 46)", () => {
     }
   });
 });
+
+describe("credex objections answers / notices (CLI)", () => {
+  async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
+    const { command } = await import("../src/cli/commands/objections.js");
+    const chunks: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((chunk: string) => (chunks.push(String(chunk)), true)) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => (chunks.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      return { code: await command.run(argv), out: chunks.join("") };
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeErr;
+    }
+  }
+
+  it("the filer reads its answers and a recipient its notices from a position; a non-owner's record-deleted is refused with the reason", async () => {
+    const answers = await cli("answers", "--dir", fed.dir, "--as", "pbccrc");
+    expect(answers.code).toBe(0);
+    expect(answers.out).toContain(`record ${RECORD} (owner sh-credit)  CORRECTED`);
+    expect(answers.out).toContain(STATEMENT);
+    const position = /position (\d+) \(pass --after/.exec(answers.out)![1]!;
+    expect(await cli("answers", "--dir", fed.dir, "--as", "pbccrc", "--after", position)).toEqual({ code: 0, out: `no new answers\nposition ${position} (pass --after ${position} next time)\n` });
+    expect((await cli("answers", "--dir", fed.dir, "--as", "csrc")).out).toMatch(/^no new answers\n/);
+
+    const notices = JSON.parse((await cli("notices", "--dir", fed.dir, "--as", "csrc", "--json")).out) as { notices: Array<{ recordId: string; resolution: string }>; lastSequence: string };
+    expect(notices.notices.map((n) => [n.recordId, n.resolution])).toEqual([
+      [RECORD, "OBJECTION_RESOLUTION_CORRECTED"],
+      [RECORD, "OBJECTION_RESOLUTION_RECORD_DELETED"],
+    ]);
+    expect((await cli("notices", "--dir", fed.dir, "--as", "pbccrc")).out).toMatch(/^no new notices\n/);
+
+    const { objection } = await fed.client("pbccrc").fileObjection({ recordId: RECORD, ownerAgency: "sh-credit", subject: firm, grounds: "again", subjectRequest: subjectRequest("pbccrc") });
+    const refused = await cli("resolve", "--dir", fed.dir, "--as", "csrc", "--id", objection!.objectionId, "--resolution", "record-deleted");
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain("OBJECTION_NOT_OWNER");
+    expect(await cli("resolve", "--dir", fed.dir, "--as", "sh-credit", "--id", objection!.objectionId, "--resolution", "record-deleted")).toEqual({ code: 0, out: `resolved ${objection!.objectionId}: RECORD_DELETED\n` });
+    await expect(cli("answers", "--dir", fed.dir, "--as", "pbccrc", "--after", "12x")).rejects.toThrow("--after must be a position");
+  });
+});
