@@ -115,6 +115,8 @@ describe("objections end with an answer (Art. 25; PIPL Art. 46)", () => {
     expect((await fed.client("pbccrc").listObjectionAnswers({ afterSequence: polled.lastSequence })).answers).toEqual([]);
     // Not the recipient, not the owner, not an agency that had nothing to do with it.
     for (const agency of ["csrc", "nfra", "safe", "sh-credit"]) expect((await fed.client(agency).listObjectionAnswers({})).answers).toEqual([]);
+    // Nor through the objection list: it names objections to their filer and owner only.
+    for (const agency of ["csrc", "nfra", "safe"]) expect((await fed.client(agency).listObjections({ includeResolved: true })).objections.map((o) => o.objectionId)).not.toContain(objectionId);
 
     expect((await released("csrc")).disputed).toBe(false);
   });
