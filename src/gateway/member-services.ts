@@ -95,7 +95,7 @@ export interface MemberServices {
 
 /**
  * The exchanges besides queries: joint reward and punishment lists and
- * objections (issue 9). Built from config (the list log: Kafka when
+ * objections (Planning Outline §4(1); Credit Investigation Regulation Art. 25). Built from config (the list log: Kafka when
  * configured, else the embedded file log; the objection state file), with
  * handlers that bridge grpc-js to src/core/lists and src/core/objections.
  */
