@@ -94,6 +94,8 @@ const METHODS: readonly MethodCase[] = [
   },
   { method: "ResolveObjection", within: "sh-credit", call: (c) => c.resolveObjection({ objectionId: "no-such-objection", resolution: ObjectionResolution.CORRECTED }), served: refusedBy("OBJECTION_NOT_FOUND") },
   { method: "ListObjections", within: "pbccrc", call: (c) => c.listObjections({}), served: ok },
+  { method: "ListObjectionAnswers", within: "pbccrc", call: (c) => c.listObjectionAnswers({}), served: ok },
+  { method: "ListCorrectionNotices", within: "pbccrc", call: (c) => c.listCorrectionNotices({}), served: ok },
 ];
 
 /** Waits (bounded, asserting nothing about speed) until `check` holds: a cancelled stream's slot is released once the gateway sees the cancel. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditEventType, DecisionEffect } from "../src/gen/credex/v1/audit_pb.js";
 import { ListEntryKind, SubscribePhase, WithdrawalReason } from "../src/gen/credex/v1/lists_pb.js";
 import { ObjectionResolution, ObjectionStatus, type Objection } from "../src/gen/credex/v1/objections_pb.js";
@@ -154,11 +154,16 @@ describe("objections (Art. 25)", () => {
     expect(listed.objections.map((o) => o.objectionId)).toEqual([objection.objectionId]);
     expect(fed.gateway.members.objections.daysLeft(listed.objections[0]!, now)).toBe(20);
 
-    // Day 19: not overdue. Day 20: overdue, raised once.
+    // Day 19: not overdue. After the 20th day: overdue, raised once.
     now = new Date(now.getTime() + 19 * 86_400_000);
     expect(await fed.gateway.members.checkObjectionDeadlines()).toEqual([]);
     expect(overdue).toEqual([]);
-    now = new Date(now.getTime() + 86_400_000 + 1_000);
+    // The period ends at 24:00 China time on the 20th day after receipt (Civil Code Art. 201, 203): not a moment before.
+    const dueAt = timestampDate(objection.dueAt!);
+    expect(dueAt.getTime() % 86_400_000).toBe(16 * 3_600_000);
+    now = new Date(dueAt.getTime() - 1);
+    expect(await fed.gateway.members.checkObjectionDeadlines()).toEqual([]);
+    now = dueAt;
     await fed.gateway.members.checkObjectionDeadlines();
     expect(overdue.map((o) => o.objectionId)).toEqual([objection.objectionId]);
     await fed.gateway.members.checkObjectionDeadlines();

@@ -31,11 +31,17 @@ import {
   FileObjectionRequestSchema,
   FileObjectionResponseSchema,
   ListObjectionsRequestSchema,
+  ListObjectionAnswersRequestSchema,
+  ListObjectionAnswersResponseSchema,
+  ListCorrectionNoticesRequestSchema,
+  ListCorrectionNoticesResponseSchema,
   ListObjectionsResponseSchema,
   ResolveObjectionRequestSchema,
   ResolveObjectionResponseSchema,
   type FileObjectionResponse,
   type ListObjectionsResponse,
+  type ListObjectionAnswersResponse,
+  type ListCorrectionNoticesResponse,
   type ResolveObjectionResponse,
 } from "../gen/credex/v1/objections_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
@@ -73,6 +79,10 @@ export interface ExchangeClient {
   fileObjection(request: MessageInitShape<typeof FileObjectionRequestSchema>, options?: CallOptions): Promise<FileObjectionResponse>;
   resolveObjection(request: MessageInitShape<typeof ResolveObjectionRequestSchema>, options?: CallOptions): Promise<ResolveObjectionResponse>;
   listObjections(request: MessageInitShape<typeof ListObjectionsRequestSchema>, options?: CallOptions): Promise<ListObjectionsResponse>;
+  /** The owners' answers to objections this agency filed, after a position (Art. 25). */
+  listObjectionAnswers(request: MessageInitShape<typeof ListObjectionAnswersRequestSchema>, options?: CallOptions): Promise<ListObjectionAnswersResponse>;
+  /** Corrections of records this agency received in the last 90 days, after a position. */
+  listCorrectionNotices(request: MessageInitShape<typeof ListCorrectionNoticesRequestSchema>, options?: CallOptions): Promise<ListCorrectionNoticesResponse>;
   close(): void;
 }
 
@@ -164,6 +174,8 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     fileObjection: (request, opts) => unary(FileObjectionRequestSchema, FileObjectionResponseSchema, "FileObjection", request, opts),
     resolveObjection: (request, opts) => unary(ResolveObjectionRequestSchema, ResolveObjectionResponseSchema, "ResolveObjection", request, opts),
     listObjections: (request, opts) => unary(ListObjectionsRequestSchema, ListObjectionsResponseSchema, "ListObjections", request, opts),
+    listObjectionAnswers: (request, opts) => unary(ListObjectionAnswersRequestSchema, ListObjectionAnswersResponseSchema, "ListObjectionAnswers", request, opts),
+    listCorrectionNotices: (request, opts) => unary(ListCorrectionNoticesRequestSchema, ListCorrectionNoticesResponseSchema, "ListCorrectionNotices", request, opts),
     subscribeLists(request, onMessage) {
       const message = create(SubscribeListsRequestSchema, request);
       const stream = client.makeServerStreamRequest(

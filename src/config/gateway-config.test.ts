@@ -50,9 +50,19 @@ describe("gateway config", () => {
     ["fail/kafka sink without brokers", (d: Doc) => (d.audit.sink = "kafka"), "gw.yaml: audit.kafka: must be a mapping"],
     ["fail/unknown registry role", (d: Doc) => (d.agencies[0].roles = ["judge"]), 'gw.yaml: agencies[0].roles: unknown role "judge" (known: judicial)'],
     ["fail/registry role listed twice", (d: Doc) => (d.agencies[0].roles = ["judicial", "judicial"]), "gw.yaml: agencies[0].roles: lists a role twice"],
+    // Civil Code Art. 203: rest days move an objection's deadline; only real calendar days, written as the State Council lists them.
+    ["fail/objections rest day that is not a calendar day", (d: Doc) => (d.objections = { restDays: ["2026-10-01", "2026-02-30"] }), 'gw.yaml: objections.restDays[1]: "2026-02-30" is not a calendar day'],
+    ["fail/objections rest day not written YYYY-MM-DD", (d: Doc) => (d.objections = { restDays: ["1 Oct 2026"] }), 'gw.yaml: objections.restDays[0]: "1 Oct 2026" does not match /^\\d{4}-\\d{2}-\\d{2}$/'],
     ["fail/audit topic with a character Kafka refuses", (d: Doc) => (d.audit.kafka = { brokers: ["127.0.0.1:9092"], topic: "credex audit" }), 'gw.yaml: audit.kafka.topic: "credex audit" does not match /^[A-Za-z0-9._-]{1,200}$/'],
   ])("%s", (_name, mutate, message) => {
     expect(problem(mutate)).toBe(message);
+  });
+
+  it("ok/objections rest days are kept as listed; none by default (no deadline moved)", () => {
+    expect(parseGatewayConfig("gw.yaml", base()).objections.restDays).toEqual([]);
+    const doc = base();
+    doc["objections"] = { restDays: ["2026-10-01", "2026-10-02"] };
+    expect(parseGatewayConfig("gw.yaml", doc).objections.restDays).toEqual(["2026-10-01", "2026-10-02"]);
   });
 
   // GB/T 22239-2019 8.1.4.1 d: administrators authenticate with two factors; production cannot turn it off.

@@ -88,6 +88,8 @@ export interface ObjectionsConfig {
   readonly receiptDays: number;
   /** Most receipts (agency, record, subject) the gateway holds for standing; the oldest go first. */
   readonly maxReceipts: number;
+  /** Statutory rest days ("YYYY-MM-DD", China time): a deadline ending on one moves to the next working day (Civil Code Art. 203). */
+  readonly restDays: readonly string[];
 }
 
 export interface GatewayConfig {
@@ -310,7 +312,7 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
 }
 
 function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {
-  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs", "receiptDays", "maxReceipts"]) : undefined;
+  const section = root.has("objections") ? root.field("objections").object(["stateFile", "answerDays", "checkIntervalMs", "receiptDays", "maxReceipts", "restDays"]) : undefined;
   return {
     stateFile: at(section?.has("stateFile") ? section.field("stateFile").string() : "objections/objections.json"),
     answerDays: section?.has("answerDays") ? section.field("answerDays").integer({ min: 1, max: 20 }) : 20,
@@ -318,6 +320,18 @@ function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): O
     // 180 days: the audit's own minimum retention (Cybersecurity Law Art. 21); standing rests on what the audit shows.
     receiptDays: section?.has("receiptDays") ? section.field("receiptDays").integer({ min: 1, max: 3_650 }) : 180,
     maxReceipts: section?.has("maxReceipts") ? section.field("maxReceipts").integer({ min: 1_000, max: 100_000_000 }) : 500_000,
+    restDays: section?.has("restDays")
+      ? section
+          .field("restDays")
+          .items()
+          .map((item) => {
+            const day = item.string({ pattern: /^\d{4}-\d{2}-\d{2}$/ });
+            // Only a day that round-trips is a calendar day (no 2026-02-30, no 2026-13-01).
+            const parsed = new Date(`${day}T00:00:00Z`);
+            if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== day) item.fail(`"${day}" is not a calendar day`);
+            return day;
+          })
+      : [],
   };
 }
 

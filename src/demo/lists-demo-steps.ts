@@ -60,7 +60,12 @@ function subjectRequest(f: Federation, agency: string, ownerAgency: string, reco
   );
 }
 
-/** Issue 9 in the demo: a joint punishment list entry published, received by two members, withdrawn; an objection filed, seen disputed, resolved. */
+/**
+ * Lists and objections in the demo: a joint punishment list entry published,
+ * received by two members, withdrawn; an objection filed, seen disputed, a
+ * non-owner's answer refused, the owner's answer delivered to the filer only,
+ * correction notices to the record's recipients only, the mark cleared.
+ */
 export const LIST_AND_OBJECTION_STEPS: readonly DemoStep[] = [
   {
     title: "joint punishment list",
@@ -131,15 +136,46 @@ export const LIST_AND_OBJECTION_STEPS: readonly DemoStep[] = [
       rows.push(row("bank files an objection with the firm's signed request naming the record; routed to the record's owner", "pbccrc", ["dishonest_debtor"], outcome,
         `sh-credit:${f.agencies.get("sh-credit")!.objections.some((o) => o.objectionId === objectionId) ? "received" : "MISSING"}`, started, objectionId !== "", "SUBJECT_REQUEST"));
       rows.push(await demoQuery(f, "…the record is now released marked disputed", "pbccrc", query, "OK", disputed(true)));
+      // csrc receives the record too: the audit of this exchange makes it a recipient to notify of a correction.
+      rows.push(await demoQuery(f, "…a securities regulator receives it as well (marked disputed)", "csrc", query, "OK", disputed(true)));
+
+      started = performance.now();
+      outcome = await f
+        .client("csrc")
+        .resolveObjection({ objectionId, resolution: ObjectionResolution.MARK_REMOVED, statement: "nothing wrong here" })
+        .then(() => "resolved", reasonOf);
+      rows.push(row("an agency that does not own the record tries to answer the objection", "csrc", ["dishonest_debtor"], outcome, "", started, outcome === "PERMISSION_DENIED OBJECTION_NOT_OWNER", "SUBJECT_REQUEST"));
 
       started = performance.now();
       try {
-        const { objection } = await f.client("sh-credit").resolveObjection({ objectionId, resolution: ObjectionResolution.CORRECTED, statement: "court confirmed payment" });
+        const { objection } = await f.client("sh-credit").resolveObjection({ objectionId, resolution: ObjectionResolution.CORRECTED, statement: "court confirmed payment; the record now shows the debt fulfilled" });
         outcome = `resolved ${ObjectionResolution[objection!.resolution]}`;
       } catch (err) {
         outcome = reasonOf(err);
       }
       rows.push(row("the owner answers: record corrected", "sh-credit", ["dishonest_debtor"], outcome, "", started, outcome === "resolved CORRECTED", "SUBJECT_REQUEST"));
+
+      // Art. 25: the answer reaches the agency that filed the objection, and only it.
+      started = performance.now();
+      const answersOf = async (agency: string) => (await f.client(agency).listObjectionAnswers({})).answers.filter((a) => a.objection?.objectionId === objectionId);
+      const [filer, other] = await Promise.all([answersOf("pbccrc"), answersOf("csrc")]).catch((err: unknown) => [[], [], reasonOf(err)] as const);
+      const answer = filer[0];
+      outcome = answer ? `${ObjectionResolution[answer.objection!.resolution]}: "${answer.statement}"` : "no answer";
+      rows.push(row("the bank polls for the answer to its objection; another agency polls too", "pbccrc", ["dishonest_debtor"], outcome,
+        `pbccrc:${filer.length} answer  csrc:${other.length} answers`, started, answer?.objection?.resolution === ObjectionResolution.CORRECTED && other.length === 0, "SUBJECT_REQUEST"));
+
+      // PIPL Art. 46: agencies the audit shows received the record in the last 90 days are told of the correction; others are not.
+      started = performance.now();
+      const noticed = await Promise.all(
+        ["pbccrc", "csrc", "nfra"].map(async (agency) => {
+          const { notices } = await f.client(agency).listCorrectionNotices({});
+          return [agency, notices.filter((n) => n.ownerAgency === "sh-credit" && n.recordId === "sh-D-0005").length] as const;
+        }),
+      ).catch((err: unknown) => reasonOf(err));
+      const got = typeof noticed === "string" ? {} : Object.fromEntries(noticed);
+      rows.push(row("correction notices: to the agencies that received the record (bank, securities regulator), not to one that never did", "csrc", ["dishonest_debtor"],
+        typeof noticed === "string" ? noticed : "delivered", typeof noticed === "string" ? "" : noticed.map(([a, n]) => `${a}:${n ? "notice" : "none"}`).join("  "), started,
+        got["pbccrc"] === 1 && got["csrc"] === 1 && got["nfra"] === 0, "SUBJECT_REQUEST"));
       rows.push(await demoQuery(f, "…the disputed mark is cleared", "pbccrc", query, "OK", disputed(false)));
       return rows;
     },

@@ -57,6 +57,8 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
     // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
     listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
+    // The owners' written answers to objections, kept for the filers: sealed at rest the same way.
+    objectionSealer: extra.objectionSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "objections"),
     // The file sink's log is read back at start (who received which record: standing to object).
     // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
     ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),

@@ -56,6 +56,8 @@ export interface GatewayParts {
   readonly pseudonymize: Pseudonymize;
   /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
   readonly listSealer: ByteSealer;
+  /** Seals the owners' statements answering objections (the audit key ring, use "objections"). */
+  readonly objectionSealer: ByteSealer;
   readonly providers?: ProviderClient;
   readonly onExchange?: (ctx: ExchangeContext) => void;
   /** Special applications and grants (in memory when absent). */
@@ -233,6 +235,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
     listSealer: parts.listSealer,
+    objectionSealer: parts.objectionSealer,
     delivery: objectionDelivery,
     acceptingCalls: () => acceptingCalls,
     admission,

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import type { PublishListEntriesRequest, SubscribeListsRequest, SubscribeListsResponse } from "../gen/credex/v1/lists_pb.js";
-import type { FileObjectionRequest, ListObjectionsRequest, Objection, ResolveObjectionRequest } from "../gen/credex/v1/objections_pb.js";
+import type {
+  FileObjectionRequest,
+  ListCorrectionNoticesRequest,
+  ListObjectionAnswersRequest,
+  ListObjectionsRequest,
+  Objection,
+  ResolveObjectionRequest,
+} from "../gen/credex/v1/objections_pb.js";
 import { CredexError, toCredexError } from "../core/errors.js";
 import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
@@ -15,7 +22,16 @@ import type { ListDeps } from "../core/lists/list-deps.js";
 import { publishListEntries } from "../core/lists/publish-list-entries.js";
 import { subscribeLists } from "../core/lists/subscribe-lists.js";
 import { ObjectionRegistry, type ObjectionStore } from "../core/objections/objection-registry.js";
-import { fileObjection, listObjections, raiseOverdueObjections, resolveObjection, type ObjectionDelivery, type ObjectionDeps } from "../core/objections/objection-calls.js";
+import {
+  fileObjection,
+  listCorrectionNotices,
+  listObjectionAnswers,
+  listObjections,
+  raiseOverdueObjections,
+  resolveObjection,
+  type ObjectionDelivery,
+  type ObjectionDeps,
+} from "../core/objections/objection-calls.js";
 import { createRecordReceipts, receiptsOfAuditEvent, receiptsOfExchange, type RecordReceipts } from "../core/objections/record-receipts.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadListCatalogue } from "../config/list-catalogue-file.js";
@@ -49,6 +65,8 @@ export interface MemberServicesInput {
   readonly pseudonymize: Pseudonymize;
   /** Seals every list log record (keys stay pseudonyms; values are opened only inside the gateway). */
   readonly listSealer: ByteSealer;
+  /** Seals the owners' statements answering objections, kept for the filers. */
+  readonly objectionSealer: ByteSealer;
   readonly delivery: ObjectionDelivery;
   /** False while the gateway drains: new calls are refused with SHUTTING_DOWN. */
   readonly acceptingCalls: () => boolean;
@@ -77,7 +95,7 @@ export interface MemberServices {
 
 /**
  * The exchanges besides queries: joint reward and punishment lists and
- * objections (issue 9). Built from config (the list log: Kafka when
+ * objections (Planning Outline §4(1); Credit Investigation Regulation Art. 25). Built from config (the list log: Kafka when
  * configured, else the embedded file log; the objection state file), with
  * handlers that bridge grpc-js to src/core/lists and src/core/objections.
  */
@@ -92,7 +110,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
         : await openFileListLog(config.lists.file, "embedded:credex.lists.v1")),
     input.listSealer,
   );
-  const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays });
+  const objections = await ObjectionRegistry.open({ store: parts.objectionStore ?? createFileObjectionStore(config.objections.stateFile), clock, answerDays: config.objections.answerDays, restDays: config.objections.restDays });
   const receiptWindowMs = config.objections.receiptDays * 86_400_000;
   const receipts = parts.recordReceipts ?? createRecordReceipts({ retentionMs: receiptWindowMs, maxEntries: config.objections.maxReceipts });
   // Before the first call: standing after a restart is what the audit shows, not what this process saw.
@@ -121,6 +139,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     objections,
     receipts,
     delivery: input.delivery,
+    answerSealer: input.objectionSealer,
     auditSink: input.auditSink,
     pseudonymize: input.pseudonymize,
     newId: randomUUID,
@@ -161,6 +180,8 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
     fileObjection: unary<FileObjectionRequest>("FileObjection", (ctx, call, request) => fileObjection(objectionDeps, ctx, peerTlsOf(call), request)),
     resolveObjection: unary<ResolveObjectionRequest>("ResolveObjection", (ctx, call, request) => resolveObjection(objectionDeps, ctx, peerTlsOf(call), request)),
     listObjections: unary<ListObjectionsRequest>("ListObjections", (ctx, call, request) => listObjections(objectionDeps, ctx, peerTlsOf(call), request)),
+    listObjectionAnswers: unary<ListObjectionAnswersRequest>("ListObjectionAnswers", (ctx, call, request) => listObjectionAnswers(objectionDeps, ctx, peerTlsOf(call), request)),
+    listCorrectionNotices: unary<ListCorrectionNoticesRequest>("ListCorrectionNotices", (ctx, call, request) => listCorrectionNotices(objectionDeps, ctx, peerTlsOf(call), request)),
     subscribeLists(call: ServerWritableStream<SubscribeListsRequest | UndecodableRequest, SubscribeListsResponse>) {
       const ctx = contextOf("SubscribeLists", call);
       const abort = new AbortController();

@@ -3,7 +3,16 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { SubjectRequestKind } from "../../gen/credex/v1/types_pb.js";
 import { signSubjectRequest } from "../../client/subject-request.js";
-import { ObjectionResolution, ObjectionSchema, ObjectionStatus, type Objection } from "../../gen/credex/v1/objections_pb.js";
+import {
+  CorrectionNoticeSchema,
+  ObjectionAnswerSchema,
+  ObjectionResolution,
+  ObjectionSchema,
+  ObjectionStatus,
+  type CorrectionNotice,
+  type Objection,
+  type ObjectionAnswer,
+} from "../../gen/credex/v1/objections_pb.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 import { daysLeftUntil } from "../../core/objections/objection-registry.js";
 import { federationClient, readFederationAgency, reportRefusal, subjectTypeOf } from "../federation-client.js";
@@ -12,17 +21,23 @@ const RESOLUTIONS: Record<string, ObjectionResolution> = {
   corrected: ObjectionResolution.CORRECTED,
   "mark-removed": ObjectionResolution.MARK_REMOVED,
   "both-statements-kept": ObjectionResolution.BOTH_STATEMENTS_KEPT,
+  "record-deleted": ObjectionResolution.RECORD_DELETED,
 };
+
+const VERBS = ["list", "file", "resolve", "answers", "notices"] as const;
 
 export const command: CliCommand = {
   name: "objections",
-  summary: "file, list and resolve objections to credit records (Art. 25)",
+  summary: "file, list and resolve objections to credit records; read answers and correction notices (Art. 25)",
   help: `credex objections list    --dir <dir> --as <agency> [--all] [--json]
 credex objections file    --dir <dir> --as <agency> --owner <agency> --record <record id>
                           --subject <id> [--subject-type legal|natural|org] --grounds <text>
                           [--subject-request]
 credex objections resolve --dir <dir> --as <agency> --id <objection id>
-                          --resolution corrected|mark-removed|both-statements-kept [--statement <text>]
+                          --resolution corrected|mark-removed|both-statements-kept|record-deleted
+                          [--statement <text>]
+credex objections answers --dir <dir> --as <agency> [--after <position>] [--json]
+credex objections notices --dir <dir> --as <agency> [--after <position>] [--json]
 
 Objections (Credit Investigation Regulation Art. 25): an agency files one on a
 credit subject's behalf; the gateway hands it to the agency that owns the record
@@ -37,8 +52,14 @@ started with \`credex demo --keep --dir <dir>\`, as <agency>.
             subject's request naming the record, signed with the agency's key (the
             agency attests it holds it). Without either the answer is that of a
             record that does not exist (NOT_FOUND RECORD_NOT_FOUND).
-  resolve   the owner's answer: corrected (mark cleared), mark-removed (record
-            stands, mark cleared), both-statements-kept (mark stays)
+  resolve   the owner's answer: corrected (mark cleared), mark-removed (upheld:
+            record stands, mark cleared), both-statements-kept (mark stays),
+            record-deleted (mark cleared); --statement is the written answer the
+            filing agency receives. Only the record's owner may answer.
+  answers   the owners' answers to objections this agency filed, after a position
+            (prints the position to pass as --after next time)
+  notices   correction notices: records this agency received in the last 90 days
+            (as the audit shows) that their owner corrected or deleted
 
 exit codes: 0 ok, 1 refused (gRPC status and ErrorInfo reason printed), 2 usage
 
@@ -66,6 +87,7 @@ examples:
         id: { type: "string" },
         resolution: { type: "string" },
         statement: { type: "string" },
+        after: { type: "string" },
       },
       true,
     );
@@ -73,11 +95,23 @@ examples:
     const [verb, ...extra] = args.positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const v = args.values;
-    if (verb !== "list" && verb !== "file" && verb !== "resolve") {
-      throw new UsageError(verb === undefined ? "missing subcommand: list, file or resolve" : `unknown subcommand "${verb}" (list, file or resolve)`);
+    if (!VERBS.includes(verb as (typeof VERBS)[number])) {
+      throw new UsageError(verb === undefined ? `missing subcommand: ${VERBS.join(", ")}` : `unknown subcommand "${verb}" (${VERBS.join(", ")})`);
     }
+    if (v.after !== undefined && !/^\d{1,19}$/.test(v.after)) throw new UsageError(`--after must be a position printed by an earlier call (digits), not "${v.after}"`);
+    const afterSequence = BigInt(v.after ?? "0");
     const client = federationClient(requireOption(v.dir, "dir"), requireOption(v.as, "as"));
     try {
+      if (verb === "answers") {
+        const { answers, lastSequence } = await client.listObjectionAnswers({ afterSequence });
+        process.stdout.write(v.json ? `${JSON.stringify({ answers: answers.map((a) => toJson(ObjectionAnswerSchema, a)), lastSequence: lastSequence.toString() }, null, 2)}\n` : formatAnswers(answers, lastSequence));
+        return 0;
+      }
+      if (verb === "notices") {
+        const { notices, lastSequence } = await client.listCorrectionNotices({ afterSequence });
+        process.stdout.write(v.json ? `${JSON.stringify({ notices: notices.map((n) => toJson(CorrectionNoticeSchema, n)), lastSequence: lastSequence.toString() }, null, 2)}\n` : formatNotices(notices, lastSequence));
+        return 0;
+      }
       if (verb === "list") {
         const { objections } = await client.listObjections({ includeResolved: v.all ?? false });
         if (v.json) process.stdout.write(`${JSON.stringify(objections.map((o) => ({ ...(toJson(ObjectionSchema, o) as object), daysLeft: daysLeft(o) })), null, 2)}\n`);
@@ -135,4 +169,19 @@ export function formatObjections(objections: readonly Objection[], now: Date = n
     return `${o.objectionId}  record ${o.recordId} (owner ${o.ownerAgency}, filed by ${o.filedBy}, ${timestampDate(o.filedAt!).toISOString().slice(0, 10)})  ${state}`;
   });
   return `${rows.join("\n")}\n`;
+}
+
+export function formatAnswers(answers: readonly ObjectionAnswer[], lastSequence: bigint): string {
+  const rows = answers.map((a) => {
+    const o = a.objection!;
+    return `${o.objectionId}  record ${o.recordId} (owner ${o.ownerAgency})  ${ObjectionResolution[o.resolution]} ${timestampDate(o.resolvedAt!).toISOString()}${a.statement === "" ? "" : `\n    ${a.statement}`}`;
+  });
+  return `${rows.length === 0 ? "no new answers" : rows.join("\n")}\nposition ${lastSequence} (pass --after ${lastSequence} next time)\n`;
+}
+
+export function formatNotices(notices: readonly CorrectionNotice[], lastSequence: bigint): string {
+  const rows = notices.map(
+    (n) => `${n.noticeId}  record ${n.recordId} (owner ${n.ownerAgency}) ${ObjectionResolution[n.resolution]} ${timestampDate(n.issuedAt!).toISOString()}; received ${timestampDate(n.receivedAt!).toISOString()}`,
+  );
+  return `${rows.length === 0 ? "no new notices" : rows.join("\n")}\nposition ${lastSequence} (pass --after ${lastSequence} next time)\n`;
 }

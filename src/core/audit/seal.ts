@@ -104,8 +104,8 @@ function deriveKeys(dataKey: Buffer, suite: SealSuite, use: SealUse = "audit"): 
 
 const derivedKeys = new WeakMap<Buffer, Map<string, SuiteKeys>>();
 
-/** What a key ring's data keys seal: audit events, or the records of the list log (each use gets its own derived keys). */
-export type SealUse = "audit" | "lists";
+/** What a key ring's data keys seal: audit events, the records of the list log, or the owners' answers to objections (each use gets its own derived keys). */
+export type SealUse = "audit" | "lists" | "objections";
 
 function deriveKeysUncached(dataKey: Buffer, suite: SealSuite, use: SealUse): SuiteKeys {
   const derive = (hash: string, info: string, length: number) => Buffer.from(hkdfSync(hash, dataKey, Buffer.alloc(0), info, length));

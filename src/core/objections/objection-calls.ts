@@ -4,7 +4,10 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { AuditEventType } from "../../gen/credex/v1/audit_pb.js";
 import {
   FileObjectionResponseSchema,
+  ListCorrectionNoticesResponseSchema,
+  ListObjectionAnswersResponseSchema,
   ListObjectionsResponseSchema,
+  ObjectionAnswerSchema,
   ObjectionResolution,
   ObjectionSchema,
   ObjectionStatus,
@@ -12,6 +15,10 @@ import {
   ResolveObjectionResponseSchema,
   type FileObjectionRequest,
   type FileObjectionResponse,
+  type ListCorrectionNoticesRequest,
+  type ListCorrectionNoticesResponse,
+  type ListObjectionAnswersRequest,
+  type ListObjectionAnswersResponse,
   type ListObjectionsRequest,
   type ListObjectionsResponse,
   type Objection,
@@ -30,7 +37,8 @@ import { authenticate, type AuthenticateDeps } from "../stages/authenticate.js";
 import { audit, type Pseudonymize } from "../stages/audit.js";
 import { validateSubjectId } from "../stages/validate.js";
 import { memberCallEventOf, type MemberCallContext } from "../audit/member-call-event.js";
-import type { ObjectionRegistry } from "./objection-registry.js";
+import type { ByteSealer } from "../audit/seal.js";
+import type { NewCorrectionNotice, ObjectionRegistry } from "./objection-registry.js";
 import type { RecordReceipts } from "./record-receipts.js";
 import { checkSubjectRequest } from "./subject-request.js";
 import { isRecordId } from "../record-id.js";
@@ -47,6 +55,8 @@ export interface ObjectionDeps {
   /** Which agency received which record in an audited exchange: standing to object (record-receipts.ts). */
   readonly receipts: RecordReceipts;
   readonly delivery: ObjectionDelivery;
+  /** Seals the owner's statement at rest (the audit key ring, use "objections"); opened only to answer its filer. */
+  readonly answerSealer: ByteSealer;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
   readonly newId: () => string;
@@ -58,6 +68,26 @@ export interface ObjectionDeps {
 }
 
 const GROUNDS_LIMIT = 4_096;
+const STATEMENT_LIMIT = 4_096;
+/** Most answers or notices in one poll; the caller polls again from last_sequence. */
+const POLL_LIMIT = 500;
+
+/**
+ * How far back a receipt of the record earns a correction notice: the
+ * exchange's rule for who is told of a correction (agencies that received the
+ * record in the last 90 days). Bounded by objections.receiptDays, how long the
+ * gateway keeps receipts at all.
+ */
+export const CORRECTION_NOTICE_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+/** Answers after which the record as released before is no longer right: its recipients are told (Art. 25; PIPL Art. 46). */
+const CORRECTING = new Set([ObjectionResolution.CORRECTED, ObjectionResolution.RECORD_DELETED]);
+
+/** The associated data binding a sealed statement to its objection: a statement cannot be moved to another one. */
+function statementAad(objectionId: string): Uint8Array {
+  return Buffer.from(`objection-answer\u0000${objectionId}`, "utf8");
+}
 
 /**
  * The one answer for a record the caller may not object to, whether it exists
@@ -177,7 +207,16 @@ function hasStanding(deps: ObjectionDeps, ctx: MemberCallContext, principal: Pri
   return received || requested;
 }
 
-/** ResolveObjection: only the owner answers; the disputed mark follows the resolution (objection-registry.ts). */
+/**
+ * ResolveObjection: only the owner of the record answers (Art. 25:
+ * 信息提供者、征信机构 check and answer; anyone else gets OBJECTION_NOT_OWNER).
+ * The answer reaches the filer (ListObjectionAnswers, the statement sealed at
+ * rest); the disputed mark follows the resolution (objection-registry.ts); a
+ * correction or deletion is noticed to every agency the audited exchanges
+ * show received the record about this subject in the last 90 days (PIPL
+ * Art. 46: the correction reaches where the record went). Recipients come
+ * from the gateway's receipts, never from the owner's or the filer's word.
+ */
 export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ResolveObjectionRequest | CredexError): Promise<ResolveObjectionResponse> {
   return auditedCall(deps, ctx, peer, ResolveObjectionResponseSchema, async (principal) => {
     if (request instanceof CredexError) throw request;
@@ -185,13 +224,80 @@ export async function resolveObjection(deps: ObjectionDeps, ctx: MemberCallConte
     ctx.attributes["action"] = "RESOLVE";
     ctx.attributes["objection_id"] = request.objectionId.slice(0, 128);
     ctx.attributes["resolution"] = ObjectionResolution[request.resolution] ?? String(request.resolution);
-    // The owner's statement is not kept by the gateway; its digest proves what was sent.
+    // The owner's statement is kept sealed for the filer only; its digest proves what was sent.
     if (request.statement !== "") ctx.attributes["statement_sha256"] = createHash("sha256").update(request.statement).digest("hex");
-    const objection = await deps.objections.resolve(request.objectionId, request.resolution, principal.agencyId);
+    if (request.statement.length > STATEMENT_LIMIT) throw new CredexError("OBJECTION_INVALID", `statement is longer than ${STATEMENT_LIMIT} characters`, { field: "statement" });
+    // Refuse a caller that may not answer before anything else is looked up for it.
+    const current = deps.objections.answerable(request.objectionId, request.resolution, principal.agencyId);
+    const now = new Date();
+    const notices: NewCorrectionNotice[] = !CORRECTING.has(request.resolution)
+      ? []
+      : deps.receipts
+          .receivers({ ownerAgency: current.ownerAgency, recordId: current.recordId, subjectPseudonym: current.subjectPseudonym }, new Date(now.getTime() - CORRECTION_NOTICE_DAYS * DAY_MS), now)
+          .filter((r) => r.agency !== current.ownerAgency)
+          .sort((a, b) => (a.agency < b.agency ? -1 : 1))
+          .map((r) => ({
+            noticeId: deps.newId(),
+            recipientAgency: r.agency,
+            ownerAgency: current.ownerAgency,
+            recordId: current.recordId,
+            subjectType: current.subjectType,
+            resolution: request.resolution,
+            issuedAt: timestampFromDate(now),
+            receivedAt: timestampFromDate(r.at),
+          }));
+    const statementSealed = deps.answerSealer.seal(Buffer.from(request.statement, "utf8"), statementAad(current.objectionId));
+    const objection = await deps.objections.resolve(request.objectionId, request.resolution, principal.agencyId, { statementSealed, notices });
     ctx.decidedAt = new Date();
     ctx.attributes["record_id"] = objection.recordId;
     ctx.attributes["owner"] = objection.ownerAgency;
+    ctx.attributes["filed_by"] = objection.filedBy;
+    ctx.attributes["correction_notices"] = notices.map((n) => n.recipientAgency).join(",");
     return create(ResolveObjectionResponseSchema, { objection });
+  });
+}
+
+/**
+ * ListObjectionAnswers: the owners' answers to the objections the caller
+ * filed, after a position it keeps (Art. 25: the result is answered to the
+ * objector). Nobody else's: another agency polling gets none of them.
+ */
+export async function listObjectionAnswers(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ListObjectionAnswersRequest | CredexError): Promise<ListObjectionAnswersResponse> {
+  return auditedCall(deps, ctx, peer, ListObjectionAnswersResponseSchema, async (principal) => {
+    if (request instanceof CredexError) throw request;
+    ctx.attributes["action"] = "ANSWERS";
+    ctx.attributes["after_sequence"] = request.afterSequence.toString();
+    const found = deps.objections.answersFor(principal.agencyId, request.afterSequence, POLL_LIMIT);
+    const answers = found.map(({ objection, answer }) =>
+      create(ObjectionAnswerSchema, {
+        sequence: answer.sequence,
+        objection,
+        // A statement that does not open is an error, never an answer without it.
+        statement: Buffer.from(deps.answerSealer.open(answer.statementSealed, statementAad(objection.objectionId))).toString("utf8"),
+      }),
+    );
+    ctx.decidedAt = new Date();
+    ctx.attributes["answers"] = String(answers.length);
+    ctx.attributes["objection_ids"] = answers.map((a) => a.objection!.objectionId).join(",");
+    return create(ListObjectionAnswersResponseSchema, { answers, lastSequence: answers.at(-1)?.sequence ?? request.afterSequence });
+  });
+}
+
+/**
+ * ListCorrectionNotices: corrections and deletions of records the caller
+ * received in the last 90 days (as the audited exchanges show), after a
+ * position it keeps. Only the caller's own notices.
+ */
+export async function listCorrectionNotices(deps: ObjectionDeps, ctx: MemberCallContext, peer: PeerTls, request: ListCorrectionNoticesRequest | CredexError): Promise<ListCorrectionNoticesResponse> {
+  return auditedCall(deps, ctx, peer, ListCorrectionNoticesResponseSchema, async (principal) => {
+    if (request instanceof CredexError) throw request;
+    ctx.attributes["action"] = "NOTICES";
+    ctx.attributes["after_sequence"] = request.afterSequence.toString();
+    const notices = deps.objections.noticesFor(principal.agencyId, request.afterSequence, POLL_LIMIT);
+    ctx.decidedAt = new Date();
+    ctx.attributes["notices"] = String(notices.length);
+    ctx.attributes["notice_ids"] = notices.map((n) => n.noticeId).join(",");
+    return create(ListCorrectionNoticesResponseSchema, { notices, lastSequence: notices.at(-1)?.sequence ?? request.afterSequence });
   });
 }
 

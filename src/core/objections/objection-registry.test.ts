@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ObjectionResolution, ObjectionSchema, ObjectionStatus } from "../../gen/credex/v1/objections_pb.js";
+import { SubjectType } from "../../gen/credex/v1/types_pb.js";
 import type { CredexError } from "../errors.js";
-import { createMemoryObjectionStore, daysLeftUntil, ObjectionRegistry } from "./objection-registry.js";
+import { createMemoryObjectionStore, ObjectionRegistry } from "./objection-registry.js";
 
 const DAY = 86_400_000;
 
@@ -37,9 +38,13 @@ describe("ObjectionRegistry", () => {
     expect(registry.daysLeft(registry.get("o1")!)).toBe(20);
   });
 
-  it("raises a breach once, after the 20th day, and remembers it across a restart", async () => {
+  it("raises a breach once, after 24:00 CST of the 20th day after receipt (Art. 25; Civil Code Art. 201, 203), and remembers it across a restart", async () => {
     const { registry, store, advance } = await setup();
-    advance(20 * DAY - 1);
+    // Filed 1 March 16:00 CST: the period ends at 24:00 CST on 21 March (16:00 UTC), not 20 x 24 h after filing.
+    expect(registry.get("o1")!.dueAt).toEqual(timestampFromDate(new Date("2026-03-21T16:00:00Z")));
+    advance(20 * DAY);
+    expect(await registry.takeOverdue()).toEqual([]);
+    advance(8 * 3_600_000 - 1);
     expect(await registry.takeOverdue()).toEqual([]);
     advance(1);
     expect((await registry.takeOverdue()).map((o) => o.objectionId)).toEqual(["o1"]);
@@ -53,6 +58,7 @@ describe("ObjectionRegistry", () => {
     ["ok/corrected-clears", ObjectionResolution.CORRECTED, false],
     ["ok/mark-removed-clears", ObjectionResolution.MARK_REMOVED, false],
     ["ok/both-statements-kept-stays-disputed", ObjectionResolution.BOTH_STATEMENTS_KEPT, true],
+    ["ok/record-deleted-clears", ObjectionResolution.RECORD_DELETED, false],
   ])("%s", async (_name, resolution, disputed) => {
     const { registry } = await setup();
     const resolved = await registry.resolve("o1", resolution, "sh-credit");
@@ -87,15 +93,61 @@ describe("ObjectionRegistry", () => {
   });
 });
 
-describe("daysLeftUntil", () => {
-  it.each([
-    ["full-days", 20 * DAY, 20],
-    ["started-day-counts", 19 * DAY + 1, 20],
-    ["last-ms", 1, 1],
-    ["just-overdue", 0, -1],
-    ["two-days-overdue", -(DAY + 1), -2],
-  ])("%s", (_name, ms, days) => {
-    const now = new Date("2026-03-01T00:00:00Z");
-    expect(daysLeftUntil(new Date(now.getTime() + ms), now)).toBe(days);
+describe("the answer reaches the filer and the notices their recipients, saved with the resolution (Art. 25; PIPL Art. 46)", () => {
+  const notice = (recipientAgency: string) => ({
+    noticeId: `n-${recipientAgency}`,
+    recipientAgency,
+    ownerAgency: "sh-credit",
+    recordId: "r1",
+    subjectType: SubjectType.LEGAL_PERSON,
+    resolution: ObjectionResolution.CORRECTED,
+  });
+  const outcome = { statementSealed: new Uint8Array([1, 2, 3]), notices: [notice("csrc"), notice("nfra")] };
+
+  it("ok/only the filer's answers and only the recipient's notices, numbered in order, kept across a restart", async () => {
+    const { registry, store } = await setup();
+    await registry.resolve("o1", ObjectionResolution.CORRECTED, "sh-credit", outcome);
+    expect(registry.answersFor("pbccrc", 0n, 10).map((a) => [a.objection.objectionId, a.answer.sequence, [...a.answer.statementSealed]])).toEqual([["o1", 1n, [1, 2, 3]]]);
+    expect(registry.answersFor("csrc", 0n, 10)).toEqual([]);
+    expect(registry.answersFor("sh-credit", 0n, 10)).toEqual([]);
+    expect(registry.noticesFor("csrc", 0n, 10).map((n) => [n.recordId, n.sequence])).toEqual([["r1", 2n]]);
+    expect(registry.noticesFor("nfra", 0n, 10).map((n) => n.sequence)).toEqual([3n]);
+    expect(registry.noticesFor("pbccrc", 0n, 10)).toEqual([]);
+    expect(registry.noticesFor("csrc", 2n, 10)).toEqual([]);
+
+    const reopened = await ObjectionRegistry.open({ store, clock: () => new Date("2026-03-02T00:00:00Z") });
+    expect(reopened.noticesFor("nfra", 0n, 10).map((n) => n.noticeId)).toEqual(["n-nfra"]);
+    await reopened.add(create(ObjectionSchema, { objectionId: "o2", recordId: "r2", ownerAgency: "sh-credit", filedBy: "pbccrc", status: ObjectionStatus.OPEN, dueAt: timestampFromDate(new Date("2026-03-22T16:00:00Z")) }));
+    await reopened.resolve("o2", ObjectionResolution.MARK_REMOVED, "sh-credit", { statementSealed: new Uint8Array(), notices: [] });
+    // Positions continue after a restart: a poller's last_sequence stays valid.
+    expect(reopened.answersFor("pbccrc", 1n, 10).map((a) => [a.objection.objectionId, a.answer.sequence])).toEqual([["o2", 4n]]);
+  });
+
+  it("fail/two answers at once: one is saved, the other is refused as already resolved", async () => {
+    const { registry } = await setup();
+    const results = await Promise.all([
+      reasonOf(registry.resolve("o1", ObjectionResolution.CORRECTED, "sh-credit", outcome)),
+      reasonOf(registry.resolve("o1", ObjectionResolution.RECORD_DELETED, "sh-credit", outcome)),
+    ]);
+    expect(results.sort()).toEqual(["OBJECTION_ALREADY_RESOLVED", "none"]);
+    expect(registry.answersFor("pbccrc", 0n, 10)).toHaveLength(1);
+    expect(registry.noticesFor("csrc", 0n, 10)).toHaveLength(1);
+  });
+
+  it("fail/a non-owner's answer leaves no answer and no notice (Art. 25: the owner answers)", async () => {
+    const { registry } = await setup();
+    expect(await reasonOf(registry.resolve("o1", ObjectionResolution.RECORD_DELETED, "csrc", outcome))).toBe("OBJECTION_NOT_OWNER");
+    expect(registry.answersFor("pbccrc", 0n, 10)).toEqual([]);
+    expect(registry.noticesFor("csrc", 0n, 10)).toEqual([]);
+  });
+
+  it("fail/nothing is kept when the store fails", async () => {
+    const { registry, store } = await setup();
+    store.save = async () => {
+      throw new Error("disk full");
+    };
+    await expect(registry.resolve("o1", ObjectionResolution.CORRECTED, "sh-credit", outcome)).rejects.toThrow("disk full");
+    expect(registry.answersFor("pbccrc", 0n, 10)).toEqual([]);
+    expect(registry.noticesFor("csrc", 0n, 10)).toEqual([]);
   });
 });

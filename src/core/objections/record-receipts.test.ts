@@ -48,3 +48,30 @@ describe("item 7: record receipts (who received which record in an audited excha
     expect(receiptsOfAuditEvent(create(AuditEventSchema, { ...event, type: AuditEventType.OBJECTION }))).toEqual([]);
   });
 });
+
+describe("record receipts name the recipients of a corrected record (Art. 25; PIPL Art. 46)", () => {
+  it("ok/every agency that received this record about this subject since the given day, with its latest receipt", () => {
+    const receipts = createRecordReceipts({ retentionMs: 180 * DAY, maxEntries: 1_000 });
+    const now = new Date(t0.getTime() + 100 * DAY);
+    receipts.note(receipt("r1", new Date(t0.getTime() + 20 * DAY), "csrc"));
+    receipts.note(receipt("r1", new Date(t0.getTime() + 50 * DAY), "csrc"));
+    receipts.note(receipt("r1", new Date(t0.getTime() + 5 * DAY), "nfra"));
+    receipts.note(receipt("r1", new Date(t0.getTime() + 60 * DAY), "safe"));
+    receipts.note(receipt("r2", new Date(t0.getTime() + 60 * DAY), "pbccrc"));
+    receipts.note({ ...receipt("r1", new Date(t0.getTime() + 60 * DAY), "sh-credit"), subjectPseudonym: "p2" });
+    const since = new Date(now.getTime() - 90 * DAY);
+    const found = receipts.receivers({ ownerAgency: "sh-credit", recordId: "r1", subjectPseudonym: "p1" }, since, now);
+    // nfra received it 95 days ago: outside the 90 days, no notice.
+    expect(found.map((r) => [r.agency, r.at.toISOString()]).sort()).toEqual([
+      ["csrc", new Date(t0.getTime() + 50 * DAY).toISOString()],
+      ["safe", new Date(t0.getTime() + 60 * DAY).toISOString()],
+    ]);
+  });
+
+  it("fail/an agency id ending like another is not confused with it", () => {
+    const receipts = createRecordReceipts({ retentionMs: 180 * DAY, maxEntries: 1_000 });
+    receipts.note(receipt("r1", t0, "x-csrc"));
+    expect(receipts.receivers({ ownerAgency: "sh-credit", recordId: "r1", subjectPseudonym: "p1" }, new Date(0), t0).map((r) => r.agency)).toEqual(["x-csrc"]);
+    expect(receipts.receivers({ ownerAgency: "h-credit", recordId: "r1", subjectPseudonym: "p1" }, new Date(0), t0)).toEqual([]);
+  });
+});

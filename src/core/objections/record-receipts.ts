@@ -25,6 +25,12 @@ export interface RecordReceipts {
   note(receipt: RecordReceipt): void;
   /** Did `agency` receive this record about this subject within the retention window? */
   received(receipt: Omit<RecordReceipt, "at">, now: Date): boolean;
+  /**
+   * The agencies that received this record about this subject at or after
+   * `since` (and within the retention window), each with its latest receipt:
+   * who gets a correction notice when the record is corrected (Art. 25).
+   */
+  receivers(record: Omit<RecordReceipt, "at" | "agency">, since: Date, now: Date): { readonly agency: string; readonly at: Date }[];
   /** Receipts held now. */
   size(): number;
 }
@@ -65,6 +71,16 @@ export function createRecordReceipts(options: RecordReceiptsOptions): RecordRece
     received(receipt, now) {
       const at = receipts.get(receiptKey(receipt));
       return at !== undefined && at >= now.getTime() - options.retentionMs;
+    },
+    receivers(record, since, now) {
+      // A scan: answers are rare next to exchanges, and a second index would double the heap per receipt.
+      const from = Math.max(since.getTime(), now.getTime() - options.retentionMs);
+      const suffix = `\u0000${record.ownerAgency}\u0000${record.recordId}\u0000${record.subjectPseudonym}`;
+      const found: { agency: string; at: Date }[] = [];
+      for (const [key, at] of receipts) {
+        if (at >= from && key.endsWith(suffix)) found.push({ agency: key.slice(0, key.length - suffix.length), at: new Date(at) });
+      }
+      return found;
     },
     size: () => receipts.size,
   };

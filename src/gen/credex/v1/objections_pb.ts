@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file credex/v1/objections.proto.
  */
 export const file_credex_v1_objections: GenFile = /*@__PURE__*/
-  fileDesc("ChpjcmVkZXgvdjEvb2JqZWN0aW9ucy5wcm90bxIJY3JlZGV4LnYxIscDCglPYmplY3Rpb24SFAoMb2JqZWN0aW9uX2lkGAEgASgJEhEKCXJlY29yZF9pZBgCIAEoCRIUCgxvd25lcl9hZ2VuY3kYAyABKAkSEAoIZmlsZWRfYnkYBCABKAkSLAoMc3ViamVjdF90eXBlGAUgASgOMhYuY3JlZGV4LnYxLlN1YmplY3RUeXBlEhkKEXN1YmplY3RfcHNldWRvbnltGAYgASgJEioKBnN0YXR1cxgHIAEoDjIaLmNyZWRleC52MS5PYmplY3Rpb25TdGF0dXMSLAoIZmlsZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKBmR1ZV9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgKIAEoDjIeLmNyZWRleC52MS5PYmplY3Rpb25SZXNvbHV0aW9uEi8KC3Jlc29sdmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFvdmVyZHVlX3JhaXNlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiyAEKFEZpbGVPYmplY3Rpb25SZXF1ZXN0EhEKCXJlY29yZF9pZBgBIAEoCRIUCgxvd25lcl9hZ2VuY3kYAiABKAkSIwoHc3ViamVjdBgDIAEoCzISLmNyZWRleC52MS5TdWJqZWN0Eg8KB2dyb3VuZHMYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRI9Cg9zdWJqZWN0X3JlcXVlc3QYBiABKAsyJC5jcmVkZXgudjEuU3ViamVjdFJlcXVlc3RBdHRlc3RhdGlvbiJAChVGaWxlT2JqZWN0aW9uUmVzcG9uc2USJwoJb2JqZWN0aW9uGAEgASgLMhQuY3JlZGV4LnYxLk9iamVjdGlvbiKKAQoXUmVzb2x2ZU9iamVjdGlvblJlcXVlc3QSFAoMb2JqZWN0aW9uX2lkGAEgASgJEjIKCnJlc29sdXRpb24YAiABKA4yHi5jcmVkZXgudjEuT2JqZWN0aW9uUmVzb2x1dGlvbhIRCglzdGF0ZW1lbnQYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCSJDChhSZXNvbHZlT2JqZWN0aW9uUmVzcG9uc2USJwoJb2JqZWN0aW9uGAEgASgLMhQuY3JlZGV4LnYxLk9iamVjdGlvbiIxChVMaXN0T2JqZWN0aW9uc1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCCJCChZMaXN0T2JqZWN0aW9uc1Jlc3BvbnNlEigKCm9iamVjdGlvbnMYASADKAsyFC5jcmVkZXgudjEuT2JqZWN0aW9uIuQBChdSZWNlaXZlT2JqZWN0aW9uUmVxdWVzdBIUCgxvYmplY3Rpb25faWQYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJEiMKB3N1YmplY3QYAyABKAsyEi5jcmVkZXgudjEuU3ViamVjdBIPCgdncm91bmRzGAQgASgJEhAKCGZpbGVkX2J5GAUgASgJEiwKCGZpbGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZkdWVfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKGFJlY2VpdmVPYmplY3Rpb25SZXNwb25zZRIUCgxyZWNvcmRfZm91bmQYASABKAgiOwoPT2JqZWN0aW9uTGVkZ2VyEigKCm9iamVjdGlvbnMYASADKAsyFC5jcmVkZXgudjEuT2JqZWN0aW9uKm0KD09iamVjdGlvblN0YXR1cxIgChxPQkpFQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVT0JKRUNUSU9OX1NUQVRVU19PUEVOEAESHQoZT0JKRUNUSU9OX1NUQVRVU19SRVNPTFZFRBACKrUBChNPYmplY3Rpb25SZXNvbHV0aW9uEiQKIE9CSkVDVElPTl9SRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASIgoeT0JKRUNUSU9OX1JFU09MVVRJT05fQ09SUkVDVEVEEAESJQohT0JKRUNUSU9OX1JFU09MVVRJT05fTUFSS19SRU1PVkVEEAISLQopT0JKRUNUSU9OX1JFU09MVVRJT05fQk9USF9TVEFURU1FTlRTX0tFUFQQA2IGcHJvdG8z", [file_credex_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("ChpjcmVkZXgvdjEvb2JqZWN0aW9ucy5wcm90bxIJY3JlZGV4LnYxIscDCglPYmplY3Rpb24SFAoMb2JqZWN0aW9uX2lkGAEgASgJEhEKCXJlY29yZF9pZBgCIAEoCRIUCgxvd25lcl9hZ2VuY3kYAyABKAkSEAoIZmlsZWRfYnkYBCABKAkSLAoMc3ViamVjdF90eXBlGAUgASgOMhYuY3JlZGV4LnYxLlN1YmplY3RUeXBlEhkKEXN1YmplY3RfcHNldWRvbnltGAYgASgJEioKBnN0YXR1cxgHIAEoDjIaLmNyZWRleC52MS5PYmplY3Rpb25TdGF0dXMSLAoIZmlsZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKBmR1ZV9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoKcmVzb2x1dGlvbhgKIAEoDjIeLmNyZWRleC52MS5PYmplY3Rpb25SZXNvbHV0aW9uEi8KC3Jlc29sdmVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFvdmVyZHVlX3JhaXNlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiyAEKFEZpbGVPYmplY3Rpb25SZXF1ZXN0EhEKCXJlY29yZF9pZBgBIAEoCRIUCgxvd25lcl9hZ2VuY3kYAiABKAkSIwoHc3ViamVjdBgDIAEoCzISLmNyZWRleC52MS5TdWJqZWN0Eg8KB2dyb3VuZHMYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRI9Cg9zdWJqZWN0X3JlcXVlc3QYBiABKAsyJC5jcmVkZXgudjEuU3ViamVjdFJlcXVlc3RBdHRlc3RhdGlvbiJAChVGaWxlT2JqZWN0aW9uUmVzcG9uc2USJwoJb2JqZWN0aW9uGAEgASgLMhQuY3JlZGV4LnYxLk9iamVjdGlvbiKKAQoXUmVzb2x2ZU9iamVjdGlvblJlcXVlc3QSFAoMb2JqZWN0aW9uX2lkGAEgASgJEjIKCnJlc29sdXRpb24YAiABKA4yHi5jcmVkZXgudjEuT2JqZWN0aW9uUmVzb2x1dGlvbhIRCglzdGF0ZW1lbnQYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCSJDChhSZXNvbHZlT2JqZWN0aW9uUmVzcG9uc2USJwoJb2JqZWN0aW9uGAEgASgLMhQuY3JlZGV4LnYxLk9iamVjdGlvbiIxChVMaXN0T2JqZWN0aW9uc1JlcXVlc3QSGAoQaW5jbHVkZV9yZXNvbHZlZBgBIAEoCCJCChZMaXN0T2JqZWN0aW9uc1Jlc3BvbnNlEigKCm9iamVjdGlvbnMYASADKAsyFC5jcmVkZXgudjEuT2JqZWN0aW9uIuQBChdSZWNlaXZlT2JqZWN0aW9uUmVxdWVzdBIUCgxvYmplY3Rpb25faWQYASABKAkSEQoJcmVjb3JkX2lkGAIgASgJEiMKB3N1YmplY3QYAyABKAsyEi5jcmVkZXgudjEuU3ViamVjdBIPCgdncm91bmRzGAQgASgJEhAKCGZpbGVkX2J5GAUgASgJEiwKCGZpbGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZkdWVfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKGFJlY2VpdmVPYmplY3Rpb25SZXNwb25zZRIUCgxyZWNvcmRfZm91bmQYASABKAgiXwoPT2JqZWN0aW9uQW5zd2VyEhAKCHNlcXVlbmNlGAEgASgEEicKCW9iamVjdGlvbhgCIAEoCzIULmNyZWRleC52MS5PYmplY3Rpb24SEQoJc3RhdGVtZW50GAMgASgJIjUKG0xpc3RPYmplY3Rpb25BbnN3ZXJzUmVxdWVzdBIWCg5hZnRlcl9zZXF1ZW5jZRgBIAEoBCJiChxMaXN0T2JqZWN0aW9uQW5zd2Vyc1Jlc3BvbnNlEisKB2Fuc3dlcnMYASADKAsyGi5jcmVkZXgudjEuT2JqZWN0aW9uQW5zd2VyEhUKDWxhc3Rfc2VxdWVuY2UYAiABKAQivAIKEENvcnJlY3Rpb25Ob3RpY2USEAoIc2VxdWVuY2UYASABKAQSEQoJbm90aWNlX2lkGAIgASgJEhgKEHJlY2lwaWVudF9hZ2VuY3kYAyABKAkSFAoMb3duZXJfYWdlbmN5GAQgASgJEhEKCXJlY29yZF9pZBgFIAEoCRIsCgxzdWJqZWN0X3R5cGUYBiABKA4yFi5jcmVkZXgudjEuU3ViamVjdFR5cGUSMgoKcmVzb2x1dGlvbhgHIAEoDjIeLmNyZWRleC52MS5PYmplY3Rpb25SZXNvbHV0aW9uEi0KCWlzc3VlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjZWl2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKHExpc3RDb3JyZWN0aW9uTm90aWNlc1JlcXVlc3QSFgoOYWZ0ZXJfc2VxdWVuY2UYASABKAQiZAodTGlzdENvcnJlY3Rpb25Ob3RpY2VzUmVzcG9uc2USLAoHbm90aWNlcxgBIAMoCzIbLmNyZWRleC52MS5Db3JyZWN0aW9uTm90aWNlEhUKDWxhc3Rfc2VxdWVuY2UYAiABKAQiWQoVU2VhbGVkT2JqZWN0aW9uQW5zd2VyEhQKDG9iamVjdGlvbl9pZBgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIYChBzdGF0ZW1lbnRfc2VhbGVkGAMgASgMIpwBCg9PYmplY3Rpb25MZWRnZXISKAoKb2JqZWN0aW9ucxgBIAMoCzIULmNyZWRleC52MS5PYmplY3Rpb24SMQoHYW5zd2VycxgCIAMoCzIgLmNyZWRleC52MS5TZWFsZWRPYmplY3Rpb25BbnN3ZXISLAoHbm90aWNlcxgDIAMoCzIbLmNyZWRleC52MS5Db3JyZWN0aW9uTm90aWNlKm0KD09iamVjdGlvblN0YXR1cxIgChxPQkpFQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVT0JKRUNUSU9OX1NUQVRVU19PUEVOEAESHQoZT0JKRUNUSU9OX1NUQVRVU19SRVNPTFZFRBACKt4BChNPYmplY3Rpb25SZXNvbHV0aW9uEiQKIE9CSkVDVElPTl9SRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASIgoeT0JKRUNUSU9OX1JFU09MVVRJT05fQ09SUkVDVEVEEAESJQohT0JKRUNUSU9OX1JFU09MVVRJT05fTUFSS19SRU1PVkVEEAISLQopT0JKRUNUSU9OX1JFU09MVVRJT05fQk9USF9TVEFURU1FTlRTX0tFUFQQAxInCiNPQkpFQ1RJT05fUkVTT0xVVElPTl9SRUNPUkRfREVMRVRFRBAEYgZwcm90bzM", [file_credex_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message credex.v1.Objection
@@ -181,7 +181,8 @@ export type ResolveObjectionRequest = Message<"credex.v1.ResolveObjectionRequest
   resolution: ObjectionResolution;
 
   /**
-   * The owner's statement, passed through to nobody but the audit digest.
+   * The owner's written answer (Art. 25), for the filing agency only
+   * (ListObjectionAnswers); kept sealed by the gateway, audited as a digest.
    *
    * @generated from field: string statement = 3;
    */
@@ -324,6 +325,228 @@ export const ReceiveObjectionResponseSchema: GenMessage<ReceiveObjectionResponse
   messageDesc(file_credex_v1_objections, 8);
 
 /**
+ * The owner's answer, as the filing agency reads it (Art. 25: the result is
+ * answered to the objector in writing).
+ *
+ * @generated from message credex.v1.ObjectionAnswer
+ */
+export type ObjectionAnswer = Message<"credex.v1.ObjectionAnswer"> & {
+  /**
+   * Position among this gateway's answers and notices: poll with after_sequence.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * Resolved: resolution and resolved_at say what the owner decided and when.
+   *
+   * @generated from field: credex.v1.Objection objection = 2;
+   */
+  objection?: Objection | undefined;
+
+  /**
+   * The owner's written answer.
+   *
+   * @generated from field: string statement = 3;
+   */
+  statement: string;
+};
+
+/**
+ * Describes the message credex.v1.ObjectionAnswer.
+ * Use `create(ObjectionAnswerSchema)` to create a new message.
+ */
+export const ObjectionAnswerSchema: GenMessage<ObjectionAnswer> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 9);
+
+/**
+ * @generated from message credex.v1.ListObjectionAnswersRequest
+ */
+export type ListObjectionAnswersRequest = Message<"credex.v1.ListObjectionAnswersRequest"> & {
+  /**
+   * Answers after this position (0: from the start).
+   *
+   * @generated from field: uint64 after_sequence = 1;
+   */
+  afterSequence: bigint;
+};
+
+/**
+ * Describes the message credex.v1.ListObjectionAnswersRequest.
+ * Use `create(ListObjectionAnswersRequestSchema)` to create a new message.
+ */
+export const ListObjectionAnswersRequestSchema: GenMessage<ListObjectionAnswersRequest> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 10);
+
+/**
+ * @generated from message credex.v1.ListObjectionAnswersResponse
+ */
+export type ListObjectionAnswersResponse = Message<"credex.v1.ListObjectionAnswersResponse"> & {
+  /**
+   * Answers to objections the caller filed, never another agency's.
+   *
+   * @generated from field: repeated credex.v1.ObjectionAnswer answers = 1;
+   */
+  answers: ObjectionAnswer[];
+
+  /**
+   * Pass as after_sequence in the next poll.
+   *
+   * @generated from field: uint64 last_sequence = 2;
+   */
+  lastSequence: bigint;
+};
+
+/**
+ * Describes the message credex.v1.ListObjectionAnswersResponse.
+ * Use `create(ListObjectionAnswersResponseSchema)` to create a new message.
+ */
+export const ListObjectionAnswersResponseSchema: GenMessage<ListObjectionAnswersResponse> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 11);
+
+/**
+ * A record the recipient received in an audited exchange within the last 90
+ * days was corrected or deleted by its owner after an objection.
+ *
+ * @generated from message credex.v1.CorrectionNotice
+ */
+export type CorrectionNotice = Message<"credex.v1.CorrectionNotice"> & {
+  /**
+   * Position among this gateway's answers and notices: poll with after_sequence.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from field: string notice_id = 2;
+   */
+  noticeId: string;
+
+  /**
+   * @generated from field: string recipient_agency = 3;
+   */
+  recipientAgency: string;
+
+  /**
+   * @generated from field: string owner_agency = 4;
+   */
+  ownerAgency: string;
+
+  /**
+   * @generated from field: string record_id = 5;
+   */
+  recordId: string;
+
+  /**
+   * @generated from field: credex.v1.SubjectType subject_type = 6;
+   */
+  subjectType: SubjectType;
+
+  /**
+   * CORRECTED or RECORD_DELETED.
+   *
+   * @generated from field: credex.v1.ObjectionResolution resolution = 7;
+   */
+  resolution: ObjectionResolution;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp issued_at = 8;
+   */
+  issuedAt?: Timestamp | undefined;
+
+  /**
+   * When the recipient last received the record, as its audited exchanges show.
+   *
+   * @generated from field: google.protobuf.Timestamp received_at = 9;
+   */
+  receivedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message credex.v1.CorrectionNotice.
+ * Use `create(CorrectionNoticeSchema)` to create a new message.
+ */
+export const CorrectionNoticeSchema: GenMessage<CorrectionNotice> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 12);
+
+/**
+ * @generated from message credex.v1.ListCorrectionNoticesRequest
+ */
+export type ListCorrectionNoticesRequest = Message<"credex.v1.ListCorrectionNoticesRequest"> & {
+  /**
+   * Notices after this position (0: from the start).
+   *
+   * @generated from field: uint64 after_sequence = 1;
+   */
+  afterSequence: bigint;
+};
+
+/**
+ * Describes the message credex.v1.ListCorrectionNoticesRequest.
+ * Use `create(ListCorrectionNoticesRequestSchema)` to create a new message.
+ */
+export const ListCorrectionNoticesRequestSchema: GenMessage<ListCorrectionNoticesRequest> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 13);
+
+/**
+ * @generated from message credex.v1.ListCorrectionNoticesResponse
+ */
+export type ListCorrectionNoticesResponse = Message<"credex.v1.ListCorrectionNoticesResponse"> & {
+  /**
+   * Notices addressed to the caller, never another agency's.
+   *
+   * @generated from field: repeated credex.v1.CorrectionNotice notices = 1;
+   */
+  notices: CorrectionNotice[];
+
+  /**
+   * Pass as after_sequence in the next poll.
+   *
+   * @generated from field: uint64 last_sequence = 2;
+   */
+  lastSequence: bigint;
+};
+
+/**
+ * Describes the message credex.v1.ListCorrectionNoticesResponse.
+ * Use `create(ListCorrectionNoticesResponseSchema)` to create a new message.
+ */
+export const ListCorrectionNoticesResponseSchema: GenMessage<ListCorrectionNoticesResponse> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 14);
+
+/**
+ * The owner's statement at rest: sealed with the audit key ring (its own
+ * derived keys), bound to the objection id.
+ *
+ * @generated from message credex.v1.SealedObjectionAnswer
+ */
+export type SealedObjectionAnswer = Message<"credex.v1.SealedObjectionAnswer"> & {
+  /**
+   * @generated from field: string objection_id = 1;
+   */
+  objectionId: string;
+
+  /**
+   * @generated from field: uint64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from field: bytes statement_sealed = 3;
+   */
+  statementSealed: Uint8Array;
+};
+
+/**
+ * Describes the message credex.v1.SealedObjectionAnswer.
+ * Use `create(SealedObjectionAnswerSchema)` to create a new message.
+ */
+export const SealedObjectionAnswerSchema: GenMessage<SealedObjectionAnswer> = /*@__PURE__*/
+  messageDesc(file_credex_v1_objections, 15);
+
+/**
  * The gateway's persisted objection state (data dir, JSON).
  *
  * @generated from message credex.v1.ObjectionLedger
@@ -333,6 +556,16 @@ export type ObjectionLedger = Message<"credex.v1.ObjectionLedger"> & {
    * @generated from field: repeated credex.v1.Objection objections = 1;
    */
   objections: Objection[];
+
+  /**
+   * @generated from field: repeated credex.v1.SealedObjectionAnswer answers = 2;
+   */
+  answers: SealedObjectionAnswer[];
+
+  /**
+   * @generated from field: repeated credex.v1.CorrectionNotice notices = 3;
+   */
+  notices: CorrectionNotice[];
 };
 
 /**
@@ -340,7 +573,7 @@ export type ObjectionLedger = Message<"credex.v1.ObjectionLedger"> & {
  * Use `create(ObjectionLedgerSchema)` to create a new message.
  */
 export const ObjectionLedgerSchema: GenMessage<ObjectionLedger> = /*@__PURE__*/
-  messageDesc(file_credex_v1_objections, 9);
+  messageDesc(file_credex_v1_objections, 16);
 
 /**
  * @generated from enum credex.v1.ObjectionStatus
@@ -387,7 +620,7 @@ export enum ObjectionResolution {
   CORRECTED = 1,
 
   /**
-   * The owner found the record right and removed the disputed mark.
+   * Upheld: the owner found the record right and removed the disputed mark.
    *
    * @generated from enum value: OBJECTION_RESOLUTION_MARK_REMOVED = 2;
    */
@@ -400,6 +633,13 @@ export enum ObjectionResolution {
    * @generated from enum value: OBJECTION_RESOLUTION_BOTH_STATEMENTS_KEPT = 3;
    */
   BOTH_STATEMENTS_KEPT = 3,
+
+  /**
+   * The owner deleted the record: the disputed mark is cleared.
+   *
+   * @generated from enum value: OBJECTION_RESOLUTION_RECORD_DELETED = 4;
+   */
+  RECORD_DELETED = 4,
 }
 
 /**
