@@ -41,7 +41,13 @@ export type ProviderFault =
    * ended a month ago, whose fields are `fieldNames` (each valued "<name>-value"): names a
    * provider would use to pass prohibited data (Art. 14.1) or data the catalogue does not list
    */
-  | "field-names";
+  | "field-names"
+  /**
+   * answers, for each asked category, one record of its own about the asked subject labelled
+   * level 1, positive, with neither ended_at nor ongoing, with `fieldNames` as fields: a negative
+   * record whose Art. 16 term cannot be computed, passed off as positive
+   */
+  | "unended";
 
 /** The text hidden in the "unknown-fields" answer, to look for in what the gateway releases. */
 export const SMUGGLED_TEXT = "smuggled-past-the-release-stage";
@@ -114,6 +120,23 @@ function recordWithFieldNames(request: FetchRequest, agencyId: string, fieldName
   });
 }
 
+function unendedRecords(request: FetchRequest, agencyId: string, fieldNames: readonly string[]): FetchResponse {
+  return create(FetchResponseSchema, {
+    records: request.categories.map((category, i) =>
+      create(CreditRecordSchema, {
+        recordId: `unended-${category}-${i}`,
+        ownerAgency: agencyId,
+        subject: request.subject,
+        category,
+        polarity: Polarity.POSITIVE,
+        level: Level.PUBLIC,
+        occurredAt: timestampNow(),
+        fields: fieldNames.map((name) => create(RecordFieldSchema, { name, value: `${name}-value`, level: Level.PUBLIC })),
+      }),
+    ),
+  });
+}
+
 /**
  * Sends `probe` until the gateway has called the provider (it reconnects to a provider's address
  * with a bounded backoff, provider-client.ts); fails after `boundMs`. Resolves to the last probe's answer.
@@ -135,7 +158,7 @@ export async function startFaultProvider(options: {
   delayMs?: number;
   /** the agency it stands in for (default "safe") */
   agencyId?: string;
-  /** the fields of the "field-names" answer */
+  /** the fields of the "field-names" and "unended" answers */
   fieldNames?: readonly string[];
 }): Promise<FaultProvider> {
   const server = new Server();
@@ -173,6 +196,9 @@ export async function startFaultProvider(options: {
           return;
         case "mislabel":
           callback(null, mislabelledRecords(call.request as FetchRequest, options.agencyId ?? "safe"));
+          return;
+        case "unended":
+          callback(null, unendedRecords(call.request as FetchRequest, options.agencyId ?? "safe", options.fieldNames ?? []));
           return;
         case "field-names":
           callback(null, recordWithFieldNames(call.request as FetchRequest, options.agencyId ?? "safe", options.fieldNames ?? []));
