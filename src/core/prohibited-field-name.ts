@@ -48,6 +48,8 @@ const CONFUSABLE_PATTERN = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, 
 
 /** The words of a field name, lower-case: "HIVStatus" → ["hiv", "status"], "blood-Type" → ["blood", "type"]. */
 export function fieldNameWords(name: string): string[] {
+  // Fast path for the usual lower_snake_case name: nothing to fold or split but the underscores.
+  if (/^[a-z0-9_]*$/.test(name) && !/[a-z]\d|\d[a-z]/.test(name)) return name.split("_").filter((w) => w !== "");
   const folded = name
     .normalize("NFKD")
     // Combining marks (accents) and invisible format characters (zero-width space, soft hyphen, BOM).
@@ -63,7 +65,24 @@ export function fieldNameWords(name: string): string[] {
     .filter((w) => w !== "");
 }
 
+/**
+ * Names already judged: a provider repeats the same few names in every record,
+ * and release asks for each field. Bounded (cleared when full) so that a
+ * provider inventing names cannot grow it.
+ */
+const judged = new Map<string, boolean>();
+const JUDGED_MAX = 4096;
+
 export function isProhibitedFieldName(name: string): boolean {
+  const known = judged.get(name);
+  if (known !== undefined) return known;
+  const prohibited = judge(name);
+  if (judged.size >= JUDGED_MAX) judged.clear();
+  judged.set(name, prohibited);
+  return prohibited;
+}
+
+function judge(name: string): boolean {
   const words = fieldNameWords(name);
   const compact = words.join("");
   if (CHINESE.some((term) => compact.includes(term))) return true;
