@@ -304,7 +304,7 @@ describe("release", () => {
       const result = release(decision(3), [outcome(records)], input({ onDataQuality: (e) => void events.push(e) }));
       expect(result.results[0]!.records).toEqual([]);
       expect(reasons(result)).toEqual({ NEGATIVE_END_UNKNOWN: 2 });
-      expect(events).toMatchObject([{ provider: "safe", negativeWithoutEnd: 2, mislabelledRecords: 1, properties: ["negative"] }]);
+      expect(events).toMatchObject([{ provider: "safe", negativeWithoutEnd: 2, mislabelledRecords: 1, properties: ["negative"], recordIds: ["no-end", "no-end-positive"] }]);
     });
 
     it("fail/Art. 16: a negative-category record marked non-negative and ended more than 5 years ago is no longer provided", () => {

@@ -162,7 +162,10 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       const reason = judged.reason;
       if (reason) {
         if (reason === "PROHIBITED") input.onProhibited?.({ provider: outcome.agencyId, recordId: record.recordId, fieldName: "" });
-        if (reason === "NEGATIVE_END_UNKNOWN") unknown.negativeWithoutEnd++;
+        if (reason === "NEGATIVE_END_UNKNOWN") {
+          unknown.negativeWithoutEnd++;
+          if (mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId) && !mislabel.recordIds.includes(record.recordId)) mislabel.recordIds.push(record.recordId);
+        }
         count(reason, 1, 0);
         continue;
       }
