@@ -9,8 +9,8 @@ import { isProhibitedFieldName } from "../core/prohibited-field-name.js";
  * Loads the category catalogue (policies/categories.yaml): name, level,
  * sensitive flag, negative flag, public-by-law flag, owning sectors,
  * description, and the fields of each category (`fields: { <name>: {} }`, or
- * `{ level, sensitive }` for a field classified apart from its category): the
- * allow-list release enforces.
+ * `{ level, sensitive, negative }` for a field classified apart from its
+ * category): the allow-list release enforces.
  */
 export function loadCatalogue(file: string): Catalogue {
   let document: unknown;
@@ -72,14 +72,15 @@ function fieldsOf(section: ConfigReader, categoryLevel: number): ReadonlyMap<str
   for (const [name, given] of section.entries()) {
     // `name:` (YAML null) and `name: {}` both list a field at its category's level.
     const item = given.value === null ? new ConfigReader(given.file, {}, given.path) : given;
-    item.object(["level", "sensitive"]);
+    item.object(["level", "sensitive", "negative"]);
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) item.fail("field names are lower_snake_case");
     // Art. 14.1 data is never collected: the allow-list cannot let it through.
     if (isProhibitedFieldName(name)) item.fail("names prohibited data (Credit Investigation Regulation Art. 14.1)");
     const level = item.field("level").integer({ min: 1, max: 4, default: categoryLevel });
     const sensitive = item.field("sensitive").boolean(level === 4);
     if (sensitive !== (level === 4)) item.field("sensitive").fail("must be true exactly for level-4 fields (Art. 14.2)");
-    fields.set(name, Object.freeze({ level, sensitive }));
+    const negative = item.field("negative").boolean(false);
+    fields.set(name, Object.freeze(negative ? { level, sensitive, negative } : { level, sensitive }));
   }
   return fields;
 }

@@ -4,6 +4,12 @@ export interface CatalogueFieldInfo {
   readonly level: number;
   /** Art. 14.2 content: exactly the level-4 fields. */
   readonly sensitive: boolean;
+  /**
+   * Negative information inside a category that is not negative as a whole (an
+   * insurance claim's fraud finding): released only when the record's dates
+   * satisfy Art. 15 and 16, else removed.
+   */
+  readonly negative?: boolean;
 }
 
 /** One category of the credit-information catalogue (Planning Outline §4(2)). */

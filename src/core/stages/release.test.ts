@@ -67,6 +67,7 @@ const catalogue: Catalogue = {
     category("administrative_penalty", 1, true, ["decision_no"], true),
     category("red_list", 1, false, ["list"]),
     category("income", 4, false, ["annual_income_cny"]),
+    ["insurance_claim", { ...category("insurance_claim", 3, false, ["insurer"])[1], fields: new Map([["insurer", { level: 3, sensitive: false }], ["finding", { level: 3, sensitive: false, negative: true }]]) }],
   ]),
 };
 
@@ -351,6 +352,19 @@ describe("release", () => {
       expect(forPerson.results[0]!.records.map((r) => r.recordId)).toEqual(["penalty"]);
       const company = release(decision(3), [outcome([rec("company", [["violation", 3]])])], input());
       expect(company.results[0]!.records.map((r) => r.recordId)).toEqual(["company"]);
+    });
+
+    it("fail/Art. 15, 16: a negative field in a non-negative record (a claim's fraud finding) is removed when the record's dates do not allow it", () => {
+      const events: DataQualityEvent[] = [];
+      const claim = (id: string, extra: RecordExtra) => rec(id, [["insurer", 3], ["finding", 3]], { category: "insurance_claim", owner: "nfra", polarity: Polarity.NEUTRAL, ...extra });
+      const forCompany = release(decision(3, "insurance_claim", "nfra"), [outcome([claim("open", { endedAt: null }), claim("ended", {})], "nfra")], input({ onDataQuality: (e) => void events.push(e) }));
+      expect(forCompany.results[0]!.records.map((r) => [r.recordId, r.fields.map((f) => f.name)])).toEqual([["open", ["insurer"]], ["ended", ["insurer", "finding"]]]);
+      expect(forCompany.results[0]!.withheld.map((w) => [w.reason, w.records, w.fields])).toEqual([["NEGATIVE_END_UNKNOWN", 0, 1]]);
+      expect(events).toMatchObject([{ provider: "nfra", negativeWithoutEnd: 1 }]);
+      const personClaim = claim("person", { subjectType: person.subjectType, subjectId: person.subjectId });
+      const forPerson = release(decision(3, "insurance_claim", "nfra"), [outcome([personClaim], "nfra")], personInput());
+      expect(forPerson.results[0]!.records[0]!.fields.map((f) => f.name)).toEqual(["insurer"]);
+      expect(forPerson.results[0]!.withheld.map((w) => [w.reason, w.fields])).toEqual([["NEGATIVE_NOT_NOTIFIED", 1]]);
     });
 
     it("ok/a record of a non-negative category needs no end", () => {

@@ -172,9 +172,12 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`)!;
       const sensitiveOk = input.sensitiveAllowed(record.ownerAgency, record.category);
       const kept: RecordField[] = [];
+      // Judged once per record, and only when a negative field asks; a record negative as a whole already passed it.
+      let negativeFieldReason: NegativeWithholdReason | undefined | null = null;
+      const negativeReason = () => (negativeFieldReason === null ? (negativeFieldReason = judged.negative ? undefined : negativeReasonOf(record, judged.category!, input)) : negativeFieldReason);
       let fieldsMislabelled = 0;
       for (const field of record.fields) {
-        const fieldJudged = judgeField(field, judged.level, judged.category!, maxLevel, sensitiveOk);
+        const fieldJudged = judgeField(field, judged.level, judged.category!, maxLevel, sensitiveOk, negativeReason);
         if (fieldJudged.understated) fieldsMislabelled++;
         const fieldReason = fieldJudged.reason;
         if (fieldReason) {
@@ -192,6 +195,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
         kept.push(field);
         stats.releasedFieldNames.add(field.name);
       }
+      if (negativeFieldReason === "NEGATIVE_END_UNKNOWN") unknown.negativeWithoutEnd++;
       if (fieldsMislabelled > 0) {
         mislabel.fields += fieldsMislabelled;
         mislabel.properties.add("level");
@@ -248,6 +252,8 @@ interface JudgedRecord {
   /** The record's effective level: the stricter of the provider's label and the catalogue (set once the category is known). */
   readonly level: number;
   readonly category?: CategoryInfo | undefined;
+  /** Negative as a whole (by the catalogue, or the provider's stricter polarity): its dates were judged already. */
+  readonly negative?: boolean;
   /** Properties the provider labelled less strictly than the catalogue. */
   readonly understated: ReadonlySet<LabelProperty>;
 }
@@ -274,19 +280,23 @@ function judgeRecord(record: CreditRecord, provider: string, grantLevel: Readonl
   const sensitive = level === Level.SENSITIVE || category.sensitive;
   // The catalogue's negative flag holds whatever polarity the provider gives; a provider may only add to it.
   const negative = category.negative || record.polarity === Polarity.NEGATIVE;
-  const judged = (reason?: WithholdReason): JudgedRecord => ({ reason, level, category, understated });
+  const judged = (reason?: WithholdReason): JudgedRecord => ({ reason, level, category, negative, understated });
   if (level > maxLevel) return judged("LEVEL_ABOVE_GRANT");
   if (sensitive && !input.sensitiveAllowed(record.ownerAgency, record.category)) return judged("SENSITIVE_NOT_CONSENTED");
   if (negative) {
-    // Art. 15 (notice, unless public by law) and Art. 16 (5 years from the end): src/core/negative-record.ts.
-    const date = (t: CreditRecord["endedAt"]) => (t ? timestampDate(t) : undefined);
-    const reason = judgeNegativeRecord(
-      { endedAt: date(record.endedAt), ongoing: record.ongoing, lastConfirmedAt: date(record.lastConfirmedAt), notifiedAt: date(record.notifiedAt) },
-      { naturalPerson: input.subjectType === SubjectType.NATURAL_PERSON, publicByLaw: category.publicByLaw === true, now: input.now },
-    );
+    const reason = negativeReasonOf(record, category, input);
     if (reason) return judged(reason);
   }
   return judged();
+}
+
+/** Art. 15 (notice, unless public by law) and Art. 16 (5 years from the end) for a record's dates: src/core/negative-record.ts. */
+function negativeReasonOf(record: CreditRecord, category: CategoryInfo, input: ReleaseInput): NegativeWithholdReason | undefined {
+  const date = (t: CreditRecord["endedAt"]) => (t ? timestampDate(t) : undefined);
+  return judgeNegativeRecord(
+    { endedAt: date(record.endedAt), ongoing: record.ongoing, lastConfirmedAt: date(record.lastConfirmedAt), notifiedAt: date(record.notifiedAt) },
+    { naturalPerson: input.subjectType === SubjectType.NATURAL_PERSON, publicByLaw: category.publicByLaw === true, now: input.now },
+  );
 }
 
 /**
@@ -296,7 +306,15 @@ function judgeRecord(record: CreditRecord, provider: string, grantLevel: Readonl
  * of the provider's label (a field without one carries its record's) and the
  * catalogue's level for it.
  */
-function judgeField(field: RecordField, recordLevel: number, category: CategoryInfo, maxLevel: number, sensitiveOk: boolean): { reason?: WithholdReason; understated: boolean } {
+function judgeField(
+  field: RecordField,
+  recordLevel: number,
+  category: CategoryInfo,
+  maxLevel: number,
+  sensitiveOk: boolean,
+  /** Why the record's dates do not allow negative content, if they do not (asked only for a negative field). */
+  negativeReason: () => NegativeWithholdReason | undefined,
+): { reason?: WithholdReason; understated: boolean } {
   if (field.level === Level.PROHIBITED || isProhibitedFieldName(field.name)) return { reason: "PROHIBITED", understated: false };
   const known = category.fields?.get(field.name);
   if (!known) return { reason: "UNKNOWN_FIELD", understated: false };
@@ -307,6 +325,9 @@ function judgeField(field: RecordField, recordLevel: number, category: CategoryI
   const sensitive = level === Level.SENSITIVE || known.sensitive;
   if (level > maxLevel) return { reason: "LEVEL_ABOVE_GRANT", understated };
   if (sensitive && !sensitiveOk) return { reason: "SENSITIVE_NOT_CONSENTED", understated };
+  // A negative field (an insurance claim's fraud finding) is negative information in a record that is not (Art. 15, 16).
+  const negative = known.negative ? negativeReason() : undefined;
+  if (negative) return { reason: negative, understated };
   return { understated };
 }
 
