@@ -16,6 +16,7 @@ import { AgencyStatus } from "../src/gen/credex/v1/exchange_pb.js";
 import { Purpose, SubjectType } from "../src/gen/credex/v1/types_pb.js";
 import { signConsent } from "../src/client/consent.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
+import { NEGATIVE_INFORMATION_STEP } from "../src/demo/negative-information-step.js";
 import { auditEventOf, startTestFederation } from "./support/federation.js";
 import { sharedClient } from "./support/adversarial.js";
 import { startFaultProvider, type FaultProvider } from "./support/fault-provider.js";
@@ -65,6 +66,11 @@ describe("negative information (Art. 15, 16) through the gateway", () => {
     expect(pbccrc.withheld.map((w) => [w.reason, w.records])).toEqual([["NEGATIVE_NOT_NOTIFIED", 1]]);
     const event = await auditEventOf(fed, (e) => e.exchangeId === response.exchangeId);
     expect(event.release!.withheld.map((w) => [w.reason, w.records])).toEqual([["NEGATIVE_NOT_NOTIFIED", 1]]);
+  });
+
+  it("Art. 15: the demo's step shows the withheld negative record as scripted", async () => {
+    const rows = await NEGATIVE_INFORMATION_STEP.run(fed);
+    expect(rows.map((r) => [r.outcome, r.perAgency.includes("pbccrc:1 (1 withheld)"), r.asExpected])).toEqual([["answered", true, true]]);
   });
 
   it("Art. 16: an ongoing dishonest-debtor listing, confirmed recently, is released (court lists are public by law: no notice needed)", async () => {
