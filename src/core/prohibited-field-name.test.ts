@@ -30,6 +30,8 @@ const HOSTILE: ReadonlyArray<[name: string, concept: string]> = [
   ["gene_panel", "genes"],
   ["DNASequence", "genes, acronym then word"],
   ["dna2", "genes, with a digit"],
+  ["D.N.A", "genes, spelt out"],
+  ["g_e_n_e", "genes, spelt out"],
   ["chromosomeReport", "genes"],
   ["genotype", "genes"],
   ["fingerPrint", "fingerprint, camelCase split inside the word"],

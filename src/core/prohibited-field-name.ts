@@ -87,6 +87,8 @@ function judge(name: string): boolean {
   const compact = words.join("");
   if (CHINESE.some((term) => compact.includes(term))) return true;
   if (COMPACT_STEMS.some((stem) => compact.includes(stem))) return true;
+  // A short word spelt out letter by letter ("D.N.A", "g_e_n_e") is the whole name.
+  if (WORDS.has(compact)) return true;
   return words.some((word, i) => {
     if (!WORDS.has(word)) return false;
     if (BENIGN_BEFORE[word]?.includes(words[i - 1] ?? "")) return false;
