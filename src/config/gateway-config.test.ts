@@ -102,7 +102,7 @@ describe("gateway config", () => {
   it.each([
     ["fail/field level out of range", "      lender: { level: 5 }\n", "categories.loan_record.fields.lender.level: must be ≤ 4 (got 5)"],
     ["fail/level-4 field not sensitive", "      balance: { level: 4, sensitive: false }\n", "categories.loan_record.fields.balance.sensitive: must be true exactly for level-4 fields (Art. 14.2)"],
-    ["fail/unknown key of a field", "      lender: { level: 2, negative: true }\n", "categories.loan_record.fields.lender.negative: unknown key (expected one of: level, sensitive)"],
+    ["fail/unknown key of a field", "      lender: { level: 2, owner: BANKING }\n", "categories.loan_record.fields.lender.owner: unknown key (expected one of: level, sensitive, negative)"],
   ])("%s", (_name, fields, message) => {
     expect(() => loadCatalogue(catalogueWith(fields))).toThrow(message);
   });

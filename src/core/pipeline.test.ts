@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { X509Certificate } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { QueryRequestSchema, AgencyStatus } from "../gen/credex/v1/exchange_pb.js";
 import { CreditRecordSchema, Purpose, SubjectType } from "../gen/credex/v1/types_pb.js";
 import { DecisionEffect, type AuditEvent } from "../gen/credex/v1/audit_pb.js";
@@ -55,7 +56,7 @@ function setup(providers: ProviderClient) {
       registry,
       levelCap: () => 4,
     },
-    catalogue: { categories: new Map(["securities_violation", "forex_violation"].map((n) => [n, { name: n, level: 3, sensitive: false, negative: true, sectors: [], description: n }])) },
+    catalogue: { categories: new Map(["securities_violation", "forex_violation"].map((n) => [n, { name: n, level: 3, sensitive: false, negative: true, sectors: [], description: n, fields: new Map([["a", { level: 3, sensitive: false }]]) }])) },
     maxCategories: 8,
     providers,
     providerTimeoutMs: 1000,
@@ -70,7 +71,7 @@ function setup(providers: ProviderClient) {
 const records: ProviderClient = {
   async fetch(agency, q) {
     if (agency.id === "fx") throw new ProviderCallError("UNAVAILABLE", "the provider is unreachable");
-    return { records: [create(CreditRecordSchema, { recordId: "r1", ownerAgency: agency.id, subject: { type: q.subjectType, id: q.subjectId }, category: q.categories[0], level: 3, fields: [{ name: "a", value: "1", level: 3 }] })], bytes: 10 };
+    return { records: [create(CreditRecordSchema, { recordId: "r1", ownerAgency: agency.id, subject: { type: q.subjectType, id: q.subjectId }, category: q.categories[0], level: 3, endedAt: timestampNow(), fields: [{ name: "a", value: "1", level: 3 }] })], bytes: 10 };
   },
 };
 

@@ -35,7 +35,7 @@ export interface PipelineDeps {
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
   readonly onProhibited?: (event: ProhibitedDataEvent, ctx: ExchangeContext) => void;
-  /** A provider labelled records or fields less strictly than the catalogue (once per provider and exchange). */
+  /** A provider sent data the catalogue does not vouch for: mislabelled, unlisted fields, negative records without an end (once per provider and exchange). */
   readonly onDataQuality?: (event: DataQualityEvent, ctx: ExchangeContext) => void;
   /**
    * The gateway's one admission point (src/core/limits/admission.ts): rate,

@@ -28,6 +28,10 @@ interface RecordSpec {
   level: number;
   occurred: string;
   ended?: string;
+  /** The act continues, last confirmed then (Art. 16: a negative record needs this or `ended`). */
+  ongoingConfirmed?: string;
+  /** When the provider notified the subject (Art. 15: a natural person's negative record needs it). */
+  notified?: string;
   fields: Field[];
   disputed?: boolean;
 }
@@ -42,6 +46,9 @@ function record(spec: RecordSpec): CreditRecord {
     level: spec.level,
     occurredAt: timestampFromDate(new Date(spec.occurred)),
     endedAt: spec.ended ? timestampFromDate(new Date(spec.ended)) : undefined,
+    ongoing: spec.ongoingConfirmed !== undefined,
+    lastConfirmedAt: spec.ongoingConfirmed ? timestampFromDate(new Date(spec.ongoingConfirmed)) : undefined,
+    notifiedAt: spec.notified ? timestampFromDate(new Date(spec.notified)) : undefined,
     fields: spec.fields.map(([name, value, level]) => ({ name, value, level })),
     disputed: spec.disputed ?? false,
   });
@@ -62,9 +69,12 @@ export function demoDatasets(now = new Date()): Record<string, CreditRecord[]> {
         fields: [["lender", "Bank of Example, Pudong branch", 3], ["overdue_days", "97", 3], ["overdue_amount_cny", "1250000.00", 3], ["collateral_valuation_cny", "3400000.00", 4]] }),
       record({ id: "pbccrc-L-0002", owner: "pbccrc", subject: co, category: "loan_record", polarity: POSITIVE, level: 3, occurred: yearsAgo(3),
         fields: [["lender", "Example Rural Commercial Bank", 3], ["principal_cny", "5000000.00", 3], ["status", "repaying", 3]] }),
-      record({ id: "pbccrc-L-0003", owner: "pbccrc", subject: p, category: "loan_overdue", polarity: NEGATIVE, level: 3, occurred: yearsAgo(1),
+      record({ id: "pbccrc-L-0003", owner: "pbccrc", subject: p, category: "loan_overdue", polarity: NEGATIVE, level: 3, occurred: yearsAgo(1), ongoingConfirmed: yearsAgo(0.02), notified: yearsAgo(0.9),
         fields: [["lender", "Example Consumer Finance", 3], ["overdue_days", "35", 3]] }),
-      record({ id: "pbccrc-P-0004", owner: "pbccrc", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1),
+      // A person's negative record the provider never notified the person of: withheld (Art. 15), the demo shows it.
+      record({ id: "pbccrc-L-0006", owner: "pbccrc", subject: p, category: "loan_overdue", polarity: NEGATIVE, level: 3, occurred: yearsAgo(0.3), ongoingConfirmed: yearsAgo(0.02),
+        fields: [["lender", "Example Card Centre", 3], ["overdue_days", "64", 3]] }),
+      record({ id: "pbccrc-P-0004", owner: "pbccrc", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1), ended: yearsAgo(1),
         fields: [["decision_no", "银罚决字〔2025〕12号", 1], ["violation", "Late filing of credit data", 1], ["fine_cny", "200000", 1]] }),
       record({ id: "pbccrc-D-0005", owner: "pbccrc", subject: co, category: "deposit", polarity: NEUTRAL, level: 4, occurred: yearsAgo(1),
         fields: [["balance_cny", "880000.00", 4]] }),
@@ -72,13 +82,13 @@ export function demoDatasets(now = new Date()): Record<string, CreditRecord[]> {
     csrc: [
       record({ id: "csrc-V-0001", owner: "csrc", subject: co, category: "securities_violation", polarity: NEGATIVE, level: 3, occurred: yearsAgo(2), ended: yearsAgo(2),
         fields: [["violation", "Undisclosed related-party transactions", 3], ["measure", "Warning letter", 3]], disputed: true }),
-      record({ id: "csrc-P-0002", owner: "csrc", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(2),
+      record({ id: "csrc-P-0002", owner: "csrc", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(2), ended: yearsAgo(2),
         fields: [["decision_no", "〔2024〕沪证监罚字88号", 1], ["fine_cny", "600000", 1]] }),
       record({ id: "csrc-H-0003", owner: "csrc", subject: p, category: "securities_holding", polarity: NEUTRAL, level: 4, occurred: yearsAgo(0.5),
         fields: [["holding", "600000.SH", 4], ["shares", "12000", 4]] }),
     ],
     nfra: [
-      record({ id: "nfra-C-0001", owner: "nfra", subject: co, category: "insurance_claim", polarity: NEGATIVE, level: 3, occurred: yearsAgo(1),
+      record({ id: "nfra-C-0001", owner: "nfra", subject: co, category: "insurance_claim", polarity: NEGATIVE, level: 3, occurred: yearsAgo(1), ended: yearsAgo(1),
         fields: [["insurer", "Example Property & Casualty", 3], ["finding", "Inflated cargo-loss claim", 3]] }),
       // A provider sending prohibited data (Art. 14.1): the gateway drops the field and raises it for incident handling.
       record({ id: "nfra-I-0002", owner: "nfra", subject: p, category: "insurance_policy", polarity: NEUTRAL, level: 4, occurred: yearsAgo(3),
@@ -96,13 +106,13 @@ export function demoDatasets(now = new Date()): Record<string, CreditRecord[]> {
     "sh-credit": [
       record({ id: "sh-B-0001", owner: "sh-credit", subject: co, category: "business_registration", polarity: NEUTRAL, level: 2, occurred: yearsAgo(9),
         fields: [["name", "Shanghai Example Trading Co., Ltd.", 2], ["legal_representative", "Zhang Wei", 2], ["status", "in operation", 2]] }),
-      record({ id: "sh-P-0002", owner: "sh-credit", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1),
+      record({ id: "sh-P-0002", owner: "sh-credit", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1), ended: yearsAgo(1),
         fields: [["decision_no", "沪市监罚〔2025〕301号", 1], ["violation", "False advertising", 1], ["fine_cny", "50000", 1]] }),
       record({ id: "sh-B-0003", owner: "sh-credit", subject: mf, category: "business_registration", polarity: NEUTRAL, level: 2, occurred: yearsAgo(6),
         fields: [["name", "Xiamen Example Manufacturing Co., Ltd.", 2], ["status", "in operation", 2]] }),
       record({ id: "sh-R-0004", owner: "sh-credit", subject: mf, category: "red_list", polarity: POSITIVE, level: 1, occurred: yearsAgo(1),
         fields: [["list", "A-grade taxpayer 2025", 1]] }),
-      record({ id: "sh-D-0005", owner: "sh-credit", subject: lf, category: "dishonest_debtor", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1),
+      record({ id: "sh-D-0005", owner: "sh-credit", subject: lf, category: "dishonest_debtor", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1), ongoingConfirmed: yearsAgo(0.01),
         fields: [["court", "Harbin Intermediate People's Court", 1], ["case_no", "(2025)黑01执123号", 1]] }),
       record({ id: "sh-I-0006", owner: "sh-credit", subject: p, category: "income", polarity: NEUTRAL, level: 4, occurred: yearsAgo(1),
         fields: [["annual_income_cny", "420000", 4], ["employer", "Example Software Ltd.", 3]] }),
@@ -126,6 +136,7 @@ export function syntheticRecords(owner: string, category: string, options: { sub
   const random = createSeededRandom(options.seed ?? 1);
   const subjects = Array.from({ length: options.subjects }, () => generateUscc(random));
   const padding = "x".repeat(Math.max(0, options.payloadBytes - 120));
+  const recently = new Date(Date.now() - 30 * 86_400_000).toISOString();
   const records = subjects.flatMap((id, s) =>
     Array.from({ length: options.perSubject }, (_, i) =>
       record({
@@ -135,8 +146,10 @@ export function syntheticRecords(owner: string, category: string, options: { sub
         category,
         polarity: NEUTRAL,
         level: 1,
-        occurred: "2025-01-01T00:00:00Z",
-        fields: [["detail", padding, 1]],
+        occurred: recently,
+        // A negative category's record needs its end, within 5 years (Art. 16); "violation" is listed for the benchmarked category.
+        ended: recently,
+        fields: [["violation", padding, 1]],
       }),
     ),
   );

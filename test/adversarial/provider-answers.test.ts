@@ -45,7 +45,7 @@ describe("adversarial: provider answers", () => {
     const safe = fromBinary(QueryResponseSchema, bytes).results.find((r) => r.agencyId === "safe")!;
     expect(safe.status).toBe(AgencyStatus.OK);
     expect(safe.records.map((r) => r.recordId)).toEqual(["unknown-fields-1"]);
-    expect(safe.records[0]!.fields.map((f) => f.name)).toEqual(["summary"]);
+    expect(safe.records[0]!.fields.map((f) => f.name)).toEqual(["violation"]);
   });
 
   it("QueryStream: the same", async () => {

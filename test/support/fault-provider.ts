@@ -35,7 +35,19 @@ export type ProviderFault =
    * level 1 (PUBLIC), positive, ended six years ago, with one level-1 field: the labels a
    * provider would give to pass a sensitive record, or an expired negative one, off as public
    */
-  | "mislabel";
+  | "mislabel"
+  /**
+   * answers one record of the asked category about the asked subject, correctly labelled and
+   * ended a month ago, whose fields are `fieldNames` (each valued "<name>-value"): names a
+   * provider would use to pass prohibited data (Art. 14.1) or data the catalogue does not list
+   */
+  | "field-names"
+  /**
+   * answers, for each asked category, one record of its own about the asked subject labelled
+   * level 1, positive, with neither ended_at nor ongoing, with `fieldNames` as fields: a negative
+   * record whose Art. 16 term cannot be computed, passed off as positive
+   */
+  | "unended";
 
 /** The text hidden in the "unknown-fields" answer, to look for in what the gateway releases. */
 export const SMUGGLED_TEXT = "smuggled-past-the-release-stage";
@@ -52,7 +64,8 @@ export interface FaultProvider {
 function recordWithUnknownFields(request: FetchRequest): FetchResponse {
   // An unknown length-delimited field (number 4242) as protobuf-es keeps it: tag, then length-prefixed bytes.
   const unknown = [{ no: 4242, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(Buffer.from(SMUGGLED_TEXT)).finish() }];
-  const field = create(RecordFieldSchema, { name: "summary", value: "a public summary", level: Level.PUBLIC });
+  // "violation": a field the catalogue lists for forex_violation, the category the tests ask.
+  const field = create(RecordFieldSchema, { name: "violation", value: "a public summary", level: Level.PUBLIC });
   field.$unknown = unknown;
   const record = create(CreditRecordSchema, {
     recordId: "unknown-fields-1",
@@ -62,6 +75,7 @@ function recordWithUnknownFields(request: FetchRequest): FetchResponse {
     polarity: Polarity.NEGATIVE,
     level: Level.PUBLIC,
     occurredAt: timestampNow(),
+    endedAt: timestampNow(),
     fields: [field],
   });
   record.$unknown = unknown;
@@ -87,6 +101,42 @@ function mislabelledRecords(request: FetchRequest, agencyId: string): FetchRespo
   });
 }
 
+function recordWithFieldNames(request: FetchRequest, agencyId: string, fieldNames: readonly string[]): FetchResponse {
+  const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+  return create(FetchResponseSchema, {
+    records: [
+      create(CreditRecordSchema, {
+        recordId: "field-names-1",
+        ownerAgency: agencyId,
+        subject: request.subject,
+        category: request.categories[0] ?? "",
+        polarity: Polarity.NEGATIVE,
+        level: Level.RESTRICTED,
+        occurredAt: timestampFromDate(monthAgo),
+        endedAt: timestampFromDate(monthAgo),
+        fields: fieldNames.map((name) => create(RecordFieldSchema, { name, value: `${name}-value`, level: Level.RESTRICTED })),
+      }),
+    ],
+  });
+}
+
+function unendedRecords(request: FetchRequest, agencyId: string, fieldNames: readonly string[]): FetchResponse {
+  return create(FetchResponseSchema, {
+    records: request.categories.map((category, i) =>
+      create(CreditRecordSchema, {
+        recordId: `unended-${category}-${i}`,
+        ownerAgency: agencyId,
+        subject: request.subject,
+        category,
+        polarity: Polarity.POSITIVE,
+        level: Level.PUBLIC,
+        occurredAt: timestampNow(),
+        fields: fieldNames.map((name) => create(RecordFieldSchema, { name, value: `${name}-value`, level: Level.PUBLIC })),
+      }),
+    ),
+  });
+}
+
 /**
  * Sends `probe` until the gateway has called the provider (it reconnects to a provider's address
  * with a bounded backoff, provider-client.ts); fails after `boundMs`. Resolves to the last probe's answer.
@@ -101,7 +151,16 @@ export async function untilCalled<T>(provider: FaultProvider, probe: () => Promi
   }
 }
 
-export async function startFaultProvider(options: { listen: string; tls: TlsFiles; fault: ProviderFault; delayMs?: number; /** the agency it stands in for (default "safe") */ agencyId?: string }): Promise<FaultProvider> {
+export async function startFaultProvider(options: {
+  listen: string;
+  tls: TlsFiles;
+  fault: ProviderFault;
+  delayMs?: number;
+  /** the agency it stands in for (default "safe") */
+  agencyId?: string;
+  /** the fields of the "field-names" and "unended" answers */
+  fieldNames?: readonly string[];
+}): Promise<FaultProvider> {
   const server = new Server();
   const definition = serviceDefinitionOf(CreditProvider);
   let calls = 0;
@@ -137,6 +196,12 @@ export async function startFaultProvider(options: { listen: string; tls: TlsFile
           return;
         case "mislabel":
           callback(null, mislabelledRecords(call.request as FetchRequest, options.agencyId ?? "safe"));
+          return;
+        case "unended":
+          callback(null, unendedRecords(call.request as FetchRequest, options.agencyId ?? "safe", options.fieldNames ?? []));
+          return;
+        case "field-names":
+          callback(null, recordWithFieldNames(call.request as FetchRequest, options.agencyId ?? "safe", options.fieldNames ?? []));
           return;
       }
     },

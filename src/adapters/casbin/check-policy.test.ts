@@ -120,4 +120,16 @@ describe("checkPolicyDir", () => {
     writeFileSync(join(dir, "categories.yaml"), categories.replace(/^minimumProtectionLevel: .*$/m, "minimumProtectionLevel: { 3: 2, 4: 2 }"));
     expect(messages(await checkPolicyDir(dir))).toEqual([]);
   });
+  it("fail/the catalogue is the allow-list: a category without fields, or a field naming prohibited data (Art. 14.1), is an error", async () => {
+    const dir = policyCopy((csv) => csv);
+    const categories = readFileSync(join(dir, "categories.yaml"), "utf8")
+      .replace("    fields: { registration: {} }\n", "")
+      .replace("fields: { list: {} }", "fields: { list: {}, bloodGroup: {} }");
+    writeFileSync(join(dir, "categories.yaml"), categories);
+    const found = messages(await checkPolicyDir(dir)).filter((m) => m.includes("categories.yaml"));
+    expect(found.map((m) => m.replace(/categories\.yaml:\d+/, "categories.yaml:N"))).toEqual([
+      "error categories.yaml:N category red_list: field bloodGroup names prohibited data (Credit Investigation Regulation Art. 14.1)",
+      "error categories.yaml:N category forex_registration: lists no fields (the allow-list release enforces)",
+    ]);
+  });
 });

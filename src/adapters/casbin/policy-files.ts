@@ -10,6 +10,7 @@ import { FastPolicyLineParser } from "./policy-text-adapter.js";
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from "yaml";
 import { SECTORS } from "../../core/catalogue.js";
 import { DEFAULT_MINIMUM_PROTECTION_LEVEL } from "../../core/protection-level.js";
+import { isProhibitedFieldName } from "../../core/prohibited-field-name.js";
 import type { AgencySector } from "./load-casbin-policy.js";
 
 export type Severity = "error" | "warning";
@@ -132,6 +133,15 @@ export function readCategories(file: string, findings: Finding[]): Map<string, C
     if (unknown.length > 0) findings.push({ file, line, severity: "error", message: `category ${name}: unknown sector(s) ${unknown.join(", ")} (known: ${SECTORS.join(", ")})` });
     if (value?.["sensitive"] !== undefined && value["sensitive"] !== (level === 4)) {
       findings.push({ file, line, severity: "error", message: `category ${name}: sensitive must be true exactly for level-4 categories (Art. 14.2)` });
+    }
+    // The gateway refuses to start on these (src/config/catalogue-file.ts): the check says so first.
+    const fields = value?.["fields"];
+    if (typeof fields !== "object" || fields === null || Array.isArray(fields) || Object.keys(fields).length === 0) {
+      findings.push({ file, line, severity: "error", message: `category ${name}: lists no fields (the allow-list release enforces)` });
+    } else {
+      for (const field of Object.keys(fields)) {
+        if (isProhibitedFieldName(field)) findings.push({ file, line, severity: "error", message: `category ${name}: field ${field} names prohibited data (Credit Investigation Regulation Art. 14.1)` });
+      }
     }
     out.set(name, { name, level: level as number, owners: owners as string[], line });
   }

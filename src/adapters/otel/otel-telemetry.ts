@@ -86,6 +86,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
   const stageDuration = seconds("credex_stage_duration_seconds", "Latency of each pipeline stage");
   const providerDuration = seconds("credex_provider_call_duration_seconds", "CreditProvider.Fetch latency by agency and status (client RPC latency)");
   const providerErrors = meter.createCounter("credex_provider_errors", { description: "Failed provider calls by agency and status" });
+  const unknownFields = meter.createCounter("credex_provider_unknown_fields", {
+    description: "Fields a provider sent that the catalogue does not list for their category, dropped by release (by agency)",
+  });
   const auditAppend = seconds(
     "credex_audit_append_duration_seconds",
     "Time until an audit record is durable, by medium (file fsync, kafka acks=all produce, spool)",
@@ -148,6 +151,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
       exchanges.add(1, { method: ctx.method, decision, outcome });
       const end = ctx.repliedAt ?? new Date();
       exchangeDuration.record(Math.max(0, end.getTime() - ctx.receivedAt.getTime()) / 1000, { method: ctx.method, outcome });
+      for (const [agency, n] of ctx.release?.stats.unknownFields ?? []) unknownFields.add(n, { agency });
       const span = roots.get(ctx);
       if (!span) return;
       span.setAttributes({ "credex.decision": decision, "credex.outcome": outcome, ...(ctx.principal ? { "credex.agency": ctx.principal.agencyId } : {}) });

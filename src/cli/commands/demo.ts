@@ -8,9 +8,10 @@ import { postureOfFederationDir } from "./posture.js";
 import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
+import { NEGATIVE_INFORMATION_STEP } from "../../demo/negative-information-step.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
 
 export const command: CliCommand = {
   name: "demo",

@@ -45,7 +45,10 @@ export function observationOf(ctx: ExchangeContext, pseudonymize: Pseudonymize):
  */
 export type SecurityEvent =
   | { readonly kind: "prohibited-data"; readonly at: Date; readonly provider: string; readonly exchangeId: string; readonly recordId: string; readonly fieldName: string }
-  /** A provider labelled records or fields less strictly than the catalogue (one event per provider and exchange). */
+  /**
+   * A provider sent data the catalogue does not vouch for: labels less strict than the catalogue, fields it
+   * does not list, negative records without an end (one event per provider and exchange).
+   */
   | {
       readonly kind: "provider-data-quality";
       readonly at: Date;
@@ -55,6 +58,9 @@ export type SecurityEvent =
       readonly mislabelledFields: number;
       readonly properties: readonly string[];
       readonly recordIds: readonly string[];
+      readonly unknownFields?: number;
+      readonly unknownFieldNames?: readonly string[];
+      readonly negativeWithoutEnd?: number;
     }
   | { readonly kind: "audit-degraded"; readonly at: Date; readonly detail: string; readonly spoolBytes?: number; readonly spoolMaxBytes?: number }
   | { readonly kind: "certificate-expiry"; readonly at: Date; readonly fingerprint: string; readonly owner: string; readonly notAfter: Date }

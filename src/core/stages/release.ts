@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { AgencyResultSchema, AgencyStatus, WithheldCountSchema, type AgencyResult } from "../../gen/credex/v1/exchange_pb.js";
-import { Polarity, type CreditRecord, type RecordField } from "../../gen/credex/v1/types_pb.js";
-import { isProhibitedFieldName, Level, negativeRecordExpired } from "../classification.js";
+import { Polarity, SubjectType, type CreditRecord, type RecordField } from "../../gen/credex/v1/types_pb.js";
+import { Level } from "../classification.js";
+import { judgeNegativeRecord, type NegativeWithholdReason } from "../negative-record.js";
+import { isProhibitedFieldName } from "../prohibited-field-name.js";
 import type { Catalogue, CategoryInfo } from "../catalogue.js";
 import { isRecordId } from "../record-id.js";
 import type { ExchangeDecision } from "./authorize.js";
@@ -17,7 +19,9 @@ export type WithholdReason =
   | "LEVEL_ABOVE_GRANT"
   | "SENSITIVE_NOT_CONSENTED"
   | "PROHIBITED"
-  | "NEGATIVE_EXPIRED";
+  /** A field the catalogue does not list for the record's category (the catalogue is the allow-list). */
+  | "UNKNOWN_FIELD"
+  | NegativeWithholdReason;
 
 /** A provider sent prohibited data (Art. 14.1): dropped here, raised for incident handling. */
 export interface ProhibitedDataEvent {
@@ -30,10 +34,13 @@ export interface ProhibitedDataEvent {
 export type LabelProperty = "level" | "sensitive" | "negative";
 
 /**
- * A provider labelled records or fields less strictly than the catalogue
- * (a level-4 record as level 1, a negative one as positive): the gateway
- * applied the catalogue's classification, and raises this for incident
- * handling once per provider and exchange, never once per record.
+ * A provider sent data the catalogue does not vouch for: records or fields
+ * labelled less strictly than the catalogue (a level-4 record as level 1, a
+ * negative one as positive), fields the catalogue does not list for their
+ * category, or negative records without an end or an ongoing confirmation.
+ * The gateway applied the catalogue (dropped or withheld what it must) and
+ * raises this for incident handling once per provider and exchange, never once
+ * per record.
  */
 export interface DataQualityEvent {
   readonly provider: string;
@@ -44,9 +51,17 @@ export interface DataQualityEvent {
   readonly properties: readonly LabelProperty[];
   /** A few of the records concerned (ids of the record-id form only: src/core/record-id.ts), as evidence. */
   readonly recordIds: readonly string[];
+  /** Fields dropped because the catalogue does not list them for their category. */
+  readonly unknownFields: number;
+  /** A few of their names (printable, shortened), as evidence. */
+  readonly unknownFieldNames: readonly string[];
+  /** Negative records withheld as NEGATIVE_END_UNKNOWN (Art. 16 term not computable). */
+  readonly negativeWithoutEnd: number;
 }
 
 const EVIDENCE_RECORD_IDS = 5;
+const EVIDENCE_FIELD_NAMES = 5;
+const EVIDENCE_FIELD_NAME_CHARS = 64;
 
 export interface ReleaseInput {
   /** The catalogue decides each record's and field's level, sensitivity and negative flag, never the provider alone. */
@@ -78,6 +93,8 @@ export interface ReleaseStats {
    */
   readonly releasedRecords: Map<string, string[]>;
   releasedRecordIdsOmitted: number;
+  /** Fields dropped as UNKNOWN_FIELD, by provider (the credex_provider_unknown_fields metric). */
+  readonly unknownFields: Map<string, number>;
 }
 
 /** Record ids one exchange's audit event may carry: keeps the event well under Kafka's default 1 MiB message size. */
@@ -113,6 +130,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
     withheld: new Map(),
     releasedRecords: new Map(),
     releasedRecordIdsOmitted: 0,
+    unknownFields: new Map(),
   };
   let recordIdBytes = 0;
   const grantLevel = new Map<string, number>();
@@ -133,6 +151,7 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
     };
     const released: CreditRecord[] = [];
     const mislabel = { records: 0, fields: 0, properties: new Set<LabelProperty>(), recordIds: [] as string[] };
+    const unknown = { fields: 0, names: new Set<string>(), negativeWithoutEnd: 0 };
     for (const record of outcome.records) {
       const judged = judgeRecord(record, outcome.agencyId, grantLevel, input);
       if (judged.understated.size > 0) {
@@ -143,26 +162,40 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
       const reason = judged.reason;
       if (reason) {
         if (reason === "PROHIBITED") input.onProhibited?.({ provider: outcome.agencyId, recordId: record.recordId, fieldName: "" });
+        if (reason === "NEGATIVE_END_UNKNOWN") {
+          unknown.negativeWithoutEnd++;
+          if (mislabel.recordIds.length < EVIDENCE_RECORD_IDS && isRecordId(record.recordId) && !mislabel.recordIds.includes(record.recordId)) mislabel.recordIds.push(record.recordId);
+        }
         count(reason, 1, 0);
         continue;
       }
       const maxLevel = grantLevel.get(`${record.ownerAgency}\u0000${record.category}`)!;
       const sensitiveOk = input.sensitiveAllowed(record.ownerAgency, record.category);
       const kept: RecordField[] = [];
+      // Judged once per record, and only when a negative field asks; a record negative as a whole already passed it.
+      let negativeFieldReason: NegativeWithholdReason | undefined | null = null;
+      const negativeReason = () => (negativeFieldReason === null ? (negativeFieldReason = judged.negative ? undefined : negativeReasonOf(record, judged.category!, input)) : negativeFieldReason);
       let fieldsMislabelled = 0;
       for (const field of record.fields) {
-        const fieldJudged = judgeField(field, judged.level, judged.category, maxLevel, sensitiveOk);
+        const fieldJudged = judgeField(field, judged.level, judged.category!, maxLevel, sensitiveOk, negativeReason);
         if (fieldJudged.understated) fieldsMislabelled++;
         const fieldReason = fieldJudged.reason;
         if (fieldReason) {
           if (fieldReason === "PROHIBITED") input.onProhibited?.({ provider: outcome.agencyId, recordId: record.recordId, fieldName: field.name });
           count(fieldReason, 0, 1);
-          stats.withheldFieldNames.add(field.name);
+          if (fieldReason === "UNKNOWN_FIELD") {
+            // Counted, and a few names kept as evidence; not in the audit's field names, which a provider could flood.
+            unknown.fields++;
+            if (unknown.names.size < EVIDENCE_FIELD_NAMES) unknown.names.add(evidenceName(field.name));
+          } else {
+            stats.withheldFieldNames.add(field.name);
+          }
           continue;
         }
         kept.push(field);
         stats.releasedFieldNames.add(field.name);
       }
+      if (negativeFieldReason === "NEGATIVE_END_UNKNOWN") unknown.negativeWithoutEnd++;
       if (fieldsMislabelled > 0) {
         mislabel.fields += fieldsMislabelled;
         mislabel.properties.add("level");
@@ -181,13 +214,17 @@ export function release(decision: ExchangeDecision, outcomes: readonly ProviderO
         stats.releasedRecordIdsOmitted++;
       }
     }
-    if (mislabel.records > 0 || mislabel.fields > 0) {
+    if (unknown.fields > 0) stats.unknownFields.set(outcome.agencyId, (stats.unknownFields.get(outcome.agencyId) ?? 0) + unknown.fields);
+    if (mislabel.records > 0 || mislabel.fields > 0 || unknown.fields > 0 || unknown.negativeWithoutEnd > 0) {
       input.onDataQuality?.({
         provider: outcome.agencyId,
         mislabelledRecords: mislabel.records,
         mislabelledFields: mislabel.fields,
         properties: [...mislabel.properties].sort(),
         recordIds: mislabel.recordIds,
+        unknownFields: unknown.fields,
+        unknownFieldNames: [...unknown.names],
+        negativeWithoutEnd: unknown.negativeWithoutEnd,
       });
     }
     stats.recordsReleased += released.length;
@@ -215,6 +252,8 @@ interface JudgedRecord {
   /** The record's effective level: the stricter of the provider's label and the catalogue (set once the category is known). */
   readonly level: number;
   readonly category?: CategoryInfo | undefined;
+  /** Negative as a whole (by the catalogue, or the provider's stricter polarity): its dates were judged already. */
+  readonly negative?: boolean;
   /** Properties the provider labelled less strictly than the catalogue. */
   readonly understated: ReadonlySet<LabelProperty>;
 }
@@ -239,30 +278,60 @@ function judgeRecord(record: CreditRecord, provider: string, grantLevel: Readonl
   if (category.negative && record.polarity !== Polarity.NEGATIVE) understated.add("negative");
   const level = Math.max(record.level, category.level);
   const sensitive = level === Level.SENSITIVE || category.sensitive;
-  const negative = record.polarity === Polarity.NEGATIVE || category.negative;
-  const judged = (reason?: WithholdReason): JudgedRecord => ({ reason, level, category, understated });
+  // The catalogue's negative flag holds whatever polarity the provider gives; a provider may only add to it.
+  const negative = category.negative || record.polarity === Polarity.NEGATIVE;
+  const judged = (reason?: WithholdReason): JudgedRecord => ({ reason, level, category, negative, understated });
   if (level > maxLevel) return judged("LEVEL_ABOVE_GRANT");
   if (sensitive && !input.sensitiveAllowed(record.ownerAgency, record.category)) return judged("SENSITIVE_NOT_CONSENTED");
-  // Art. 16: negative information is not provided 5 years after the event ended, whatever polarity the provider gave it.
-  if (negative && record.endedAt && negativeRecordExpired(timestampDate(record.endedAt), input.now)) return judged("NEGATIVE_EXPIRED");
+  if (negative) {
+    const reason = negativeReasonOf(record, category, input);
+    if (reason) return judged(reason);
+  }
   return judged();
 }
 
+/** Art. 15 (notice, unless public by law) and Art. 16 (5 years from the end) for a record's dates: src/core/negative-record.ts. */
+function negativeReasonOf(record: CreditRecord, category: CategoryInfo, input: ReleaseInput): NegativeWithholdReason | undefined {
+  const date = (t: CreditRecord["endedAt"]) => (t ? timestampDate(t) : undefined);
+  return judgeNegativeRecord(
+    { endedAt: date(record.endedAt), ongoing: record.ongoing, lastConfirmedAt: date(record.lastConfirmedAt), notifiedAt: date(record.notifiedAt) },
+    { naturalPerson: input.subjectType === SubjectType.NATURAL_PERSON, publicByLaw: category.publicByLaw === true, now: input.now },
+  );
+}
+
 /**
- * A field's effective level: the stricter of the provider's label (a field
- * without one carries its record's) and the catalogue's, which is the field's
- * own level when the catalogue classifies it, else its category's.
+ * Only fields the catalogue lists for the category pass (the allow-list);
+ * prohibited names (Art. 14.1) are caught first, under any spelling, so they
+ * raise their own incident. A listed field's effective level is the stricter
+ * of the provider's label (a field without one carries its record's) and the
+ * catalogue's level for it.
  */
-function judgeField(field: RecordField, recordLevel: number, category: CategoryInfo | undefined, maxLevel: number, sensitiveOk: boolean): { reason?: WithholdReason; understated: boolean } {
+function judgeField(
+  field: RecordField,
+  recordLevel: number,
+  category: CategoryInfo,
+  maxLevel: number,
+  sensitiveOk: boolean,
+  /** Why the record's dates do not allow negative content, if they do not (asked only for a negative field). */
+  negativeReason: () => NegativeWithholdReason | undefined,
+): { reason?: WithholdReason; understated: boolean } {
   if (field.level === Level.PROHIBITED || isProhibitedFieldName(field.name)) return { reason: "PROHIBITED", understated: false };
+  const known = category.fields?.get(field.name);
+  if (!known) return { reason: "UNKNOWN_FIELD", understated: false };
   const labelled = field.level === 0 ? recordLevel : field.level;
-  const known = category?.fields?.get(field.name);
-  const floor = known?.level ?? category?.level ?? Level.PUBLIC;
-  const level = Math.max(labelled, floor);
-  // Only a field the catalogue classifies itself can be mislabelled; the category floor is the record's own check.
-  const understated = known !== undefined && labelled < known.level;
-  const sensitive = level === Level.SENSITIVE || known?.sensitive === true;
+  const level = Math.max(labelled, known.level);
+  // A field at its category's level is covered by the record's own check; one classified apart is reported itself.
+  const understated = known.level !== category.level && labelled < known.level;
+  const sensitive = level === Level.SENSITIVE || known.sensitive;
   if (level > maxLevel) return { reason: "LEVEL_ABOVE_GRANT", understated };
   if (sensitive && !sensitiveOk) return { reason: "SENSITIVE_NOT_CONSENTED", understated };
+  // A negative field (an insurance claim's fraud finding) is negative information in a record that is not (Art. 15, 16).
+  const negative = known.negative ? negativeReason() : undefined;
+  if (negative) return { reason: negative, understated };
   return { understated };
+}
+
+/** A provider's field name as incident evidence: control and format characters removed, shortened. */
+function evidenceName(name: string): string {
+  return name.replace(/[\p{Cc}\p{Cf}]/gu, "").slice(0, EVIDENCE_FIELD_NAME_CHARS);
 }

@@ -149,6 +149,16 @@ describe("event detectors", () => {
     expect(d.observeEvent!(event)[0]).toMatchObject({ key: "sh-credit", level: "IV", count: 5, attributes: { properties: "level,negative" } });
     expect(d.observeEvent!({ kind: "policy-rejected", at, revision: "r", problem: "p" })).toEqual([]);
   });
+  it("provider-data-quality also reports fields the catalogue does not list and negative records without an end (Art. 16), with names as evidence", () => {
+    const d = createProviderDataQualityDetector();
+    const event = {
+      kind: "provider-data-quality" as const, at, provider: "safe", exchangeId: "x", mislabelledRecords: 0, mislabelledFields: 0, properties: [], recordIds: [],
+      unknownFields: 2, unknownFieldNames: ["internal_note", "risk_flag"], negativeWithoutEnd: 1,
+    };
+    const [finding] = d.observeEvent!(event);
+    expect(finding).toMatchObject({ key: "safe", level: "IV", count: 3, attributes: { last_unknown_fields: "2", last_unknown_field_names: "internal_note,risk_flag", last_negative_without_end: "1" } });
+    expect(finding!.summary).toBe("provider safe sent 2 field(s) the catalogue does not list for their category; sent 1 negative record(s) with no end and no ongoing confirmation (Art. 16); the gateway applied the catalogue");
+  });
   it("audit-degraded is level III near the spool bound, IV before; and on fail-closed exchanges", () => {
     const d = createAuditDegradedDetector({ spoolCriticalRatio: 0.8 });
     expect(d.observeEvent!({ kind: "audit-degraded", at, detail: "spool in use", spoolBytes: 10, spoolMaxBytes: 100 })[0]!.level).toBe("IV");
