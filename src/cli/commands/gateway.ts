@@ -19,8 +19,12 @@ exchange among them (the subject only as its pseudonym). With an
 \`observability\` section the gateway also serves Prometheus metrics
 (GET http://<metricsListen>/metrics), exports traces over OTLP when
 \`otlpEndpoint\` is set, and re-checks its security posture periodically.
+With a \`health\` section it serves plain-HTTP GET /healthz (alive) and
+GET /readyz (ready for exchanges: started, not draining, audit sink
+accepting) on health.listen, for Kubernetes probes.
 Signals: SIGHUP re-reads the TLS certificate, key, CA bundle and CRL;
-SIGTERM/SIGINT drain calls in flight, flush the audit sink and exit.
+SIGTERM/SIGINT turn /readyz to 503, drain calls in flight (up to
+health.drainMs, default 10 s), flush the audit sink and exit.
 
 The audit chain state (audit.chainState) is keyed with the gateway's
 certificate key. The gateway refuses to start (exit 1, naming the file and
@@ -73,6 +77,7 @@ example:
       audit: gateway.auditSink().describe(),
       metrics: gateway.observability?.metricsUrl,
       admin: monitored.admin?.address,
+      health: monitored.health?.url,
       incidents: config.incidents.enabled ? config.incidents.file : undefined,
     });
     process.on("SIGHUP", () => {
