@@ -38,6 +38,11 @@ describe("gateway config", () => {
     expect(config.agencies.map((a) => [a.id, a.roles])).toEqual([["pbccrc", []], ["csrc", []], ["sh-credit", ["judicial"]]]);
   });
 
+  it("ok/--instance replaces the file's instance, validated by the same rule (one audit chain per replica)", () => {
+    expect(loadGatewayConfig(example, { instance: "credex-gateway-2" }).instance).toBe("credex-gateway-2");
+    expect(() => loadGatewayConfig(example, { instance: "gw 2" })).toThrow(`${example}: instance: "gw 2" does not match /^[A-Za-z0-9._-]{1,64}$/`);
+  });
+
   it("ok/health listener: loopback 127.0.0.1:8080 and a 10 s drain unless set; absent section, no listener", () => {
     const withDefaults = base();
     withDefaults["health"] = {};

@@ -160,13 +160,20 @@ const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const AUDIT_TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-/** Reads, validates and freezes a gateway config file; relative paths are taken from the file's folder. */
-export function loadGatewayConfig(file: string): GatewayConfig {
+/**
+ * Reads, validates and freezes a gateway config file; relative paths are taken from the file's folder.
+ * `overrides.instance` replaces the file's `instance` before validation: replicas that share one
+ * config file (a Kubernetes ConfigMap) each name their own audit chain, e.g. after their pod.
+ */
+export function loadGatewayConfig(file: string, overrides: { readonly instance?: string | undefined } = {}): GatewayConfig {
   let document: unknown;
   try {
     document = parseYaml(readFileSync(file, "utf8"));
   } catch (err) {
     throw new ConfigError(file, "", `cannot read: ${(err as Error).message}`);
+  }
+  if (overrides.instance !== undefined && document !== null && typeof document === "object" && !Array.isArray(document)) {
+    document = { ...(document as Record<string, unknown>), instance: overrides.instance };
   }
   return parseGatewayConfig(file, document);
 }
