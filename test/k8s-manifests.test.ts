@@ -190,6 +190,12 @@ describe("the manifests match the code", () => {
     expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(container.resources.requests).toEqual({ cpu: "500m", memory: "256Mi" });
+    // The key ring must be 0600 (src/core/audit/key-ring.ts); Secret files are 0440 under fsGroup, so an init container copies it.
+    const init = pod.initContainers.find((c: Doc) => c.name === "audit-key-ring");
+    expect(init.command.join(" ")).toContain(`fs.chmodSync("${c.audit.keyRing}", 0o600)`);
+    expect(init.image).toBe(container.image);
+    const keyRingMount = container.volumeMounts.find((m: Doc) => c.audit.keyRing.startsWith(`${m.mountPath}/`));
+    expect(pod.volumes.find((v: Doc) => v.name === keyRingMount.name).emptyDir).toEqual({ medium: "Memory", sizeLimit: "1Mi" });
     // The state a replica keeps (DESIGN.md: audit chain head and spool) is on its own volume, not the read-only root.
     for (const path of [c.audit.chainState, c.audit.kafka!.spoolFile, c.incidents.file, c.objections.stateFile, c.lists.file]) expect(path.startsWith("/var/lib/credex/"), path).toBe(true);
   });
