@@ -117,7 +117,8 @@ describe("the manifests match the code", () => {
     expect(c.lists.kafka?.topic).toBe("credex.lists.v1");
     expect(c.audit.kafka!.createTopics).toBe(false);
     const kafka = kindOf(everything("credex"), "Kafka")[0];
-    expect(kafka.spec.kafka.listeners).toEqual([{ name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "tls" } }]);
+    expect(kafka.spec.kafka.listeners).toMatchObject([{ name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "tls" } }]);
+    expect(kafka.spec.kafka.listeners[0].networkPolicyPeers[0]).toEqual({ podSelector: { matchLabels: { "app.kubernetes.io/name": "credex-gateway" } } });
     expect(kafka.spec.kafka.authorization).toEqual({ type: "simple" });
   });
 
