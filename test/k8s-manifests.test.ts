@@ -15,7 +15,7 @@ import { loadGatewayConfig } from "../src/config/gateway-config.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, MIN_AUDIT_RETENTION_MS } from "../src/adapters/kafka/audit-topics.js";
 import { INCIDENTS_TOPIC } from "../src/adapters/kafka/incident-topic.js";
 import { CONTROL_TOPIC_CONFIGS, controlTopicProblems } from "../src/adapters/kafka/kafka-control-channel.js";
-import { k8sTools, kustomizeBuild, validateManifests, type K8sTools, type ManifestSource } from "./support/k8s-manifests.js";
+import { k8sTools, kustomizeBuild, requireTool, validateManifests, type K8sTools, type ManifestSource } from "./support/k8s-manifests.js";
 
 const root = packageRoot();
 const k8sDir = join(root, "deploy", "kubernetes");
@@ -99,6 +99,12 @@ describe("a broken manifest is caught", () => {
   ])("%s", async (_name, broken, problem) => {
     const problems = await validateManifests(tools, [broken()]);
     expect(problems.join("\n")).toMatch(problem);
+  });
+
+  it("fail/a missing tool fails the test, saying how to install it (never a skip)", () => {
+    expect(() => requireTool("kubeconform-missing", "CREDEX_TEST_NO_SUCH_TOOL", ["/nonexistent/kubeconform"], "go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0")).toThrow(
+      "kubeconform-missing is needed to validate deploy/kubernetes: go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0 (.ci/run does), or set CREDEX_TEST_NO_SUCH_TOOL=<path>",
+    );
   });
 
   it("fail/a kustomization that names a missing file does not build", async () => {

@@ -39,7 +39,7 @@ function goEnv(): Record<string, string> {
   return goEnvCache;
 }
 
-function requireTool(name: string, envVar: string, candidates: readonly string[], install: string): string {
+export function requireTool(name: string, envVar: string, candidates: readonly string[], install: string): string {
   const found = [process.env[envVar], onPath(name), ...candidates].find((p): p is string => !!p && existsSync(p));
   if (!found) throw new Error(`${name} is needed to validate deploy/kubernetes: ${install} (.ci/run does), or set ${envVar}=<path>`);
   return found;
