@@ -73,7 +73,8 @@ describe("health listener", () => {
     const starting = startMonitoredGateway(config, { controlChannel: slowControl });
     const base = `http://127.0.0.1:${port}`;
     let early: { status: number; body: string } | undefined;
-    for (let i = 0; i < 500 && !early; i++) early = await get(`${base}/readyz`).catch(() => undefined);
+    // Until the listener is up (the first thing the start does); bounded for a loaded machine.
+    for (let i = 0; i < 1_000 && !early; i++) early = await get(`${base}/readyz`).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 10)));
     expect(early).toBeDefined();
     expect(early!.status).toBe(503);
     expect(JSON.parse(early!.body)).toMatchObject({ ready: false, phase: "starting" });
@@ -134,12 +135,14 @@ describe("graceful shutdown of a gateway process", () => {
     const exited = gateway.exited.then((e) => ((exitedAt = Date.now()), e));
 
     let draining: { status: number; body: string } | undefined;
-    for (let i = 0; i < 500 && answeredAt === 0; i++) {
+    // Polled until it turns 503 or the answer arrives (then the test fails below); bounded at ~10 s.
+    for (let i = 0; i < 1_000 && answeredAt === 0; i++) {
       const r = await get(`${gateway.health}/readyz`);
       if (r.status === 503) {
         draining = r;
         break;
       }
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(answeredAt, "the answer came before /readyz turned 503").toBe(0);
     expect(JSON.parse(draining!.body)).toMatchObject({ ready: false, phase: "draining" });
