@@ -59,6 +59,16 @@ describe("reflection, from a client written elsewhere", () => {
     expect(out.stdout.split("\n")).toContain("credex.v1.CreditExchange");
   });
 
+  // gRPC Health Checking Protocol (grpc/grpc doc/health-checking.md): a client finds the health service by reflection too.
+  it("lists grpc.health.v1.Health and calls its Check through reflection", async () => {
+    const list = await grpcurlRun([fed.gateway.address, "list"]);
+    expect(list.code).toBe(0);
+    expect(list.stdout.split("\n")).toContain("grpc.health.v1.Health");
+    const check = await grpcurlRun(["-d", JSON.stringify({ service: "credex.v1.CreditExchange" }), fed.gateway.address, "grpc.health.v1.Health/Check"]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual({ status: "SERVING" });
+  });
+
   it("gets an answer from Query", async () => {
     const body = JSON.stringify({ subject: { type: "SUBJECT_TYPE_LEGAL_PERSON", id: "91310110666007217T" }, categories: ["administrative_penalty"], purpose: "PURPOSE_SUPERVISION" });
     const out = await grpcurlRun(["-d", body, fed.gateway.address, "credex.v1.CreditExchange/Query"]);

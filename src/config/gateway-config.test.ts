@@ -38,6 +38,22 @@ describe("gateway config", () => {
     expect(config.agencies.map((a) => [a.id, a.roles])).toEqual([["pbccrc", []], ["csrc", []], ["sh-credit", ["judicial"]]]);
   });
 
+  it("ok/--instance replaces the file's instance, validated by the same rule (one audit chain per replica)", () => {
+    expect(loadGatewayConfig(example, { instance: "credex-gateway-2" }).instance).toBe("credex-gateway-2");
+    expect(() => loadGatewayConfig(example, { instance: "gw 2" })).toThrow(`${example}: instance: "gw 2" does not match /^[A-Za-z0-9._-]{1,64}$/`);
+  });
+
+  it("ok/health listener: loopback 127.0.0.1:8080 and a 10 s drain unless set; absent section, no listener", () => {
+    const withDefaults = base();
+    withDefaults["health"] = {};
+    expect(parseGatewayConfig("gw.yaml", withDefaults).health).toEqual({ listen: "127.0.0.1:8080", drainMs: 10_000 });
+    const without = base();
+    delete without["health"];
+    expect(parseGatewayConfig("gw.yaml", without).health).toBeUndefined();
+    expect(problem((d) => (d.health = { listen: "0.0.0.0:8080", drainMs: -1 }))).toBe("gw.yaml: health.drainMs: must be ≥ 0 (got -1)");
+    expect(problem((d) => (d.health = { port: 8080 }))).toBe("gw.yaml: health.port: unknown key (expected one of: listen, drainMs)");
+  });
+
   it.each([
     ["fail/bad USCC names the agency and the check", (d: Doc) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
     ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion, watch, renew)"],

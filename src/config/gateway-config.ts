@@ -63,6 +63,18 @@ export interface ObservabilityConfig {
   /** Interval of the in-gateway posture check; 0 turns it off. */
   readonly postureIntervalMs: number;
 }
+/**
+ * The plain-HTTP health listener for orchestrators (GET /healthz: the process answers;
+ * GET /readyz: it serves exchanges). Its own port, apart from the mTLS listeners, because a
+ * kubelet or load balancer probes without a client certificate; it tells nothing but status.
+ */
+export interface HealthConfig {
+  /** host:port; 127.0.0.1 by default: a Kubernetes probe needs the pod's address (0.0.0.0), set on purpose. */
+  readonly listen: string;
+  /** How long SIGTERM waits for exchanges in flight to finish before it cuts them off. */
+  readonly drainMs: number;
+}
+
 export type ControlConfig =
   | { readonly kind: "kafka"; readonly brokers: readonly string[]; readonly topic: string }
   | { readonly kind: "file"; readonly file: string };
@@ -121,6 +133,8 @@ export interface GatewayConfig {
   readonly admin?: AdminConfig | undefined;
   readonly lists: ListsConfig;
   readonly objections: ObjectionsConfig;
+  /** Present when the config has a `health` section. */
+  readonly health?: HealthConfig | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -148,13 +162,20 @@ const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 const AUDIT_TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 const AGENCY_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-/** Reads, validates and freezes a gateway config file; relative paths are taken from the file's folder. */
-export function loadGatewayConfig(file: string): GatewayConfig {
+/**
+ * Reads, validates and freezes a gateway config file; relative paths are taken from the file's folder.
+ * `overrides.instance` replaces the file's `instance` before validation: replicas that share one
+ * config file (a Kubernetes ConfigMap) each name their own audit chain, e.g. after their pod.
+ */
+export function loadGatewayConfig(file: string, overrides: { readonly instance?: string | undefined } = {}): GatewayConfig {
   let document: unknown;
   try {
     document = parseYaml(readFileSync(file, "utf8"));
   } catch (err) {
     throw new ConfigError(file, "", `cannot read: ${(err as Error).message}`);
+  }
+  if (overrides.instance !== undefined && document !== null && typeof document === "object" && !Array.isArray(document)) {
+    document = { ...(document as Record<string, unknown>), instance: overrides.instance };
   }
   return parseGatewayConfig(file, document);
 }
@@ -162,7 +183,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown, observe?: (use: ConfigKeyUse) => void): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections"]);
+  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "health"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -281,6 +302,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
     admin: root.has("admin") ? parseAdminConfig(root.field("admin"), at, root.field("mode").string({ default: "development" }) as GatewayConfig["mode"]) : undefined,
     lists: parseListsConfig(root, at, kafka?.brokers),
     objections: parseObjectionsConfig(root, at),
+    health: root.has("health") ? parseHealthConfig(root.field("health")) : undefined,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
@@ -308,6 +330,17 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
     maxEntriesPerPublish: section?.has("maxEntriesPerPublish") ? section.field("maxEntriesPerPublish").integer({ min: 1, max: 10_000 }) : 500,
     deliveryBatchSize: section?.has("deliveryBatchSize") ? section.field("deliveryBatchSize").integer({ min: 1, max: 10_000 }) : 500,
     maxSubscriptionsPerAgency: section?.has("maxSubscriptionsPerAgency") ? section.field("maxSubscriptionsPerAgency").integer({ min: 1, max: 1_000 }) : 8,
+  };
+}
+
+/** Default health listener: loopback only; a probe from outside the host is opted into with an explicit address. */
+export const DEFAULT_HEALTH_LISTEN = "127.0.0.1:8080";
+
+function parseHealthConfig(field: ConfigReader): HealthConfig {
+  const h = field.object(["listen", "drainMs"]);
+  return {
+    listen: h.field("listen").string({ default: DEFAULT_HEALTH_LISTEN, pattern: HOST_PORT }),
+    drainMs: h.field("drainMs").integer({ default: 10_000, min: 0, max: 600_000 }),
   };
 }
 

@@ -23,6 +23,7 @@ import type { PeerTls, Principal } from "../core/principal.js";
 import { ReloadableServerCredentials, DEFAULT_TLS12_CIPHERS, type TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createGrpcProviderClient } from "../adapters/grpc/provider-client.js";
 import { addReflection } from "../adapters/grpc/reflection.js";
+import { HEALTH_SERVICE_NAME, healthFileDescriptor } from "../adapters/grpc/health-descriptor.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { RevocationSet } from "./revocation-set.js";
@@ -309,7 +310,12 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
   // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
-  addReflection(server, [CreditExchange], { admit: (call) => void authenticateCertificate(deps.authenticate, peerTlsOf(call)) }, [file_google_rpc_error_details, file_google_rpc_status]);
+  addReflection(
+    server,
+    [CreditExchange],
+    { admit: (call) => void authenticateCertificate(deps.authenticate, peerTlsOf(call)), alsoDescribe: [{ typeName: HEALTH_SERVICE_NAME, fileDescriptorProtos: [healthFileDescriptor()] }] },
+    [file_google_rpc_error_details, file_google_rpc_status],
+  );
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(config.listen, credentials as ServerCredentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort))),

@@ -1,6 +1,13 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 
+/**
+ * Kubernetes writes Secret and ConfigMap volumes atomically: the files are links through the
+ * `..data` link, which is swapped to a new folder in one rename. The files' own names see no
+ * event then; the swap of `..data` is the change.
+ */
+const KUBERNETES_ATOMIC_SWAP = "..data";
+
 export interface FileWatcher {
   close(): void;
 }
@@ -35,7 +42,7 @@ export function watchFiles(paths: readonly string[], onChange: () => void, optio
   for (const [dir, names] of byDir) {
     const w = watch(dir, { persistent: false }, (_event, name) => {
       // Some platforms give no name: then any change in the folder counts.
-      if (name === null || names.has(name.toString())) fire();
+      if (name === null || names.has(name.toString()) || name.toString() === KUBERNETES_ATOMIC_SWAP) fire();
     });
     w.on("error", () => undefined);
     watchers.push(w);

@@ -14,6 +14,8 @@ export interface GatewayProcess {
   readonly address: string;
   /** host:port of its GatewayAdmin listener, when the config has one. */
   readonly admin: string | undefined;
+  /** http://host:port of its /healthz and /readyz listener, when the config has a health section. */
+  readonly health: string | undefined;
   /** Resolves with the exit code or signal. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote to stderr so far (for failure messages). */
@@ -30,17 +32,17 @@ export async function spawnGateway(configFile: string, startTimeoutMs = 15_000):
   let out = "";
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const listening = await new Promise<{ address: string; admin?: string }>((resolve, reject) => {
+  const listening = await new Promise<{ address: string; admin?: string; health?: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the gateway did not start within ${startTimeoutMs} ms: ${err}`)), startTimeoutMs);
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
       for (const line of out.split("\n")) {
         if (!line.includes('"gateway listening"')) continue;
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { address: string; admin?: string });
+        resolve(JSON.parse(line) as { address: string; admin?: string; health?: string });
       }
     });
     void exited.then(({ code, signal }) => reject(new Error(`the gateway exited (${code ?? signal}) before listening: ${err}`)));
   });
-  return { child, address: listening.address, admin: listening.admin, exited, stderr: () => err, stdout: () => out };
+  return { child, address: listening.address, admin: listening.admin, health: listening.health, exited, stderr: () => err, stdout: () => out };
 }

@@ -12,6 +12,11 @@ export interface ReflectionOptions {
    * descriptor is sent.
    */
   readonly admit: (call: object) => void;
+  /**
+   * Services described by other means than protobuf-es (e.g. grpc.health.v1.Health, which
+   * grpc-health-check loads with proto-loader): their name and FileDescriptorProto bytes.
+   */
+  readonly alsoDescribe?: readonly { readonly typeName: string; readonly fileDescriptorProtos: readonly Uint8Array[] }[];
 }
 
 /**
@@ -35,14 +40,15 @@ export function addReflection(server: Server, services: readonly DescService[], 
   services.forEach((s) => visit(s.file));
   // Files no service references, e.g. google/rpc/error_details.proto, so tools can decode ErrorInfo.
   extraFiles.forEach(visit);
-  const definition = { "credex.descriptors": { fileDescriptorProtos: [...files.values()] } };
+  const raw = (options.alsoDescribe ?? []).flatMap((s) => s.fileDescriptorProtos.map((b) => Buffer.from(b)));
+  const definition = { "credex.descriptors": { fileDescriptorProtos: [...files.values(), ...raw] } };
   // @grpc/reflection adds its v1 and v1alpha services itself; every handler it adds is wrapped with the check.
   const admitted = {
     addService(service: ServiceDefinition, implementation: UntypedServiceImplementation) {
       server.addService(service, admittedHandlers(implementation, options.admit));
     },
   };
-  new ReflectionService(definition as never, { services: services.map((s) => s.typeName) }).addToServer(admitted as unknown as Server);
+  new ReflectionService(definition as never, { services: [...services.map((s) => s.typeName), ...(options.alsoDescribe ?? []).map((s) => s.typeName)] }).addToServer(admitted as unknown as Server);
 }
 
 type StreamHandler = (call: { emit(event: "error", err: unknown): boolean }) => void;

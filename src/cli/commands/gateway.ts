@@ -8,7 +8,7 @@ import { ChainStateError } from "../../core/audit/chain-state-file.js";
 export const command: CliCommand = {
   name: "gateway",
   summary: "run the exchange gateway",
-  help: `credex gateway start --config <file> [--new-audit-chain]
+  help: `credex gateway start --config <file> [--instance <name>] [--new-audit-chain]
 
 Starts the CreditExchange gateway described by a config file (YAML; see
 deploy/gateway.example.yaml). The config is validated once at start: any
@@ -19,8 +19,17 @@ exchange among them (the subject only as its pseudonym). With an
 \`observability\` section the gateway also serves Prometheus metrics
 (GET http://<metricsListen>/metrics), exports traces over OTLP when
 \`otlpEndpoint\` is set, and re-checks its security posture periodically.
+With a \`health\` section it serves plain-HTTP GET /healthz (alive) and
+GET /readyz (ready for exchanges: started, not draining, audit sink
+accepting) on health.listen, for Kubernetes probes.
 Signals: SIGHUP re-reads the TLS certificate, key, CA bundle and CRL;
-SIGTERM/SIGINT drain calls in flight, flush the audit sink and exit.
+SIGTERM/SIGINT turn /readyz to 503, drain calls in flight (up to
+health.drainMs, default 10 s), flush the audit sink and exit.
+
+  --instance <name>   this replica's name in its audit chain, instead of the
+                      config's \`instance\` (same rules): replicas sharing one
+                      config file each keep their own chain (Kubernetes: the
+                      pod's name, stable in a StatefulSet).
 
 The audit chain state (audit.chainState) is keyed with the gateway's
 certificate key. The gateway refuses to start (exit 1, naming the file and
@@ -41,12 +50,12 @@ example:
   credex gateway start --config deploy/gateway.example.yaml
 `,
   async run(argv) {
-    const args = parseCommandArgs(this, argv, { config: { type: "string" }, "new-audit-chain": { type: "boolean" } }, true);
+    const args = parseCommandArgs(this, argv, { config: { type: "string" }, instance: { type: "string" }, "new-audit-chain": { type: "boolean" } }, true);
     if (!args) return 0;
     if (args.positionals[0] !== "start") throw new UsageError(`expected "start", got ${args.positionals[0] ? `"${args.positionals[0]}"` : "nothing"}`);
     let config;
     try {
-      config = loadGatewayConfig(requireOption(args.values.config, "config"));
+      config = loadGatewayConfig(requireOption(args.values.config, "config"), { instance: args.values.instance });
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`credex gateway: invalid config: ${err.message}\n`);
@@ -73,6 +82,7 @@ example:
       audit: gateway.auditSink().describe(),
       metrics: gateway.observability?.metricsUrl,
       admin: monitored.admin?.address,
+      health: monitored.health?.url,
       incidents: config.incidents.enabled ? config.incidents.file : undefined,
     });
     process.on("SIGHUP", () => {
