@@ -99,6 +99,7 @@ function fullConfig(): unknown {
     admin: { listen: "127.0.0.1:7444", totp: { enrolments: "totp.json" } },
     lists: { kafka: { brokers } },
     objections: {},
+    health: {},
   };
 }
 
