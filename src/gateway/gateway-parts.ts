@@ -4,7 +4,7 @@ import { openSpecialAccessFile } from "../adapters/special-access/special-access
 import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
-import { subjectPseudonym } from "../core/audit/pseudonym.js";
+import { operatorPseudonym, subjectPseudonym } from "../core/audit/pseudonym.js";
 import { createByteSealer, sealSuiteFromName } from "../core/audit/seal.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../core/audit/checkpoint.js";
 import { describePreviousCheckpoint, type ChainRestart } from "../core/audit/chain-restart.js";
@@ -55,6 +55,7 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    pseudonymizeOperator: extra.pseudonymizeOperator ?? ((agency, operator) => operatorPseudonym(keyRing.pseudonymKey, agency, operator)),
     // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
     listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
     // The file sink's log is read back at start (who received which record: standing to object).

@@ -12,7 +12,8 @@ import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
-import type { Pseudonymize } from "../core/stages/audit.js";
+import type { Pseudonymize, PseudonymizeOperator } from "../core/stages/audit.js";
+import { loadStatutoryExemptions } from "../config/exemptions-file.js";
 import type { ByteSealer } from "../core/audit/seal.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadCatalogue } from "../config/catalogue-file.js";
@@ -54,6 +55,8 @@ export interface GatewayParts {
   readonly authorizer: Authorizer;
   readonly auditSink: AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Keyed pseudonym of a query's human operator (Art. 22). */
+  readonly pseudonymizeOperator: PseudonymizeOperator;
   /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
   readonly listSealer: ByteSealer;
   readonly providers?: ProviderClient;
@@ -207,6 +210,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    pseudonymizeOperator: parts.pseudonymizeOperator,
+    exemptions: loadStatutoryExemptions(config.policy.exemptions, new Set(catalogue.categories.keys())),
     admission,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
