@@ -11,6 +11,8 @@ import { describePreviousCheckpoint, type ChainRestart } from "../core/audit/cha
 import { gatewayCheckpointTrust } from "../adapters/audit/gateway-checkpoint-trust.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 import { fileAuditHistory } from "../adapters/audit/file-audit-history.js";
+import { fileSealedAuditScan, kafkaSealedAuditScan } from "../adapters/audit/sealed-audit-scan.js";
+import { subjectQueryHistory } from "../core/subject-queries/subject-query-history.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -61,6 +63,21 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     // The file sink's log is read back at start (who received which record: standing to object).
     // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
     ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),
+    // A subject's query history (Art. 22; PIPL Art. 45) is read from the audit the gateway writes: the
+    // file, or the topic every replica of the fleet writes to. Only records carrying the subject's tag are opened.
+    ...(!extra.queryHistory && !extra.auditSink
+      ? {
+          queryHistory: (subjectPseudonym: string, from: Date, now: Date, limit: number) =>
+            subjectQueryHistory({
+              scan: config.audit.sink === "kafka" ? kafkaSealedAuditScan({ brokers: config.audit.kafka!.brokers.join(","), topic: config.audit.kafka!.topic }) : fileSealedAuditScan(config.audit.file),
+              ring: keyRing,
+              subjectPseudonym,
+              from,
+              now,
+              limit,
+            }),
+        }
+      : {}),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

@@ -32,6 +32,8 @@ import { createAdmission } from "../core/limits/admission.js";
 import { listenerServerOptions } from "./listener-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { createSubjectQueriesHandlers } from "./subject-queries-service.js";
+import type { QueryHistorySource } from "../core/subject-queries/list-subject-queries.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 import { NO_LOGGER, type Logger } from "../core/logger.js";
 import { createExchangeLog } from "../core/exchange-log.js";
@@ -88,6 +90,8 @@ export interface GatewayParts {
   readonly onAuditChainRestart?: (restart: ChainRestart) => void;
   /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
   readonly auditHistory?: AuditHistory;
+  /** A subject's queries read from the audit (ListSubjectQueries); none: that call is refused with AUDIT_UNAVAILABLE. */
+  readonly queryHistory?: QueryHistorySource;
 }
 
 export interface RunningGateway {
@@ -274,6 +278,17 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       pseudonymize: parts.pseudonymize,
       acceptingCalls: () => acceptingCalls,
       admission,
+    }),
+    ...createSubjectQueriesHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      history: parts.queryHistory,
+      admission,
+      acceptingCalls: () => acceptingCalls,
+      windowDays: 365,
+      maxQueries: 1_000,
     }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);
