@@ -8,6 +8,7 @@ import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { demoConsent } from "../src/demo/demo-script.js";
 import { signSubjectRequest } from "../src/client/subject-request.js";
 import { kafkaBrokers } from "./support/kafka.js";
+import { credex } from "./support/cli.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -71,6 +72,21 @@ describe.each([
     const borrowerEvent = events.find((e) => e.exchangeId === answeredIds[0])!;
     expect(access[0]!.subjectPseudonym).toBe(borrowerEvent.subjectPseudonym);
     expect(events.filter((e) => e.type === AuditEventType.EXCHANGE).length).toBeGreaterThan(3);
+  });
+
+  it("`credex subject-queries` prints the same history; `credex query` names the operator", async () => {
+    const listed = await credex("subject-queries", "--dir", fed.dir, "--as", "safe", "--subject", borrower.id, "--subject-type", "natural");
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout.trim().split("\n").map((l) => l.split(/\s+/).slice(1, 4))).toEqual([
+      ["pbccrc", "LOAN_APPROVAL", "answered"],
+      ["sh-credit", "ENFORCEMENT", "answered"],
+      ["csrc", "SUPERVISION", "refused"],
+    ]);
+    const noOperator = await credex("query", "--dir", fed.dir, "--as", "pbccrc", "--subject", borrower.id, "--subject-type", "natural", "--categories", "income", "--purpose", "LOAN_APPROVAL", "--consent", "--json");
+    expect(noOperator.code).toBe(1);
+    expect(JSON.parse(noOperator.stdout)).toMatchObject({ error: { reason: "OPERATOR_REQUIRED" } });
+    const named = await credex("query", "--dir", fed.dir, "--as", "pbccrc", "--subject", borrower.id, "--subject-type", "natural", "--categories", "income", "--purpose", "LOAN_APPROVAL", "--consent", "--operator", "teller-0042");
+    expect(named.code).toBe(0);
   });
 
   it("a company sees its own query, not the person's", async () => {

@@ -13,7 +13,8 @@ export const command: CliCommand = {
   name: "query",
   summary: "run one CreditExchange query as an agency of a federation",
   help: `credex query --dir <dir> --as <agency> --subject <id> --categories <a,b,…> --purpose <PURPOSE>
-             [--subject-type legal|natural|org] [--consent [--names-sensitive]] [--json]
+             [--subject-type legal|natural|org] [--consent [--names-sensitive]]
+             [--operator <staff id>] [--exemption <id>] [--json]
 
 Runs one query against the gateway of a federation started with
 \`credex demo --keep --dir <dir>\`, using <agency>'s certificate from
@@ -25,6 +26,10 @@ Runs one query against the gateway of a federation started with
                    valid one day, covering the subject, purpose and categories
                    (the agency attests it holds the subject's consent, Art. 13)
   --names-sensitive  the consent names the sensitive categories (Art. 14.2)
+  --operator       the human operator at the agency who asks (Art. 22; required
+                   for natural persons); the audit keeps only a keyed pseudonym
+  --exemption      a statutory exemption from consent in the gateway's
+                   policies/exemptions.yaml (e.g. court_enforcement)
   --json           print the response (or the error) as JSON
 
 exit codes: 0 answered, 1 refused (the gRPC status and ErrorInfo reason are printed), 2 usage
@@ -33,7 +38,7 @@ examples:
   credex query --dir /tmp/fed --as pbccrc --subject 91310110666007217T \\
       --categories administrative_penalty,securities_violation --purpose LOAN_APPROVAL
   credex query --dir /tmp/fed --as pbccrc --subject 11010519491231002X --subject-type natural \\
-      --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --json
+      --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --operator teller-0042 --json
 `,
   async run(argv) {
     const args = parseCommandArgs(this, argv, {
@@ -45,6 +50,8 @@ examples:
       purpose: { type: "string" },
       consent: { type: "boolean" },
       "names-sensitive": { type: "boolean" },
+      operator: { type: "string" },
+      exemption: { type: "string" },
       json: { type: "boolean" },
     });
     if (!args) return 0;
@@ -75,7 +82,14 @@ examples:
         )
       : undefined;
     try {
-      const response = await client.query({ subject: { type: subjectType, id: subjectId }, categories, purpose, consent });
+      const response = await client.query({
+        subject: { type: subjectType, id: subjectId },
+        categories,
+        purpose,
+        consent,
+        operator: args.values.operator ?? "",
+        statutoryExemption: args.values.exemption ?? "",
+      });
       if (args.values.json) {
         process.stdout.write(`${JSON.stringify(toJson(QueryResponseSchema, response), null, 2)}\n`);
         return 0;
