@@ -94,6 +94,7 @@ const METHODS: readonly MethodCase[] = [
   },
   { method: "ResolveObjection", within: "sh-credit", call: (c) => c.resolveObjection({ objectionId: "no-such-objection", resolution: ObjectionResolution.CORRECTED }), served: refusedBy("OBJECTION_NOT_FOUND") },
   { method: "ListObjections", within: "pbccrc", call: (c) => c.listObjections({}), served: ok },
+  { method: "ListSubjectQueries", within: "pbccrc", call: (c) => c.listSubjectQueries({ subject: DEMO_SUBJECTS.logisticsFirm }), served: refusedBy("SUBJECT_REQUEST_REQUIRED") },
 ];
 
 /** Waits (bounded, asserting nothing about speed) until `check` holds: a cancelled stream's slot is released once the gateway sees the cancel. */
