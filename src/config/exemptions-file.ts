@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadCatalogue } from "./catalogue-file.js";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader } from "./config-reader.js";
 import { PURPOSES, type PurposeName } from "../core/catalogue.js";
@@ -41,4 +43,26 @@ export function loadStatutoryExemptions(file: string, known: ReadonlySet<string>
     }));
   }
   return exemptions;
+}
+
+/**
+ * `credex policy check`: the exemptions file of a policy directory, checked as the gateway
+ * will load it (a gateway refuses to start on a bad one). Returns the problems found.
+ */
+export function checkStatutoryExemptionsFile(dir: string): string[] {
+  const file = join(dir, "exemptions.yaml");
+  if (!existsSync(file)) return [];
+  let known: ReadonlySet<string>;
+  try {
+    known = new Set(loadCatalogue(join(dir, "categories.yaml")).categories.keys());
+  } catch {
+    return []; // the catalogue's own errors are reported by the policy check
+  }
+  try {
+    loadStatutoryExemptions(file, known);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [err.message];
+    throw err;
+  }
 }
