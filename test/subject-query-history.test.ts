@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -9,6 +11,10 @@ import { demoConsent } from "../src/demo/demo-script.js";
 import { signSubjectRequest } from "../src/client/subject-request.js";
 import { kafkaBrokers } from "./support/kafka.js";
 import { credex } from "./support/cli.js";
+import { startGateway, type RunningGateway } from "../src/gateway/gateway.js";
+import { buildGatewayParts } from "../src/gateway/gateway-parts.js";
+import { createExchangeClient } from "../src/client/exchange-client.js";
+import { DEMO_TRUST_DOMAIN } from "../src/demo/federation.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -113,5 +119,46 @@ describe.each([
     if (refusal) expect(failure.metadata["refusal"]).toBe(refusal);
     const events = await auditEvents(fed);
     expect(events.filter((e) => e.type === AuditEventType.SUBJECT_ACCESS && e.requestId === `refused-${reason}-${refusal ?? ""}` && e.statusReason === reason)).toHaveLength(1);
+  });
+
+  it(kafka ? "another replica reading the same topic gives the same history (the fleet's audit)" : "a gateway restarted from the audit file gives the same history (the audit's, not the process's)", async () => {
+    const base = fed.gateway.config;
+    const dir = mkdtempSync(join(tmpdir(), "credex-history-"));
+    const chainState = join(dir, "chain-state.json");
+    let audit = { ...base.audit, chainState };
+    if (kafka) {
+      audit = { ...audit, kafka: { ...base.audit.kafka!, spoolFile: join(dir, "spool.log") } };
+    } else {
+      // The chain state first: it must never be ahead of the log.
+      copyFileSync(base.audit.chainState, chainState);
+      copyFileSync(base.audit.file, join(dir, "audit.log"));
+      audit = { ...audit, file: join(dir, "audit.log") };
+    }
+    const config = {
+      ...base,
+      instance: kafka ? `${base.instance}-replica` : base.instance,
+      listen: "127.0.0.1:0",
+      audit,
+      objections: { ...base.objections, stateFile: join(dir, "objections.json") },
+      lists: { ...base.lists, file: join(dir, "lists.log") },
+      observability: undefined,
+    };
+    let other: RunningGateway | undefined;
+    const member = fed.pki.agencies["nfra"]!;
+    try {
+      other = await startGateway(config, await buildGatewayParts(config));
+      const client = createExchangeClient({ address: other.address, trustDomain: DEMO_TRUST_DOMAIN, certFile: member.client.cert, keyFile: member.client.key, caFile: fed.pki.caBundle });
+      try {
+        const there = await client.listSubjectQueries({ subject: borrower, subjectRequest: historyRequest(fed, "nfra") });
+        const here = await fed.client("nfra").listSubjectQueries({ subject: borrower, subjectRequest: historyRequest(fed, "nfra") });
+        expect(there.queries.length).toBeGreaterThanOrEqual(3);
+        expect(there.queries).toEqual(here.queries);
+      } finally {
+        client.close();
+      }
+    } finally {
+      await other?.stop(1_000);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
