@@ -32,7 +32,11 @@ export interface ExemptionClaim {
 /** The exemption a query names, when it covers this requester, purpose and every category; refused otherwise. */
 export function applyStatutoryExemption(exemptions: StatutoryExemptions, claim: ExemptionClaim): StatutoryExemption {
   const exemption = exemptions.get(claim.id);
-  if (!exemption) throw new CredexError("STATUTORY_EXEMPTION_UNKNOWN", `no statutory exemption "${claim.id.slice(0, 64)}" in the exemptions policy`, { exemption: claim.id.slice(0, 64) });
+  if (!exemption) {
+    // Caller text echoed in an error: bounded and printable (no hostile payloads in replies or logs).
+    const shown = claim.id.replace(/[^\x20-\x7e]/g, "?").slice(0, 64);
+    throw new CredexError("STATUTORY_EXEMPTION_UNKNOWN", `no statutory exemption "${shown}" in the exemptions policy`, { exemption: shown });
+  }
   const meta = { exemption: exemption.id };
   const roles = claim.requester?.roles ?? [];
   if (![...exemption.requesterRoles].some((r) => roles.includes(r))) {
