@@ -50,8 +50,10 @@ const OPERATOR_PATTERN = /^[A-Za-z0-9._@:-]{1,64}$/;
 /**
  * Stage 2: is the request well formed and lawful to ask? Identifier check
  * characters (GB 32100-2015, GB 11643-1999), a stated purpose (Art. 18) and,
- * for natural persons, the subject's consent (Art. 13) collected and signed
- * by the requesting agency.
+ * for natural persons, the human operator who asks (Art. 22) and the
+ * subject's consent (Art. 13) collected and signed by the requesting agency
+ * — or a statutory exemption the requester holds — including with a special
+ * grant (PIPL Art. 29: a grant is not the person's consent).
  */
 export function validateQuery(deps: ValidateDeps, request: QueryRequest, principal: Principal, now: Date): ValidatedQuery {
   if (!REQUEST_ID_PATTERN.test(request.requestId)) throw new CredexError("FIELD_INVALID", "request_id must be at most 64 characters of [A-Za-z0-9._:-]", { field: "request_id" });
