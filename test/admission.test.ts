@@ -96,6 +96,7 @@ const METHODS: readonly MethodCase[] = [
   { method: "ListObjections", within: "pbccrc", call: (c) => c.listObjections({}), served: ok },
   { method: "ListObjectionAnswers", within: "pbccrc", call: (c) => c.listObjectionAnswers({}), served: ok },
   { method: "ListCorrectionNotices", within: "pbccrc", call: (c) => c.listCorrectionNotices({}), served: ok },
+  { method: "ListSubjectQueries", within: "pbccrc", call: (c) => c.listSubjectQueries({ subject: DEMO_SUBJECTS.logisticsFirm }), served: refusedBy("SUBJECT_REQUEST_REQUIRED") },
 ];
 
 /** Waits (bounded, asserting nothing about speed) until `check` holds: a cancelled stream's slot is released once the gateway sees the cancel. */

@@ -18,6 +18,7 @@ export async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/bench.js"),
     import("./commands/lists.js"),
     import("./commands/objections.js"),
+    import("./commands/subject-queries.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -44,6 +44,7 @@ import {
   type ListCorrectionNoticesResponse,
   type ResolveObjectionResponse,
 } from "../gen/credex/v1/objections_pb.js";
+import { ListSubjectQueriesRequestSchema, ListSubjectQueriesResponseSchema, type ListSubjectQueriesResponse } from "../gen/credex/v1/subject_queries_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createTlsReloader, type ReloadOutcome, type TlsReloader } from "../gateway/tls-reloader.js";
@@ -66,6 +67,11 @@ export interface ExchangeClientOptions {
   readonly crlFiles?: readonly string[];
   /** Every reload attempt of the files (refused ones are also written to stderr). */
   readonly onTlsReload?: (outcome: ReloadOutcome) => void;
+  /**
+   * The human operator signed in at the agency (its staff identifier), stamped on every query
+   * that names none (Art. 22: who queried; required for natural-person subjects).
+   */
+  readonly operator?: string;
 }
 
 export interface ExchangeClient {
@@ -83,6 +89,8 @@ export interface ExchangeClient {
   listObjectionAnswers(request: MessageInitShape<typeof ListObjectionAnswersRequestSchema>, options?: CallOptions): Promise<ListObjectionAnswersResponse>;
   /** Corrections of records this agency received in the last 90 days, after a position. */
   listCorrectionNotices(request: MessageInitShape<typeof ListCorrectionNoticesRequestSchema>, options?: CallOptions): Promise<ListCorrectionNoticesResponse>;
+  /** The queries about a subject, for the subject's signed request (Art. 22; PIPL Art. 45). */
+  listSubjectQueries(request: MessageInitShape<typeof ListSubjectQueriesRequestSchema>, options?: CallOptions): Promise<ListSubjectQueriesResponse>;
   close(): void;
 }
 
@@ -134,7 +142,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
   const path = (m: { name: string }) => `/${CreditExchange.typeName}/${m.name}`;
   return {
     query(request, opts = {}) {
-      const message = create(QueryRequestSchema, request);
+      const message = withOperator(create(QueryRequestSchema, request));
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(
           path(CreditExchange.method.query),
@@ -148,7 +156,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       });
     },
     queryStream(request, opts = {}) {
-      const message = create(QueryStreamRequestSchema, { query: create(QueryRequestSchema, request), batchSize: opts.batchSize ?? 0 });
+      const message = create(QueryStreamRequestSchema, { query: withOperator(create(QueryRequestSchema, request)), batchSize: opts.batchSize ?? 0 });
       return new Promise((resolve, reject) => {
         const out: QueryStreamResponse[] = [];
         const stream = client.makeServerStreamRequest(
@@ -176,6 +184,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     listObjections: (request, opts) => unary(ListObjectionsRequestSchema, ListObjectionsResponseSchema, "ListObjections", request, opts),
     listObjectionAnswers: (request, opts) => unary(ListObjectionAnswersRequestSchema, ListObjectionAnswersResponseSchema, "ListObjectionAnswers", request, opts),
     listCorrectionNotices: (request, opts) => unary(ListCorrectionNoticesRequestSchema, ListCorrectionNoticesResponseSchema, "ListCorrectionNotices", request, opts),
+    listSubjectQueries: (request, opts) => unary(ListSubjectQueriesRequestSchema, ListSubjectQueriesResponseSchema, "ListSubjectQueries", request, opts),
     subscribeLists(request, onMessage) {
       const message = create(SubscribeListsRequestSchema, request);
       const stream = client.makeServerStreamRequest(
@@ -206,6 +215,10 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
       client.close();
     },
   };
+
+  function withOperator(message: QueryRequest): QueryRequest {
+    return message.operator === "" && options.operator ? create(QueryRequestSchema, { ...message, operator: options.operator }) : message;
+  }
 
   function unary<I extends DescMessage, O extends DescMessage>(input: I, output: O, method: string, request: MessageInitShape<I>, opts: CallOptions = {}): Promise<MessageShape<O>> {
     const message = create(input, request);

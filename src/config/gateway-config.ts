@@ -122,7 +122,14 @@ export interface GatewayConfig {
   };
   /** The signed control topic (revocations now; policy bundles and suspensions later). */
   readonly control?: ControlConfig | undefined;
-  readonly policy: { readonly model: string; readonly policy: string; readonly categories: string; readonly lists: string };
+  readonly policy: {
+    readonly model: string;
+    readonly policy: string;
+    readonly categories: string;
+    readonly lists: string;
+    /** Statutory exemptions from consent (default: exemptions.yaml beside the catalogue; a missing file means none). */
+    readonly exemptions: string;
+  };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
   readonly limits: GatewayLimits;
@@ -208,7 +215,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
       control = { kind: "file", file: at(c.field("file").string()) };
     }
   }
-  const policy = root.field("policy").object(["model", "policy", "categories", "lists"]);
+  const policy = root.field("policy").object(["model", "policy", "categories", "lists", "exemptions"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
   for (const [i, a] of agencies.entries()) {
@@ -271,6 +278,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
       policy: at(policy.field("policy").string()),
       categories: at(policy.field("categories").string()),
       lists: policy.has("lists") ? at(policy.field("lists").string()) : resolve(dirname(at(policy.field("categories").string())), "lists.yaml"),
+      exemptions: policy.has("exemptions") ? at(policy.field("exemptions").string()) : resolve(dirname(at(policy.field("categories").string())), "exemptions.yaml"),
     },
     agencies,
     audit: {

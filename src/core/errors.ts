@@ -82,6 +82,13 @@ export const ERROR_CATALOGUE = {
   CONSENT_PURPOSE_MISMATCH: [P, "the consent attestation is for another purpose"],
   CONSENT_CATEGORY_NOT_COVERED: [P, "the consent attestation does not cover a requested category"],
   CONSENT_REQUESTER_MISMATCH: [P, "the consent attestation was collected by another agency"],
+  // a special grant widens a natural person's release only with consent naming those categories (PIPL Art. 29)
+  SPECIAL_GRANT_CONSENT_REQUIRED: [P, "a special grant for a natural person needs the subject's consent naming the categories (written, naming sensitive ones)"],
+  // statutory exemptions from consent (Art. 18 "except where the law provides"); policies/exemptions.yaml
+  STATUTORY_EXEMPTION_UNKNOWN: [P, "the statutory exemption is not in the gateway's exemptions policy"],
+  STATUTORY_EXEMPTION_NOT_APPLICABLE: [P, "the statutory exemption does not cover this requester, purpose or category"],
+  // who queried (Art. 22)
+  OPERATOR_REQUIRED: [I, "a natural-person query must name the human operator inside the requesting agency"],
 
   // authorize
   PURPOSE_NOT_PERMITTED: [P, "the policy does not allow this purpose for the requested categories"],
@@ -128,6 +135,10 @@ export const ERROR_CATALOGUE = {
   OBJECTION_INVALID: [I, "the objection is incomplete or invalid"],
   RECORD_NOT_FOUND: [GrpcCode.NOT_FOUND, "the owning agency holds no such record about that subject"],
   OWNER_UNAVAILABLE: [N, "the owning agency could not be reached; the objection was not filed"],
+
+  // the subject's view of the queries about them (Art. 22; PIPL Art. 45)
+  SUBJECT_REQUEST_REQUIRED: [P, "the call needs the subject's signed request"],
+  SUBJECT_REQUEST_INVALID: [P, "the subject's signed request does not give the calling agency standing for this call"],
 
   // providers (CreditProvider side): the caller must be this trust domain's gateway; the owner's own ceiling
   CALLER_NOT_GATEWAY: [U, "only the exchange gateway may call this provider"],

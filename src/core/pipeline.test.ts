@@ -63,6 +63,7 @@ function setup(providers: ProviderClient) {
     deadlineReserveMs: 10,
     auditSink: () => sink,
     pseudonymize: (t, id) => `ps(${t}:${id.length})`,
+    pseudonymizeOperator: (agency, operator) => `op(${agency}:${operator.length})`,
     onExchange: (ctx) => seen.push(ctx),
   };
   return { deps, sink, seen };

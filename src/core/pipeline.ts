@@ -14,7 +14,9 @@ import { authorize, type AuthorizeDeps } from "./stages/authorize.js";
 import { route } from "./stages/route.js";
 import { fetchFromProviders, type ProviderClient } from "./stages/fetch.js";
 import { release, type DataQualityEvent, type ProhibitedDataEvent } from "./stages/release.js";
-import { audit, auditEventOf, type Pseudonymize } from "./stages/audit.js";
+import { audit, auditEventOf, type PseudonymizeOperator, type Pseudonymize } from "./stages/audit.js";
+import type { StatutoryExemptions } from "./consent/statutory-exemption.js";
+import { SubjectType } from "../gen/credex/v1/types_pb.js";
 import type { GrantUse, SpecialAccessRegistry } from "./special-access/special-access-registry.js";
 import { NO_TELEMETRY, type Telemetry } from "./telemetry.js";
 
@@ -31,6 +33,10 @@ export interface PipelineDeps {
   readonly deadlineReserveMs: number;
   readonly auditSink: () => AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Keyed pseudonym of the human operator who asked (Art. 22): the audit never holds the id in clear. */
+  readonly pseudonymizeOperator: PseudonymizeOperator;
+  /** Statutory exemptions from consent (policies/exemptions.yaml); absent: none. */
+  readonly exemptions?: StatutoryExemptions | undefined;
   /** Special applications; absent: queries naming a grant are refused (SPECIAL_GRANT_UNKNOWN). */
   readonly specialAccess?: SpecialAccessRegistry;
   readonly isDisputed?: (owner: string, recordId: string) => boolean;
@@ -82,7 +88,7 @@ export async function runQuery(
     ctx.rawCategories = request.categories.slice(0, deps.maxCategories);
     const now = new Date();
     const principal = ctx.principal;
-    ctx.query = t.stage(ctx, "validate", () => validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories }, request, principal, now));
+    ctx.query = t.stage(ctx, "validate", () => validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories, exemptions: deps.exemptions, registry: deps.authorize.registry }, request, principal, now));
     const q = ctx.query;
     const specialGrant = q.specialGrantId === "" ? undefined : useSpecialGrant(deps, ctx, now);
     ctx.decision = t.stage(ctx, "authorize", () => authorize(deps.authorize, { principal, categories: q.categories, purpose: q.purpose, specialGrant }, now));
@@ -123,7 +129,7 @@ export async function runQuery(
   }
   ctx.repliedAt = new Date();
   try {
-    await t.stage(ctx, "audit", () => audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize)));
+    await t.stage(ctx, "audit", () => audit(deps.auditSink(), auditEventOf(ctx, deps.pseudonymize, deps.pseudonymizeOperator)));
   } catch (err) {
     // Fail closed: whatever the exchange produced is dropped.
     ctx.error = toCredexError(err);
@@ -143,10 +149,18 @@ function providerDeadline(deps: PipelineDeps, callerDeadline: Date | undefined):
   return new Date(Math.min(own, callerDeadline.getTime() - deps.deadlineReserveMs));
 }
 
-/** Level-4 content may pass when the written consent names its category (Art. 14.2), or a special grant of its owner covers it. */
+/**
+ * Level-4 content may pass when the written consent names its category (Art. 14.2), a
+ * statutory exemption covers it, or — for a subject that is not a natural person — a
+ * special grant of its owner covers it. For a natural person a grant never stands in for
+ * the person's consent (Art. 13, 18; PIPL Art. 29): it widens only what the consent names.
+ */
 function sensitiveAllowedBy(q: NonNullable<ExchangeContext["query"]>, grant: GrantUse | undefined): (owner: string, category: string) => boolean {
+  const natural = q.subjectType === SubjectType.NATURAL_PERSON;
   return (owner, category) =>
-    (q.consent?.namesSensitiveCategories === true && q.consent.categories.has(category)) || (grant !== undefined && grant.ownerAgency === owner && grant.categories.has(category));
+    (q.consent?.namesSensitiveCategories === true && q.consent.categories.has(category)) ||
+    q.exemption?.categories.has(category) === true ||
+    (!natural && grant !== undefined && grant.ownerAgency === owner && grant.categories.has(category));
 }
 
 function useSpecialGrant(deps: PipelineDeps, ctx: ExchangeContext, now: Date): GrantUse {

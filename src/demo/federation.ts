@@ -22,6 +22,8 @@ import { DEMO_AGENCIES, type DemoAgency } from "./demo-agencies.js";
 import { demoDatasets } from "./synthetic-data.js";
 
 export const DEMO_TRUST_DOMAIN = "credex.example";
+/** The staff identifier the demo agencies' clients name as the human operator of their queries (Art. 22). */
+export const DEMO_OPERATOR = "officer-0001";
 
 export interface FederationOptions {
   readonly dir: string;
@@ -92,7 +94,8 @@ export interface Federation {
   readonly agencies: ReadonlyMap<string, RunningAgency>;
   readonly manifest: FederationManifest;
   /** A CreditExchange client holding `agencyId`'s certificate. */
-  client(agencyId: string): ExchangeClient;
+  /** A client of `agencyId`; queries name `operator` (default DEMO_OPERATOR; "" names none). */
+  client(agencyId: string, options?: { readonly operator?: string }): ExchangeClient;
   stopAgency(agencyId: string): Promise<void>;
   /** Starts a stopped agency again at its old address (the registry's); no-op for a running one. */
   restartAgency(agencyId: string): Promise<void>;
@@ -225,7 +228,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       admin: adminServer,
       agencies,
       manifest,
-      client(agencyId) {
+      client(agencyId, options = {}) {
         const member = pki.agencies[agencyId];
         if (!member) throw new Error(`no agency "${agencyId}" in this federation`);
         const client = createExchangeClient({
@@ -235,6 +238,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
           keyFile: member.client.key,
           caFile: pki.caBundle,
           crlFiles: [pki.rootCrl, pki.crl],
+          // Art. 22: a query names the human operator who asks; each demo agency has one signed in.
+          operator: options.operator ?? DEMO_OPERATOR,
         });
         clients.push(client);
         return client;

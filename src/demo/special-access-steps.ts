@@ -1,6 +1,6 @@
 import { SpecialAccessState } from "../gen/credex/v1/special_access_pb.js";
 import { Purpose } from "../gen/credex/v1/types_pb.js";
-import { demoQuery, type DemoExchange, type DemoStep } from "./demo-script.js";
+import { demoConsent, demoQuery, type DemoExchange, type DemoStep } from "./demo-script.js";
 import type { Federation } from "./federation.js";
 import { DEMO_SUBJECTS } from "./synthetic-data.js";
 
@@ -40,8 +40,11 @@ export const SPECIAL_ACCESS_STEPS: readonly DemoStep[] = [
           return `${SpecialAccessState[a.state]} (${a.usesLeft} use, until ${a.expiresAt ? new Date(Number(a.expiresAt.seconds) * 1000).toISOString() : "?"})`;
         }, "APPROVED"),
       );
-      const query = { subject: borrower, categories: ["securities_holding"], purpose: Purpose.LOAN_APPROVAL, specialGrantId: grantId };
-      rows.push(await demoQuery(f, "…the grant takes effect at once: holdings released", "pbccrc", query, "OK", (r) => r.results.some((x) => x.records.length === 1)));
+      const unconsented = { subject: borrower, categories: ["securities_holding"], purpose: Purpose.LOAN_APPROVAL, specialGrantId: grantId };
+      // Consent is not waived (Art. 13, 18; PIPL Art. 29): the grant widens only what the person's consent names.
+      rows.push(await demoQuery(f, "…the grant alone does not stand in for the person's consent", "pbccrc", unconsented, "SPECIAL_GRANT_CONSENT_REQUIRED"));
+      const query = { ...unconsented, consent: demoConsent(f, "pbccrc", borrower.id, ["securities_holding"], true) };
+      rows.push(await demoQuery(f, "…with written consent naming the holdings, the grant takes effect at once", "pbccrc", query, "OK", (r) => r.results.some((x) => x.records.length === 1)));
       rows.push(await demoQuery(f, "…and lapses by itself: the second use is refused", "pbccrc", query, "SPECIAL_GRANT_EXHAUSTED"));
       return rows;
     },

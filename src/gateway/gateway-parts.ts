@@ -4,13 +4,15 @@ import { openSpecialAccessFile } from "../adapters/special-access/special-access
 import type { GatewayConfig } from "../config/gateway-config.js";
 import type { GatewayParts } from "./gateway.js";
 import { loadKeyRing } from "../core/audit/key-ring.js";
-import { subjectPseudonym } from "../core/audit/pseudonym.js";
+import { operatorPseudonym, subjectPseudonym } from "../core/audit/pseudonym.js";
 import { createByteSealer, sealSuiteFromName } from "../core/audit/seal.js";
 import { createRotatingCheckpointSigner, type CheckpointSigner, type CheckpointTrust } from "../core/audit/checkpoint.js";
 import { describePreviousCheckpoint, type ChainRestart } from "../core/audit/chain-restart.js";
 import { gatewayCheckpointTrust } from "../adapters/audit/gateway-checkpoint-trust.js";
 import { createFileAuditSink } from "../adapters/audit/file-audit-sink.js";
 import { fileAuditHistory } from "../adapters/audit/file-audit-history.js";
+import { fileSealedAuditScan, kafkaSealedAuditScan } from "../adapters/audit/sealed-audit-scan.js";
+import { subjectQueryHistory } from "../core/subject-queries/subject-query-history.js";
 import { createKafkaAuditSink } from "../adapters/kafka/kafka-audit-sink.js";
 import { createPolicyAuthorizer } from "../adapters/casbin/create-policy-authorizer.js";
 import type { AuditSink } from "../core/audit-sink.js";
@@ -55,6 +57,7 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     authorizer,
     auditSink,
     pseudonymize: extra.pseudonymize ?? ((type, id) => subjectPseudonym(keyRing.pseudonymKey, type, id)),
+    pseudonymizeOperator: extra.pseudonymizeOperator ?? ((agency, operator) => operatorPseudonym(keyRing.pseudonymKey, agency, operator)),
     // List entries name their subjects: sealed at rest with the audit key ring, under keys of their own.
     listSealer: extra.listSealer ?? createByteSealer(keyRing, sealSuiteFromName(config.audit.suite), "lists"),
     // The owners' written answers to objections, kept for the filers: sealed at rest the same way.
@@ -62,6 +65,21 @@ export async function buildGatewayParts(config: GatewayConfig, extra: Partial<Ga
     // The file sink's log is read back at start (who received which record: standing to object).
     // A Kafka-audited gateway starts without it: the fleet-wide state is a later step (docs/lists-and-objections.md).
     ...(!extra.auditHistory && !extra.auditSink && config.audit.sink === "file" ? { auditHistory: fileAuditHistory(config.audit.file, keyRing) } : {}),
+    // A subject's query history (Art. 22; PIPL Art. 45) is read from the audit the gateway writes: the
+    // file, or the topic every replica of the fleet writes to. Only records carrying the subject's tag are opened.
+    ...(!extra.queryHistory && !extra.auditSink
+      ? {
+          queryHistory: (subjectPseudonym: string, from: Date, now: Date, limit: number) =>
+            subjectQueryHistory({
+              scan: config.audit.sink === "kafka" ? kafkaSealedAuditScan({ brokers: config.audit.kafka!.brokers.join(","), topic: config.audit.kafka!.topic }) : fileSealedAuditScan(config.audit.file),
+              ring: keyRing,
+              subjectPseudonym,
+              from,
+              now,
+              limit,
+            }),
+        }
+      : {}),
     // Kept beside the audit chain state: both are the gateway's durable local state.
     specialAccess: extra.specialAccess ?? openSpecialAccessFile(join(dirname(config.audit.chainState), "special-access.json")),
   };

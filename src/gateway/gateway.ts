@@ -12,7 +12,8 @@ import type { AuditHistory, AuditSink } from "../core/audit-sink.js";
 import type { Catalogue } from "../core/catalogue.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
 import type { ProviderClient } from "../core/stages/fetch.js";
-import type { Pseudonymize } from "../core/stages/audit.js";
+import type { Pseudonymize, PseudonymizeOperator } from "../core/stages/audit.js";
+import { loadStatutoryExemptions } from "../config/exemptions-file.js";
 import type { ByteSealer } from "../core/audit/seal.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadCatalogue } from "../config/catalogue-file.js";
@@ -32,6 +33,8 @@ import { createAdmission } from "../core/limits/admission.js";
 import { listenerServerOptions } from "./listener-limits.js";
 import { sessionOfCall, type Http2SessionGuard } from "../adapters/grpc/http2-session-guard.js";
 import { createSpecialAccessHandlers } from "./special-access-service.js";
+import { createSubjectQueriesHandlers } from "./subject-queries-service.js";
+import type { QueryHistorySource } from "../core/subject-queries/list-subject-queries.js";
 import { SpecialAccessRegistry } from "../core/special-access/special-access-registry.js";
 import { NO_LOGGER, type Logger } from "../core/logger.js";
 import { createExchangeLog } from "../core/exchange-log.js";
@@ -55,6 +58,8 @@ export interface GatewayParts {
   readonly authorizer: Authorizer;
   readonly auditSink: AuditSink;
   readonly pseudonymize: Pseudonymize;
+  /** Keyed pseudonym of a query's human operator (Art. 22). */
+  readonly pseudonymizeOperator: PseudonymizeOperator;
   /** Seals list log entries at rest (the audit key ring, use "lists"): the log holds no subject id in clear. */
   readonly listSealer: ByteSealer;
   /** Seals the owners' statements answering objections (the audit key ring, use "objections"). */
@@ -88,6 +93,8 @@ export interface GatewayParts {
   readonly onAuditChainRestart?: (restart: ChainRestart) => void;
   /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
   readonly auditHistory?: AuditHistory;
+  /** A subject's queries read from the audit (ListSubjectQueries); none: that call is refused with AUDIT_UNAVAILABLE. */
+  readonly queryHistory?: QueryHistorySource;
 }
 
 export interface RunningGateway {
@@ -210,6 +217,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     deadlineReserveMs: config.limits.deadlineReserveMs,
     auditSink: () => parts.auditSink,
     pseudonymize: parts.pseudonymize,
+    pseudonymizeOperator: parts.pseudonymizeOperator,
+    exemptions: loadStatutoryExemptions(config.policy.exemptions, new Set(catalogue.categories.keys())),
     admission,
     onExchange: (ctx) => {
       certificates.observeExchange(ctx);
@@ -273,6 +282,17 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
       pseudonymize: parts.pseudonymize,
       acceptingCalls: () => acceptingCalls,
       admission,
+    }),
+    ...createSubjectQueriesHandlers({
+      instance: config.instance,
+      authenticate: deps.authenticate,
+      auditSink: () => parts.auditSink,
+      pseudonymize: parts.pseudonymize,
+      history: parts.queryHistory,
+      admission,
+      acceptingCalls: () => acceptingCalls,
+      windowDays: 365,
+      maxQueries: 1_000,
     }),
     query(call: ServerUnaryCall<QueryRequest | UndecodableRequest, Buffer>, callback: sendUnaryData<Buffer>) {
       const ctx = newContext("Query", call, call.request);

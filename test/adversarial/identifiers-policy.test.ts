@@ -27,7 +27,7 @@ afterAll(async () => {
 const person = DEMO_SUBJECTS.borrower;
 const company = DEMO_SUBJECTS.tradingCompany;
 
-function consent(signer: string, options: { requester?: string; subjectId?: string; purpose?: Purpose; categories?: string[]; validFromMs?: number; expiresInMs?: number } = {}): ConsentAttestation {
+function consent(signer: string, options: { requester?: string; subjectId?: string; purpose?: Purpose; categories?: string[]; validFromMs?: number; expiresInMs?: number; namesSensitive?: boolean } = {}): ConsentAttestation {
   const now = Date.now();
   return signConsent(
     {
@@ -38,6 +38,7 @@ function consent(signer: string, options: { requester?: string; subjectId?: stri
       grantedAt: timestampFromDate(new Date(now + (options.validFromMs ?? -60_000))),
       expiresAt: timestampFromDate(new Date(now + (options.expiresInMs ?? 3_600_000))),
       requesterAgency: options.requester ?? signer,
+      namesSensitiveCategories: options.namesSensitive ?? false,
     },
     readFileSync(fed.pki.agencies[signer]!.client.key),
   );
@@ -161,11 +162,13 @@ describe("adversarial/policy: authorization", () => {
       ownerAgency: "csrc",
     });
     const approved = await sharedClient(fed, "csrc").decideSpecialAccess({ applicationId: pending.applicationId, approve: true, maxUses: 2 });
-    const query = { subject: person, categories: ["securities_holding"], purpose: Purpose.LOAN_APPROVAL, specialGrantId: approved.grantId };
+    // For a person the grant works only with consent naming the holdings (Art. 13, 18; PIPL Art. 29).
+    const consented = (agency: string) => ({ subject: person, categories: ["securities_holding"], purpose: Purpose.LOAN_APPROVAL, specialGrantId: approved.grantId, consent: consent(agency, { categories: ["securities_holding"], namesSensitive: true }) });
+    const query = consented("pbccrc");
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => sharedClient(fed, "pbccrc").query(query).then(() => "OK", (err) => failureOf(Promise.reject(err)).then((f) => `${f.code}:${f.reason}`))));
     expect(outcomes.filter((o) => o === "OK")).toHaveLength(2);
     expect(outcomes.filter((o) => o !== "OK")).toEqual(Array(4).fill(`${status.PERMISSION_DENIED}:SPECIAL_GRANT_EXHAUSTED`));
-    const stolen = await failureOf(sharedClient(fed, "nfra").query(query));
+    const stolen = await failureOf(sharedClient(fed, "nfra").query(consented("nfra")));
     expect(stolen).toMatchObject({ code: status.PERMISSION_DENIED, reason: "SPECIAL_GRANT_MISMATCH" });
     await expectAuditedRefusal("pbccrc", "SPECIAL_GRANT_EXHAUSTED");
     await expectStillServing(fed);

@@ -105,6 +105,8 @@ const queryRequestArb: fc.Arbitrary<QueryRequest> = fc
       consent: consentArb,
       requestId: anyString,
       specialGrantId: anyString,
+      operator: anyString,
+      statutoryExemption: fc.oneof(fc.constant("court_enforcement"), anyString),
     },
     { requiredKeys: [] },
   )
@@ -220,7 +222,7 @@ describe("adversarial/protocol: fuzzing every request message", () => {
       pbccrcKey,
     );
     consent.signature[10] = consent.signature[10]! ^ 0xff;
-    const bytes = Buffer.from(toBinary(QueryRequestSchema, create(QueryRequestSchema, { subject: DEMO_SUBJECTS.borrower, categories: ["income"], purpose: 1, consent })));
+    const bytes = Buffer.from(toBinary(QueryRequestSchema, create(QueryRequestSchema, { subject: DEMO_SUBJECTS.borrower, categories: ["income"], purpose: 1, consent, operator: "teller-1" })));
     expect(await query(bytes)).toEqual({ ok: false, code: status.PERMISSION_DENIED, reason: "CONSENT_SIGNATURE_INVALID" });
   });
 });

@@ -25,6 +25,7 @@ export const CSV_COLUMNS = [
   "requester_agency", "requester_cert_fingerprint", "subject_type", "subject_pseudonym", "purpose", "categories", "consent_id",
   "special_grant_id", "decision", "matched_policy", "policy_revision", "providers", "records_released", "records_withheld",
   "fields_released", "fields_withheld", "withheld_field_names", "status_code", "status_reason", "request_bytes", "response_bytes",
+  "operator_pseudonym", "statutory_exemption", "legal_basis",
 ] as const;
 
 /** RFC 4180: quote fields holding a comma, quote or line break; double inner quotes. */
@@ -72,6 +73,9 @@ export function auditEventCsvRow(o: OpenedAuditEvent): string {
     status_reason: e.statusReason,
     request_bytes: e.requestBytes.toString(),
     response_bytes: e.responseBytes.toString(),
+    operator_pseudonym: e.operatorPseudonym,
+    statutory_exemption: e.statutoryExemption,
+    legal_basis: e.legalBasis,
   };
   return `${CSV_COLUMNS.map((c) => csvField(row[c])).join(",")}\r\n`;
 }

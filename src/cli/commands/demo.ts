@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { parseCommandArgs, type CliCommand } from "../command.js";
 import { startFederation } from "../../demo/federation.js";
 import { SPECIAL_ACCESS_STEPS } from "../../demo/special-access-steps.js";
+import { SUBJECT_QUERY_STEPS } from "../../demo/subject-queries-steps.js";
 import { HARVESTING_STEP } from "../../demo/harvesting-step.js";
 import { postureOfFederationDir } from "./posture.js";
 import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
@@ -11,7 +12,7 @@ import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
 import { NEGATIVE_INFORMATION_STEP } from "../../demo/negative-information-step.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...SUBJECT_QUERY_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
 
 export const command: CliCommand = {
   name: "demo",

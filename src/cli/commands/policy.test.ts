@@ -47,6 +47,15 @@ describe("credex policy", () => {
     expect(out()).toMatch(/policy\.csv:\d+: error: level "9" is not one of 1, 2, 3, 4/);
   });
 
+  it("fail/check refuses a statutory exemption without a legal basis or naming an unknown category (Regulation Art. 18)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "credex-cli-policy-"));
+    cpSync(POLICIES, dir, { recursive: true });
+    writeFileSync(join(dir, "exemptions.yaml"), "exemptions:\n  tax_audit:\n    legalBasis: tax law\n    requesterRoles: [judicial]\n    purposes: [ENFORCEMENT]\n    categories: [horoscope]\n");
+    const out = captureStdout();
+    expect(await command.run(["check", dir])).toBe(1);
+    expect(out()).toMatch(/exemptions\.yaml: error: .*exemptions\.tax_audit\.categories: "horoscope" is not in the catalogue/);
+  });
+
   it("ok/diff exits 1 and words the change", async () => {
     const dir = mkdtempSync(join(tmpdir(), "credex-cli-policy-"));
     cpSync(POLICIES, dir, { recursive: true });

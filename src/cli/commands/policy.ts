@@ -1,4 +1,4 @@
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
 
 const HELP = `usage: credex policy check [dir] [--strict]
@@ -188,7 +188,11 @@ function sequenceOption(text: string): number {
 async function check(dir: string, strict: boolean): Promise<number> {
   // Loaded here so that `credex --help` does not pay for casbin.
   const { checkPolicyDir } = await import("../../adapters/casbin/check-policy.js");
-  const report = await checkPolicyDir(dir);
+  const { checkStatutoryExemptionsFile } = await import("../../config/exemptions-file.js");
+  const checked = await checkPolicyDir(dir);
+  // Statutory exemptions from consent (policies/exemptions.yaml): checked as the gateway loads them.
+  const exemptionProblems = checkStatutoryExemptionsFile(dir).map((message) => ({ file: join(dir, "exemptions.yaml"), line: 0, severity: "error" as const, message }));
+  const report = { ...checked, findings: [...checked.findings, ...exemptionProblems] };
   const shown = (file: string) => {
     const rel = relative(process.cwd(), file);
     return rel === "" || rel.startsWith("..") ? file : rel;

@@ -14,7 +14,8 @@ export const command: CliCommand = {
   summary: "run one CreditExchange query as an agency",
   help: `credex query (--dir <dir> | --gateway <host:port> --cert <pem> --key <pem> --ca <pem>) --as <agency>
              --subject <id> --categories <a,b,…> --purpose <PURPOSE>
-             [--subject-type legal|natural|org] [--consent [--names-sensitive]] [--json]
+             [--subject-type legal|natural|org] [--consent [--names-sensitive]]
+             [--operator <staff id>] [--exemption <id>] [--json]
 
 Runs one query against a gateway as <agency>: the gateway of a demo federation, or any
 gateway with the agency's own certificate.
@@ -27,6 +28,10 @@ ${AGENCY_CONNECTION_HELP}
                    valid one day, covering the subject, purpose and categories
                    (the agency attests it holds the subject's consent, Art. 13)
   --names-sensitive  the consent names the sensitive categories (Art. 14.2)
+  --operator       the human operator at the agency who asks (Art. 22; required
+                   for natural persons); the audit keeps only a keyed pseudonym
+  --exemption      a statutory exemption from consent in the gateway's
+                   policies/exemptions.yaml (e.g. court_enforcement)
   --json           print the response (or the error) as JSON
 
 exit codes: 0 answered, 1 refused (the gRPC status and ErrorInfo reason are printed), 2 usage
@@ -35,7 +40,7 @@ examples:
   credex query --dir /tmp/fed --as pbccrc --subject 91310110666007217T \\
       --categories administrative_penalty,securities_violation --purpose LOAN_APPROVAL
   credex query --dir /tmp/fed --as pbccrc --subject 11010519491231002X --subject-type natural \\
-      --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --json
+      --categories income --purpose LOAN_APPROVAL --consent --names-sensitive --operator teller-0042 --json
   credex query --gateway 127.0.0.1:7443 --as pbccrc --cert gw/pki/issued/pbccrc.crt \\
       --key gw/pki/issued/pbccrc.key --ca gw/pki/ca-bundle.pem --crl gw/pki/root-crl.pem \\
       --crl gw/pki/crl.pem --subject 91310110666007217T --categories administrative_penalty \\
@@ -50,6 +55,8 @@ examples:
       purpose: { type: "string" },
       consent: { type: "boolean" },
       "names-sensitive": { type: "boolean" },
+      operator: { type: "string" },
+      exemption: { type: "string" },
       json: { type: "boolean" },
     });
     if (!args) return 0;
@@ -77,7 +84,14 @@ examples:
         )
       : undefined;
     try {
-      const response = await client.query({ subject: { type: subjectType, id: subjectId }, categories, purpose, consent });
+      const response = await client.query({
+        subject: { type: subjectType, id: subjectId },
+        categories,
+        purpose,
+        consent,
+        operator: args.values.operator ?? "",
+        statutoryExemption: args.values.exemption ?? "",
+      });
       if (args.values.json) {
         process.stdout.write(`${JSON.stringify(toJson(QueryResponseSchema, response), null, 2)}\n`);
         return 0;

@@ -13,3 +13,13 @@ export function subjectPseudonym(key: Uint8Array, subjectType: SubjectType, id: 
   const typeName = SubjectType[subjectType] ?? `UNKNOWN_TYPE_${subjectType}`;
   return createHmac("sha256", key).update(`${typeName}:${id}`, "utf8").digest("hex");
 }
+
+/**
+ * The keyed pseudonym of the human operator who made a query (Art. 22: who
+ * queried), bound to the agency that names them: HMAC-SHA256(key,
+ * "OPERATOR:<agency>:<operator>"). The "OPERATOR" namespace is no SubjectType
+ * name, so an operator's pseudonym never equals a subject's.
+ */
+export function operatorPseudonym(key: Uint8Array, agencyId: string, operator: string): string {
+  return createHmac("sha256", key).update(`OPERATOR:${agencyId}:${operator}`, "utf8").digest("hex");
+}

@@ -11,6 +11,7 @@ import {
 } from "../../gen/credex/v1/audit_pb.js";
 import type { KeyRing } from "./key-ring.js";
 import { lengthPrefixed, lengthPrefixedString, u32, u64 } from "./canonical-bytes.js";
+import { subjectTag } from "./subject-tag.js";
 
 /** The suites selectable by config. */
 export type SealSuiteName = "AES-256-GCM" | "SM4-CTR+HMAC-SM3";
@@ -50,6 +51,8 @@ export interface SealHeader {
   readonly sealedAt: Timestamp;
   readonly eventSchemaVersion: number;
   readonly schemaVersion: number;
+  /** Keyed monthly tag of the event's subject (subject-tag.ts); empty when the event has none. */
+  readonly subjectTag?: Uint8Array | undefined;
 }
 
 /**
@@ -73,6 +76,9 @@ export function sealHeaderBytes(h: SealHeader): Buffer {
     u64(h.sealedAt.seconds),
     u32(h.sealedAt.nanos),
     u32(h.eventSchemaVersion),
+    // Appended only when present, so records sealed before tags existed still open; when
+    // present it is authenticated like every header field (stripping it fails the record).
+    ...(h.subjectTag && h.subjectTag.length > 0 ? [lengthPrefixed(h.subjectTag)] : []),
   ]);
 }
 
@@ -184,6 +190,7 @@ export interface SealInput {
 /** Encrypts an event under the ring's active key, binding the header (including the chain position). */
 export function sealAuditEvent(event: AuditEvent, input: SealInput, ring: KeyRing): SealedAuditRecord {
   const keyId = ring.activeKeyId;
+  const sealedAt = input.sealedAt ?? new Date();
   const header: SealHeader = {
     schemaVersion: SEALED_RECORD_SCHEMA_VERSION,
     gatewayInstance: input.gatewayInstance,
@@ -193,8 +200,9 @@ export function sealAuditEvent(event: AuditEvent, input: SealInput, ring: KeyRin
     suite: input.suite,
     eventType: event.type,
     requesterAgency: event.requester?.agencyId ?? "",
-    sealedAt: timestampFromDate(input.sealedAt ?? new Date()),
+    sealedAt: timestampFromDate(sealedAt),
     eventSchemaVersion: event.schemaVersion,
+    subjectTag: event.subjectPseudonym === "" ? new Uint8Array(0) : subjectTag(ring.pseudonymKey, event.subjectPseudonym, sealedAt),
   };
   const aad = sealHeaderBytes(header);
   const plaintext = toBinary(AuditEventSchema, event);
@@ -213,6 +221,7 @@ export function sealAuditEvent(event: AuditEvent, input: SealInput, ring: KeyRin
     requesterAgency: header.requesterAgency,
     sealedAt: header.sealedAt,
     eventSchemaVersion: header.eventSchemaVersion,
+    subjectTag: header.subjectTag,
   });
 }
 

@@ -20,6 +20,9 @@ import { auditRequesterOf } from "../audit/audit-requester.js";
 /** Keyed pseudonym of a subject (DOMAIN.md: subject ids never appear in clear in audit or logs). */
 export type Pseudonymize = (subjectType: number, subjectId: string) => string;
 
+/** Keyed pseudonym of an agency's human operator (Art. 22: who queried; never in clear). */
+export type PseudonymizeOperator = (agencyId: string, operator: string) => string;
+
 /**
  * The audit record of one exchange: who (agency, certificate), when
  * (received, decided, replied, each provider call), what (subject
@@ -27,7 +30,7 @@ export type Pseudonymize = (subjectType: number, subjectId: string) => string;
  * ids of the records released: never values), why (purpose, consent), the decision and the outcome
  * (Credit Investigation Regulation Art. 22).
  */
-export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): AuditEvent {
+export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize, pseudonymizeOperator?: PseudonymizeOperator): AuditEvent {
   const q = ctx.query;
   const stats = ctx.release?.stats;
   const decision = ctx.decision;
@@ -86,6 +89,10 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize): 
     statusReason: ctx.error?.reason ?? "",
     requestBytes: BigInt(ctx.requestBytes),
     responseBytes: BigInt(ctx.responseBytes ?? 0),
+    // Only a validated operator is recorded, and only as a keyed pseudonym (bound to its agency).
+    operatorPseudonym: q && q.operator !== "" && pseudonymizeOperator && ctx.principal ? pseudonymizeOperator(ctx.principal.agencyId, q.operator) : "",
+    statutoryExemption: q?.exemption?.id ?? "",
+    legalBasis: q?.exemption?.legalBasis ?? "",
   });
 }
 

@@ -8,6 +8,8 @@ import { validateQuery } from "./validate.js";
 import { CredexError } from "../errors.js";
 import type { Catalogue, CategoryInfo } from "../catalogue.js";
 import type { Principal } from "../principal.js";
+import { AgencyRegistry, type AgencyEntry } from "../registry.js";
+import type { StatutoryExemption } from "../consent/statutory-exemption.js";
 
 const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -63,7 +65,7 @@ describe("validateQuery", () => {
   });
 
   describe("natural persons need a consent attestation (Art. 13, 18)", () => {
-    const personQuery = (c?: ReturnType<typeof consent>) => query({ subject: person, categories: ["income"], purpose: Purpose.LOAN_APPROVAL, consent: c });
+    const personQuery = (c?: ReturnType<typeof consent>) => query({ subject: person, categories: ["income"], purpose: Purpose.LOAN_APPROVAL, consent: c, operator: "teller-7" });
     it.each([
       ["fail/none", undefined, "CONSENT_REQUIRED"],
       ["ok/valid PSS signature", consent(), "OK"],
@@ -92,6 +94,72 @@ describe("validateQuery", () => {
       const v = validateQuery(deps, personQuery(consent()), principal, now);
       expect(v.consent).toMatchObject({ consentId: "c-1", namesSensitiveCategories: true });
       expect([...v.consent!.categories]).toEqual(["income"]);
+    });
+  });
+
+  describe("who queried: the human operator (Art. 22)", () => {
+    const personQuery = (overrides: Record<string, unknown>) => query({ subject: person, categories: ["income"], purpose: Purpose.LOAN_APPROVAL, consent: consent(), ...overrides });
+    it.each([
+      ["fail/natural person without an operator", { operator: "" }, "OPERATOR_REQUIRED"],
+      ["fail/operator with a newline", { operator: "teller\n7" }, "FIELD_INVALID"],
+      ["fail/operator longer than 64", { operator: "t".repeat(65) }, "FIELD_INVALID"],
+      ["ok/natural person with an operator", { operator: "teller-7@branch.sh" }, "OK"],
+    ])("%s", (_name, overrides, reason) => {
+      expect(reasonOf(() => validateQuery(deps, personQuery(overrides), principal, now))).toBe(reason);
+    });
+
+    it("ok/a legal-person query may omit the operator, and an operator given is kept", () => {
+      expect(validateQuery(deps, query({}), principal, now).operator).toBe("");
+      expect(validateQuery(deps, query({ operator: "analyst-3" }), principal, now).operator).toBe("analyst-3");
+    });
+  });
+
+  describe("consent is not waived by a special grant (Art. 13, 18; PIPL Art. 29)", () => {
+    const grantQuery = (overrides: Record<string, unknown>) =>
+      query({ subject: person, categories: ["income"], purpose: Purpose.LOAN_APPROVAL, operator: "teller-7", specialGrantId: "8c1f6f1e-0000-4000-8000-000000000001", ...overrides });
+    it.each([
+      // The case that used to pass: a grant stood in for the person's consent.
+      ["fail/special grant without consent", {}, "SPECIAL_GRANT_CONSENT_REQUIRED"],
+      ["fail/special grant with consent that does not name the sensitive category", { consent: consent({ namesSensitiveCategories: false }) }, "SPECIAL_GRANT_CONSENT_REQUIRED"],
+      ["fail/special grant with consent for other categories", { consent: consent({ categories: ["real_estate"] }) }, "CONSENT_CATEGORY_NOT_COVERED"],
+      ["ok/special grant with written consent naming the category", { consent: consent() }, "OK"],
+    ])("%s", (_name, overrides, reason) => {
+      expect(reasonOf(() => validateQuery(deps, grantQuery(overrides), principal, now))).toBe(reason);
+    });
+
+    it("ok/a legal person's special grant needs no consent", () => {
+      expect(reasonOf(() => validateQuery(deps, query({ specialGrantId: "8c1f6f1e-0000-4000-8000-000000000001" }), principal, now))).toBe("OK");
+    });
+  });
+
+  describe("statutory exemptions are the only way around consent (Art. 18: except where the law provides)", () => {
+    const court: AgencyEntry = { id: "court-platform", name: "court platform", sector: "REGIONAL", uscc: "", categories: [], clearance: 3, protectionLevel: 3, status: "active", roles: ["judicial"] };
+    const bank: AgencyEntry = { ...court, id: "pbccrc", roles: [] };
+    const registry = new AgencyRegistry([court, bank]);
+    const enforcement: StatutoryExemption = {
+      id: "court_enforcement",
+      legalBasis: "Civil Procedure Law, enforcement procedure",
+      purposes: new Set(["ENFORCEMENT"]),
+      requesterRoles: new Set(["judicial"]),
+      categories: new Set(["income"]),
+    };
+    const exemptDeps = { ...deps, exemptions: new Map([[enforcement.id, enforcement]]), registry };
+    const courtPrincipal: Principal = { ...principal, agencyId: "court-platform" };
+    const exemptQuery = (overrides: Record<string, unknown>) =>
+      query({ subject: person, categories: ["income"], purpose: Purpose.ENFORCEMENT, operator: "clerk-2", statutoryExemption: "court_enforcement", ...overrides });
+    it.each([
+      ["ok/a court's enforcement without consent", courtPrincipal, {}, "OK"],
+      ["fail/an exemption the policy does not name", courtPrincipal, { statutoryExemption: "tax_audit" }, "STATUTORY_EXEMPTION_UNKNOWN"],
+      ["fail/a requester without the role", principal, {}, "STATUTORY_EXEMPTION_NOT_APPLICABLE"],
+      ["fail/another purpose", courtPrincipal, { purpose: Purpose.LOAN_APPROVAL }, "STATUTORY_EXEMPTION_NOT_APPLICABLE"],
+      ["fail/a category the exemption does not name", courtPrincipal, { categories: ["income", "real_estate"] }, "STATUTORY_EXEMPTION_NOT_APPLICABLE"],
+      ["fail/no exemption, no consent", courtPrincipal, { statutoryExemption: "" }, "CONSENT_REQUIRED"],
+    ])("%s", (_name, who, overrides, reason) => {
+      expect(reasonOf(() => validateQuery(exemptDeps, exemptQuery(overrides), who, now))).toBe(reason);
+    });
+
+    it("ok/the exemption and its legal basis reach the later stages (and the audit)", () => {
+      expect(validateQuery(exemptDeps, exemptQuery({}), courtPrincipal, now).exemption).toMatchObject({ id: "court_enforcement", legalBasis: "Civil Procedure Law, enforcement procedure" });
     });
   });
 });

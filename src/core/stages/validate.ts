@@ -8,10 +8,16 @@ import { validateResidentId } from "../identifiers/resident-id.js";
 import type { Catalogue, PurposeName } from "../catalogue.js";
 import type { Principal } from "../principal.js";
 import { AGENCY_SIGNATURE_ALGORITHMS, agencySignatureValid } from "../agency-signature.js";
+import { applyStatutoryExemption, type StatutoryExemption, type StatutoryExemptions } from "../consent/statutory-exemption.js";
+import type { AgencyRegistry } from "../registry.js";
 
 export interface ValidateDeps {
   readonly catalogue: Catalogue;
   readonly maxCategories: number;
+  /** Statutory exemptions from consent (policies/exemptions.yaml); absent: none. */
+  readonly exemptions?: StatutoryExemptions | undefined;
+  /** The registry whose roles an exemption's requester must hold. */
+  readonly registry?: AgencyRegistry | undefined;
 }
 
 /** The consent facts later stages need; the attestation itself is not kept. */
@@ -31,15 +37,23 @@ export interface ValidatedQuery {
   readonly consent?: VerifiedConsent | undefined;
   readonly specialGrantId: string;
   readonly requestId: string;
+  /** The human operator inside the requesting agency (Art. 22); "" only for non-natural-person subjects. */
+  readonly operator: string;
+  /** The statutory exemption standing in for consent, when the query named one that applies. */
+  readonly exemption?: StatutoryExemption | undefined;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
+/** An agency's staff identifier: bounded and printable (it is pseudonymised, never echoed). */
+const OPERATOR_PATTERN = /^[A-Za-z0-9._@:-]{1,64}$/;
 
 /**
  * Stage 2: is the request well formed and lawful to ask? Identifier check
  * characters (GB 32100-2015, GB 11643-1999), a stated purpose (Art. 18) and,
- * for natural persons, the subject's consent (Art. 13) collected and signed
- * by the requesting agency.
+ * for natural persons, the human operator who asks (Art. 22) and the
+ * subject's consent (Art. 13) collected and signed by the requesting agency
+ * — or a statutory exemption the requester holds — including with a special
+ * grant (PIPL Art. 29: a grant is not the person's consent).
  */
 export function validateQuery(deps: ValidateDeps, request: QueryRequest, principal: Principal, now: Date): ValidatedQuery {
   if (!REQUEST_ID_PATTERN.test(request.requestId)) throw new CredexError("FIELD_INVALID", "request_id must be at most 64 characters of [A-Za-z0-9._:-]", { field: "request_id" });
@@ -65,15 +79,32 @@ export function validateQuery(deps: ValidateDeps, request: QueryRequest, princip
     throw new CredexError("FIELD_INVALID", "special_grant_id is malformed", { field: "special_grant_id" });
   }
 
+  const natural = subject.type === SubjectType.NATURAL_PERSON;
+  // Art. 22: every query is recorded with who asked; for a person, who inside the agency.
+  if (request.operator === "" && natural) throw new CredexError("OPERATOR_REQUIRED");
+  if (request.operator !== "" && !OPERATOR_PATTERN.test(request.operator)) throw new CredexError("FIELD_INVALID", "operator must be 1 to 64 characters of [A-Za-z0-9._@:-]", { field: "operator" });
+
+  let exemption: StatutoryExemption | undefined;
+  if (request.statutoryExemption !== "") {
+    exemption = applyStatutoryExemption(deps.exemptions ?? new Map(), { id: request.statutoryExemption, requester: deps.registry?.get(principal.agencyId), purpose, categories });
+  }
   let consent: VerifiedConsent | undefined;
   if (request.consent) {
     consent = verifyConsent(request.consent, { subjectType: subject.type, subjectId: subject.id, purpose: request.purpose, categories, principal, now });
-  } else if (subject.type === SubjectType.NATURAL_PERSON && request.specialGrantId === "") {
-    // A special grant stands in for consent only because its approval by the
-    // owner, with a justification, is itself recorded; the grant is checked next.
-    throw new CredexError("CONSENT_REQUIRED");
+  } else if (natural && exemption === undefined) {
+    // Consent is not waived (Art. 13, 18; PIPL Art. 29): a special grant records the owner's
+    // approval, not the person's will; only a statutory exemption stands in for consent.
+    throw new CredexError(request.specialGrantId === "" ? "CONSENT_REQUIRED" : "SPECIAL_GRANT_CONSENT_REQUIRED");
   }
-  return { subjectType: subject.type, subjectId: subject.id, categories, purpose, consent, specialGrantId: request.specialGrantId, requestId: request.requestId };
+  if (natural && consent && exemption === undefined && request.specialGrantId !== "" && !consent.namesSensitiveCategories) {
+    // What a grant widens to is sensitive (Art. 14.2): the consent must be written and name it,
+    // checked before the grant's use is counted.
+    const sensitive = categories.find((c) => deps.catalogue.categories.get(c)?.sensitive === true || (deps.catalogue.categories.get(c)?.level ?? 0) >= 4);
+    if (sensitive !== undefined) {
+      throw new CredexError("SPECIAL_GRANT_CONSENT_REQUIRED", `the consent does not name the sensitive category "${sensitive}" the special grant would release`, { category: sensitive, consent_id: consent.consentId });
+    }
+  }
+  return { subjectType: subject.type, subjectId: subject.id, categories, purpose, consent, specialGrantId: request.specialGrantId, requestId: request.requestId, operator: request.operator, exemption };
 }
 
 export function validateSubjectId(type: SubjectType, id: string): void {

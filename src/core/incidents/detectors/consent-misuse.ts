@@ -4,17 +4,22 @@ import { ThresholdWindow } from "../threshold-window.js";
 
 /**
  * Consent misuse: one agency repeatedly refused for its consent attestations
- * (missing, forged, for another subject or purpose, expired): querying
- * natural persons without their consent (Credit Investigation Regulation
- * Art. 13, 18; PIPL Art. 29).
+ * (missing, forged, for another subject or purpose, expired), or for trying
+ * to go around them (a special grant without the person's consent, a
+ * statutory exemption it is not entitled to): querying natural persons
+ * without their consent (Credit Investigation Regulation Art. 13, 18; PIPL
+ * Art. 29).
  */
+const AROUND_CONSENT = new Set(["SPECIAL_GRANT_CONSENT_REQUIRED", "STATUTORY_EXEMPTION_UNKNOWN", "STATUTORY_EXEMPTION_NOT_APPLICABLE"]);
+
 export function createConsentMisuseDetector(settings: DetectorSettings["consentMisuse"]): Detector {
   const window = new ThresholdWindow(settings.windowMs, settings.threshold);
   return {
     name: "consent-misuse",
     reset: (key) => window.reset(key),
     observeExchange(obs) {
-      if (!obs.authenticated || obs.agencyId === undefined || !obs.reason?.startsWith("CONSENT_")) return [];
+      const reason = obs.reason;
+      if (!obs.authenticated || obs.agencyId === undefined || reason === undefined || !(reason.startsWith("CONSENT_") || AROUND_CONSENT.has(reason))) return [];
       const r = window.add(obs.agencyId, obs.at, obs.exchangeId);
       if (!r.fired) return [];
       return [
@@ -27,7 +32,7 @@ export function createConsentMisuseDetector(settings: DetectorSettings["consentM
           exchangeIds: r.entries,
           pseudonyms: obs.subjectPseudonym ? [obs.subjectPseudonym] : [],
           count: r.entries.length,
-          attributes: { last_reason: obs.reason, window_ms: String(settings.windowMs) },
+          attributes: { last_reason: reason, window_ms: String(settings.windowMs) },
         },
       ];
     },

@@ -114,6 +114,12 @@ describe("consent-misuse", () => {
     const out = Array.from({ length: 4 }, (_, i) => d.observeExchange!(obs(i, { reason: i % 2 ? "CONSENT_REQUIRED" : "CONSENT_SUBJECT_MISMATCH" })));
     expect(out[3]![0]).toMatchObject({ detector: "consent-misuse", key: "bank-a", count: 4 });
   });
+  it("fires on repeated attempts around consent: special grants without it, exemptions not held (Art. 13, 18; PIPL Art. 29)", () => {
+    const d = createConsentMisuseDetector({ windowMs: 600_000, threshold: 3 });
+    const reasons = ["SPECIAL_GRANT_CONSENT_REQUIRED", "STATUTORY_EXEMPTION_NOT_APPLICABLE", "STATUTORY_EXEMPTION_UNKNOWN"];
+    const out = reasons.map((reason, i) => d.observeExchange!(obs(i, { reason })));
+    expect(out[2]![0]).toMatchObject({ detector: "consent-misuse", key: "bank-a", count: 3, attributes: { last_reason: "STATUTORY_EXEMPTION_UNKNOWN" } });
+  });
   it("ok/quiet on a few refusals", () => {
     const d = createConsentMisuseDetector({ windowMs: 600_000, threshold: 4 });
     expect(all(Array.from({ length: 3 }, (_, i) => d.observeExchange!(obs(i, { reason: "CONSENT_REQUIRED" }))))).toEqual([]);
