@@ -8,6 +8,7 @@ import { validateResidentId } from "../identifiers/resident-id.js";
 import type { Catalogue, PurposeName } from "../catalogue.js";
 import type { Principal } from "../principal.js";
 import { AGENCY_SIGNATURE_ALGORITHMS, agencySignatureValid } from "../agency-signature.js";
+import { sectorRights } from "../sector-rights.js";
 
 export interface ValidateDeps {
   readonly catalogue: Catalogue;
@@ -39,7 +40,8 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{0,64}$/;
  * Stage 2: is the request well formed and lawful to ask? Identifier check
  * characters (GB 32100-2015, GB 11643-1999), a stated purpose (Art. 18) and,
  * for natural persons, the subject's consent (Art. 13) collected and signed
- * by the requesting agency.
+ * by the requesting agency, unless the requester acts on a statutory duty of
+ * its sector (a court enforcing a judgment: src/core/sector-rights.ts).
  */
 export function validateQuery(deps: ValidateDeps, request: QueryRequest, principal: Principal, now: Date): ValidatedQuery {
   if (!REQUEST_ID_PATTERN.test(request.requestId)) throw new CredexError("FIELD_INVALID", "request_id must be at most 64 characters of [A-Za-z0-9._:-]", { field: "request_id" });
@@ -68,7 +70,7 @@ export function validateQuery(deps: ValidateDeps, request: QueryRequest, princip
   let consent: VerifiedConsent | undefined;
   if (request.consent) {
     consent = verifyConsent(request.consent, { subjectType: subject.type, subjectId: subject.id, purpose: request.purpose, categories, principal, now });
-  } else if (subject.type === SubjectType.NATURAL_PERSON && request.specialGrantId === "") {
+  } else if (subject.type === SubjectType.NATURAL_PERSON && request.specialGrantId === "" && !sectorRights(principal.sector).statutoryPurposes.includes(purpose)) {
     // A special grant stands in for consent only because its approval by the
     // owner, with a justification, is itself recorded; the grant is checked next.
     throw new CredexError("CONSENT_REQUIRED");

@@ -1,0 +1,84 @@
+import type { PurposeName, Sector } from "./catalogue.js";
+import type { AgencyRole } from "./registry.js";
+
+/**
+ * What a member may receive because of what it is, whatever its registry
+ * clearance, the policy or a special grant say. The policy (policies/policy.csv)
+ * decides within these bounds; the gateway enforces them on every exchange
+ * (src/core/stages/authorize.ts, validate.ts), and `credex policy check`
+ * refuses a policy that grants beyond them.
+ */
+export interface SectorRights {
+  /** Highest classification level the sector may ever receive through the exchange (1..4). */
+  readonly maxLevel: number;
+  /**
+   * Lowest classification level that needs the subject's consent attestation
+   * whatever the subject's type (Infinity: the general rule applies, consent
+   * for natural persons only).
+   */
+  readonly consentFromLevel: number;
+  /** Purposes the sector may never state: it holds no public authority to act on them. */
+  readonly forbiddenPurposes: readonly PurposeName[];
+  /** Purposes on which it acts under a statutory duty: a natural-person query needs no consent. */
+  readonly statutoryPurposes: readonly PurposeName[];
+  /** Registry roles the sector holds by what it is (src/core/registry.ts). */
+  readonly impliedRoles: readonly AgencyRole[];
+  /** The rule the bounds come from. */
+  readonly basis: string;
+}
+
+const GENERAL: SectorRights = Object.freeze({
+  maxLevel: 4,
+  consentFromLevel: Infinity,
+  forbiddenPurposes: [],
+  statutoryPurposes: [],
+  impliedRoles: [],
+  basis: "the policy decides (Planning Outline §3(5): classified and graded management, query permissions)",
+});
+
+/** The purposes of public authority: supervision, licensing, enforcement and the judiciary. */
+const OFFICIAL_PURPOSES: readonly PurposeName[] = Object.freeze(["SUPERVISION", "ADMINISTRATIVE_APPROVAL", "ENFORCEMENT", "JUDICIAL"]);
+
+export const SECTOR_RIGHTS: Readonly<Record<Sector, SectorRights>> = Object.freeze({
+  BANKING: GENERAL,
+  SECURITIES: GENERAL,
+  INSURANCE: GENERAL,
+  FOREX: GENERAL,
+  REGIONAL: GENERAL,
+  TAX: GENERAL,
+  MARKET_SUPERVISION: GENERAL,
+  // A court enforcing a judgment may inquire into the debtor's property (Civil Procedure
+  // Law Art. 253, 2023 numbering) and keeps the dishonest-debtor list (SPC provisions,
+  // 2013, amended 2017); processing necessary for a statutory duty needs no consent
+  // (PIPL Art. 13 ¶1(3)). Judicial assistance is its own purpose, so it holds the
+  // "judicial" role without a registry entry saying so.
+  COURT: Object.freeze<SectorRights>({
+    ...GENERAL,
+    statutoryPurposes: ["JUDICIAL", "ENFORCEMENT"],
+    impliedRoles: ["judicial"],
+    basis: "Civil Procedure Law Art. 253; PIPL Art. 13 ¶1(3): JUDICIAL and ENFORCEMENT are statutory duties of a court",
+  }),
+  // A credit bureau is a market institution, not an authority (Planning Outline §3(3)):
+  // it reports for credit decisions, with the person's consent for personal information
+  // (Credit Investigation Regulation Art. 13, 18). Income, deposits, holdings, insurance,
+  // real estate and tax (Art. 14.2) it may hold only from the person's own written
+  // consent, never collected from the government's exchange: level 4 never reaches it
+  // here; restricted (level-3) data only with the subject's consent, whatever the subject.
+  CREDIT_BUREAU: Object.freeze<SectorRights>({
+    ...GENERAL,
+    maxLevel: 3,
+    consentFromLevel: 3,
+    forbiddenPurposes: OFFICIAL_PURPOSES,
+    basis: "Credit Investigation Regulation Art. 13, 14.2, 18; Planning Outline §3(3): a credit bureau never receives level-4 data through the exchange, level 3 only with the subject's consent",
+  }),
+});
+
+/** The rights of `sector`; a sector credex does not know gets the general rule (the registry only holds known ones). */
+export function sectorRights(sector: string): SectorRights {
+  return (SECTOR_RIGHTS as Readonly<Record<string, SectorRights>>)[sector] ?? GENERAL;
+}
+
+/** Highest level the sector may receive in one exchange, given whether the subject's consent was attested. */
+export function sectorCeiling(rights: SectorRights, consented: boolean): number {
+  return consented ? rights.maxLevel : Math.min(rights.maxLevel, rights.consentFromLevel - 1);
+}
