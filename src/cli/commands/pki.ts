@@ -142,7 +142,7 @@ ${DIR_HELP}
 ${PASS_HELP}
 
 examples:
-  credex pki issue --agency pboc-crc --sector banking --uscc 91310110666007217T
+  credex pki issue --agency pboc-crc --sector BANKING --uscc 91310110666007217T
   credex pki issue --admin alice --role security`,
   async run(argv) {
     const parsed = parseCommandArgs({ name: "pki issue", help: this.help }, argv, {
@@ -552,7 +552,7 @@ ${SUBCOMMANDS.map((s) => `  ${s.name.padEnd(8)}  ${s.summary}`).join("\n")}
 
 example:
   credex pki init --dir ca --trust-domain exchange.example
-  credex pki issue --dir ca --agency pboc-crc --sector banking --uscc 91310110666007217T
+  credex pki issue --dir ca --agency pboc-crc --sector BANKING --uscc 91310110666007217T
   credex pki revoke --dir ca --serial <serial> --reason keyCompromise`;
 
 export const command: CliCommand = {
