@@ -119,6 +119,22 @@ describe("member types: the credit bureau under a policy that grants it everythi
     expect(failure.metadata).toMatchObject({ sector: "CREDIT_BUREAU", purpose: "ENFORCEMENT" });
   });
 
+  it("fail/a special application for level-4 data is refused before any owner is asked to approve it", async () => {
+    const failure = await failureOf(
+      fed.client("credit-bureau").requestSpecialAccess({
+        subject: person,
+        ownerAgency: "sh-tax",
+        categories: ["tax_amount"],
+        purpose: Purpose.LOAN_APPROVAL,
+        justification: "mortgage pre-approval requested by the applicant in writing",
+        durationSeconds: 3600,
+      }),
+    );
+    expect(failure.code).toBe(status.PERMISSION_DENIED);
+    expect(failure.reason).toBe("SECTOR_LEVEL_NOT_PERMITTED");
+    expect(failure.metadata).toMatchObject({ sector: "CREDIT_BUREAU", category: "tax_amount" });
+  });
+
   it("fail/`credex policy check` refuses the same policy at the granting line", async () => {
     const report = await checkPolicyDir(policyDir);
     const line = readFileSync(join(policyDir, "policy.csv"), "utf8").split("\n").indexOf(GRANT_ALL) + 1;

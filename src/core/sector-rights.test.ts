@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { QueryRequestSchema } from "../gen/credex/v1/exchange_pb.js";
 import { Purpose, Sector, SubjectType } from "../gen/credex/v1/types_pb.js";
 import { SECTORS, type Catalogue, type CategoryInfo } from "./catalogue.js";
-import { SECTOR_RIGHTS, sectorCeiling, sectorRights } from "./sector-rights.js";
+import { SECTOR_RIGHTS, assertSectorMayAsk, sectorCeiling, sectorRights } from "./sector-rights.js";
 import { AgencyRegistry, missingPurposeRole, type AgencyEntry } from "./registry.js";
 import { authorize } from "./stages/authorize.js";
 import { validateQuery } from "./stages/validate.js";
@@ -98,6 +98,21 @@ describe("member types: a credit bureau", () => {
     const { reason, metadata } = reasonOf(() => authorize(deps, { principal: bureau, categories: ["red_list"], purpose, consented: true }, now));
     expect(reason).toBe("PURPOSE_NOT_PERMITTED");
     expect(metadata).toMatchObject({ purpose, sector: "CREDIT_BUREAU", agency: "bureau" });
+  });
+});
+
+describe("member types: what a sector may ask for later (special applications)", () => {
+  it("fail/a credit bureau's application for level-4 data, or for an official purpose", () => {
+    expect(reasonOf(() => assertSectorMayAsk("CREDIT_BUREAU", "LOAN_APPROVAL", [{ name: "tax_amount", level: 4 }]))).toEqual({
+      reason: "SECTOR_LEVEL_NOT_PERMITTED",
+      metadata: { sector: "CREDIT_BUREAU", sector_max_level: "3", category_level: "4", category: "tax_amount" },
+    });
+    expect(reasonOf(() => assertSectorMayAsk("CREDIT_BUREAU", "SUPERVISION", [{ name: "red_list", level: 1 }])).reason).toBe("PURPOSE_NOT_PERMITTED");
+  });
+
+  it("ok/level 3 for a credit purpose, and level 4 for any other sector", () => {
+    expect(() => assertSectorMayAsk("CREDIT_BUREAU", "LOAN_APPROVAL", [{ name: "tax_violation", level: 3 }])).not.toThrow();
+    expect(() => assertSectorMayAsk("COURT", "ENFORCEMENT", [{ name: "tax_amount", level: 4 }])).not.toThrow();
   });
 });
 

@@ -1,5 +1,6 @@
 import type { PurposeName, Sector } from "./catalogue.js";
 import type { AgencyRole } from "./registry.js";
+import { CredexError } from "./errors.js";
 
 /**
  * What a member may receive because of what it is, whatever its registry
@@ -81,4 +82,26 @@ export function sectorRights(sector: string): SectorRights {
 /** Highest level the sector may receive in one exchange, given whether the subject's consent was attested. */
 export function sectorCeiling(rights: SectorRights, consented: boolean): number {
   return consented ? rights.maxLevel : Math.min(rights.maxLevel, rights.consentFromLevel - 1);
+}
+
+/**
+ * Refuses, before anything is recorded, a request a member of `sector` could never be
+ * answered: an official purpose a credit bureau may not state, or a category above
+ * the sector's bound. Used where a request is kept for later (a special application),
+ * so that no owner is asked to approve what the gateway would refuse anyway.
+ */
+export function assertSectorMayAsk(sector: string, purpose: PurposeName, categories: ReadonlyArray<{ readonly name: string; readonly level: number }>): void {
+  const rights = sectorRights(sector);
+  if (rights.forbiddenPurposes.includes(purpose)) {
+    throw new CredexError("PURPOSE_NOT_PERMITTED", `a ${sector} member may not state the purpose ${purpose}: ${rights.basis}`, { purpose, sector });
+  }
+  const above = categories.find((c) => c.level > rights.maxLevel);
+  if (above !== undefined) {
+    throw new CredexError("SECTOR_LEVEL_NOT_PERMITTED", `a ${sector} member never receives level ${above.level} (${above.name}): ${rights.basis}`, {
+      sector,
+      sector_max_level: String(rights.maxLevel),
+      category_level: String(above.level),
+      category: above.name,
+    });
+  }
 }
