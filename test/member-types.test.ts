@@ -22,6 +22,8 @@ import { signConsent } from "../src/client/consent.js";
 import { checkPolicyDir } from "../src/adapters/casbin/check-policy.js";
 import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { auditEventOf, failureOf, startTestFederation } from "./support/federation.js";
+import { debtorEntry, Watcher } from "./support/lists.js";
+import { SubscribePhase } from "../src/gen/credex/v1/lists_pb.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
@@ -30,13 +32,14 @@ const company = DEMO_SUBJECTS.tradingCompany;
 const person = DEMO_SUBJECTS.borrower;
 const BUREAU_DENY = "p, sector:CREDIT_BUREAU, *, *, query, 4, *, deny\n";
 const GRANT_ALL = "p, credit-bureau, *, *, query, 4, *, allow";
+const GRANT_ALL_LISTS = "p, credit-bureau, *, *, subscribe, 4, *, allow";
 
 beforeAll(async () => {
   policyDir = mkdtempSync(join(tmpdir(), "credex-member-types-"));
   cpSync("policies", policyDir, { recursive: true });
   const shipped = readFileSync(join(policyDir, "policy.csv"), "utf8");
   expect(shipped).toContain(BUREAU_DENY);
-  writeFileSync(join(policyDir, "policy.csv"), `${shipped.replace(BUREAU_DENY, "")}\n${GRANT_ALL}\n`);
+  writeFileSync(join(policyDir, "policy.csv"), `${shipped.replace(BUREAU_DENY, "")}\n${GRANT_ALL}\n${GRANT_ALL_LISTS}\n`);
   fed = await startTestFederation({
     gatewayConfig: { policy: { model: join(policyDir, "model.conf"), policy: join(policyDir, "policy.csv"), categories: join(policyDir, "categories.yaml") } },
   });
@@ -133,6 +136,22 @@ describe("member types: the credit bureau under a policy that grants it everythi
     expect(failure.code).toBe(status.PERMISSION_DENIED);
     expect(failure.reason).toBe("SECTOR_LEVEL_NOT_PERMITTED");
     expect(failure.metadata).toMatchObject({ sector: "CREDIT_BUREAU", category: "tax_amount" });
+  });
+
+  it("fail/a restricted list the policy lets it subscribe to is never delivered; public list entries are", async () => {
+    const bureau = new Watcher(fed.client("credit-bureau"), ["financial_fraud_watch", "dishonest_debtors"]);
+    const bank = new Watcher(fed.client("csrc"), ["financial_fraud_watch", "dishonest_debtors"]);
+    await bureau.until(() => bureau.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE));
+    await bank.until(() => bank.messages.some((m) => m.phase === SubscribePhase.SNAPSHOT_COMPLETE));
+    await fed.client("pbccrc").publishListEntries({ entries: [debtorEntry(40, "financial_fraud_watch")] });
+    const marker = debtorEntry(41);
+    await fed.client("sh-credit").publishListEntries({ entries: [marker] });
+    await bank.until(() => bank.live.some((e) => e.subject?.id === marker.subject!.id));
+    await bureau.until(() => bureau.live.some((e) => e.subject?.id === marker.subject!.id));
+    expect(bank.live.filter((e) => e.listId === "financial_fraud_watch")).toHaveLength(1);
+    expect(bureau.entries.filter((e) => e.listId === "financial_fraud_watch")).toEqual([]);
+    bureau.subscription.cancel();
+    bank.subscription.cancel();
   });
 
   it("fail/`credex policy check` refuses the same policy at the granting line", async () => {
