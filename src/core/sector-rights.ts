@@ -84,6 +84,14 @@ export function sectorCeiling(rights: SectorRights, consented: boolean): number 
   return consented ? rights.maxLevel : Math.min(rights.maxLevel, rights.consentFromLevel - 1);
 }
 
+/** Refuses a purpose the sector may never state (a credit bureau and the official purposes), before the policy is asked. */
+export function assertSectorMayState(sector: string, purpose: PurposeName, agency?: string): void {
+  const rights = sectorRights(sector);
+  if (rights.forbiddenPurposes.includes(purpose)) {
+    throw new CredexError("PURPOSE_NOT_PERMITTED", `a ${sector} member may not state the purpose ${purpose}: ${rights.basis}`, { purpose, sector, ...(agency !== undefined ? { agency } : {}) });
+  }
+}
+
 /**
  * Refuses, before anything is recorded, a request a member of `sector` could never be
  * answered: an official purpose a credit bureau may not state, or a category above
@@ -92,9 +100,7 @@ export function sectorCeiling(rights: SectorRights, consented: boolean): number 
  */
 export function assertSectorMayAsk(sector: string, purpose: PurposeName, categories: ReadonlyArray<{ readonly name: string; readonly level: number }>): void {
   const rights = sectorRights(sector);
-  if (rights.forbiddenPurposes.includes(purpose)) {
-    throw new CredexError("PURPOSE_NOT_PERMITTED", `a ${sector} member may not state the purpose ${purpose}: ${rights.basis}`, { purpose, sector });
-  }
+  assertSectorMayState(sector, purpose);
   const above = categories.find((c) => c.level > rights.maxLevel);
   if (above !== undefined) {
     throw new CredexError("SECTOR_LEVEL_NOT_PERMITTED", `a ${sector} member never receives level ${above.level} (${above.name}): ${rights.basis}`, {

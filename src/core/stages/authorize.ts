@@ -6,7 +6,7 @@ import { missingPurposeRole, type AgencyRegistry } from "../registry.js";
 import type { Principal } from "../principal.js";
 import type { Catalogue } from "../catalogue.js";
 import { protectionCeiling, requiredProtectionLevel } from "../protection-level.js";
-import { sectorCeiling, sectorRights } from "../sector-rights.js";
+import { assertSectorMayState, sectorCeiling, sectorRights } from "../sector-rights.js";
 
 /** What one owner's records of one category may be released at. */
 export interface Grant {
@@ -118,14 +118,8 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
   const authorizer = deps.authorizer(); // one policy revision for the whole exchange
   const requester = deps.registry.get(input.principal.agencyId);
   const rights = sectorRights(input.principal.sector);
-  if (rights.forbiddenPurposes.includes(input.purpose)) {
-    // A sector fact, checked before the policy like the role below: a credit bureau holds no public authority to supervise, license or enforce.
-    throw new CredexError("PURPOSE_NOT_PERMITTED", `a ${input.principal.sector} member may not state the purpose ${input.purpose}: ${rights.basis}`, {
-      purpose: input.purpose,
-      sector: input.principal.sector,
-      agency: input.principal.agencyId,
-    });
-  }
+  // A sector fact, checked before the policy like the role below: a credit bureau holds no public authority to supervise, license or enforce.
+  assertSectorMayState(input.principal.sector, input.purpose, input.principal.agencyId);
   const missingRole = missingPurposeRole(requester, input.purpose);
   if (missingRole !== undefined) {
     // A registry fact, checked before the policy: no rule (not even "*, JUDICIAL") lets an agency claim the purpose.
