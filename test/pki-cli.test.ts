@@ -99,6 +99,15 @@ describe("credex pki issue", () => {
     expect(verify(join(dir, "issued", "alice.crt"), "-purpose", "sslclient").status).toBe(0);
   });
 
+  it("fail/a sector spelt otherwise than the registry (OU would never authenticate) is refused, and logged as refused", async () => {
+    const r = await credex("pki", "issue", "--agency", "court-x", "--sector", "court", "--uscc", USCC, ...pass());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("credex pki: --sector court is not a member type (one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL, TAX, MARKET_SUPERVISION, COURT, CREDIT_BUREAU)");
+    const last = JSON.parse(readFileSync(join(dir, "operations.log"), "utf8").trim().split("\n").at(-1)!);
+    expect(last).toMatchObject({ operation: "issue agency", name: "court-x", outcome: "refused" });
+    expect(() => statSync(join(dir, "issued", "court-x.crt"))).toThrow();
+  });
+
   it("fail/bad USCC is refused with the problem named, and logged as refused", async () => {
     const r = await credex("pki", "issue", "--agency", "bad", "--sector", "BANKING", "--uscc", "91310110666007217U", ...pass());
     expect(r.code).toBe(2);

@@ -8,6 +8,7 @@ import { X509Certificate } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { isAdminRole, ADMIN_ROLES } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
+import { SECTORS } from "../../core/catalogue.js";
 import { describePeerCertificate } from "../../core/peer-certificate.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import type { CaIndex, IssueProfile, OperationRecord } from "../../adapters/pki/ca-directory.js";
@@ -134,7 +135,8 @@ const issue: Sub = {
 Writes issued/<name>.crt (leaf then issuing CA) and issued/<name>.key (0600).
 Identity is the URI SAN spiffe://<td>/agency/<id>, /gateway, /provider/<id> or
 /admin/<role>/<name>. Agency certificates carry the Unified Social Credit Code
-(subject serialNumber, checked per GB 32100-2015) and the sector (OU).
+(subject serialNumber, checked per GB 32100-2015) and the sector (OU), spelt as
+the gateway's registry spells it: ${SECTORS.join(", ")}.
 
 ${DIR_HELP}
   --days N                  validity (default 365)
@@ -196,6 +198,10 @@ examples:
         if (profile.uscc !== undefined) {
           const check = validateUscc(profile.uscc);
           if (!check.ok) throw new UsageError(`--uscc ${profile.uscc} is not a valid Unified Social Credit Code (GB 32100-2015): ${check.problem}`);
+        }
+        // The gateway compares OU with the registry's sector as spelt there: any other spelling would never authenticate.
+        if (profile.sector !== undefined && !(SECTORS as readonly string[]).includes(profile.sector)) {
+          throw new UsageError(`--sector ${profile.sector} is not a member type (one of: ${SECTORS.join(", ")})`);
         }
         return issueIntoDirectory(dir, profile, { passphrase });
       },
