@@ -27,6 +27,12 @@ function problem(mutate: (doc: Doc) => void): string {
 }
 
 describe("gateway config", () => {
+  it.each(["TAX", "MARKET_SUPERVISION", "COURT", "CREDIT_BUREAU"])("ok/%s is a registry sector (member types)", (sector) => {
+    const doc: Doc = base();
+    Object.assign(doc.agencies[0], { sector, clearance: 3 });
+    expect(parseGatewayConfig("gw.yaml", doc).agencies[0]!.sector).toBe(sector);
+  });
+
   it("ok/the shipped example is valid, frozen, with defaults filled", () => {
     const config = loadGatewayConfig(example);
     expect(config.agencies.map((a) => a.id)).toEqual(["pbccrc", "csrc", "sh-credit"]);
