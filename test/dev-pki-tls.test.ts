@@ -24,7 +24,7 @@ const seen: Array<{ agencyId: string | undefined; isCa: boolean }> = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "credex-tls-"));
-  pki = await createDevPki(dir, { trustDomain: TD, agencies: [{ id: "pboc-crc", sector: "banking", uscc: USCC }], keyBits: 2048 });
+  pki = await createDevPki(dir, { trustDomain: TD, agencies: [{ id: "pboc-crc", sector: "BANKING", uscc: USCC }], keyBits: 2048 });
   server = createServer(
     {
       cert: readFileSync(pki.gateway.cert),
@@ -95,7 +95,7 @@ describe("dev PKI over TLS", () => {
   const refusedByTls: TestCertificateFlaw[] = ["self-signed-client", "expired", "not-yet-valid", "server-auth-only", "other-ca-client"];
   it.each(refusedByTls)("fail/%s is refused by the TLS handshake", async (flaw) => {
     const issuer = loadCa(readFileSync(pki.issuingCaCert, "utf8"), readFileSync(pki.issuingCaKey, "utf8"));
-    const bad = await issueTestCertificate({ flaw, issuer, trustDomain: TD, agencyId: "pboc-crc", uscc: USCC, sector: "banking", keyBits: 2048 });
+    const bad = await issueTestCertificate({ flaw, issuer, trustDomain: TD, agencyId: "pboc-crc", uscc: USCC, sector: "BANKING", keyBits: 2048 });
     const before = seen.length;
     await expect(handshake(bad.chainPem, bad.keyPem)).rejects.toThrow();
     expect(seen.length).toBe(before);
@@ -103,7 +103,7 @@ describe("dev PKI over TLS", () => {
 
   it("ca-as-client passes TLS: the authenticate stage must refuse it from isCa", async () => {
     const issuer = loadCa(readFileSync(pki.issuingCaCert, "utf8"), readFileSync(pki.issuingCaKey, "utf8"));
-    const bad = await issueTestCertificate({ flaw: "ca-as-client", issuer, trustDomain: TD, agencyId: "pboc-crc", uscc: USCC, sector: "banking", keyBits: 2048 });
+    const bad = await issueTestCertificate({ flaw: "ca-as-client", issuer, trustDomain: TD, agencyId: "pboc-crc", uscc: USCC, sector: "BANKING", keyBits: 2048 });
     // OpenSSL 3 accepts a CA:true leaf for the sslclient purpose (observed here), so the
     // certificate reaches the server: describePeerCertificate must expose isCa for CLIENT_CERT_IS_CA.
     await expect(handshake(bad.chainPem, bad.keyPem)).resolves.toBe("hello\n");

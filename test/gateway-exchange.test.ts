@@ -48,7 +48,8 @@ describe("allowed exchange", () => {
       requestId: "it-allowed-1",
     });
     const byAgency = new Map(response.results.map((r) => [r.agencyId, r]));
-    expect([...byAgency.keys()].sort()).toEqual(["csrc", "nfra", "pbccrc", "safe", "sh-credit"]);
+    // Every owner of a requested category: the regulators, the regional platform, market supervision and tax (penalties).
+    expect([...byAgency.keys()].sort()).toEqual(["csrc", "nfra", "pbccrc", "safe", "sh-amr", "sh-credit", "sh-tax"]);
     for (const r of response.results) expect(r.status).toBe(AgencyStatus.OK);
     expect(byAgency.get("csrc")!.records.map((r) => r.category).sort()).toEqual(["administrative_penalty", "securities_violation"]);
     // The disputed securities violation is released marked disputed.
@@ -67,7 +68,7 @@ describe("allowed exchange", () => {
     expect(event.subjectPseudonym).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(event.toString?.() ?? "")).not.toContain(company.id);
     expect(event.release!.withheldFieldNames).toContain("account_balance_usd");
-    expect(event.providers.map((p) => p.agencyId).sort()).toEqual(["csrc", "nfra", "pbccrc", "safe", "sh-credit"]);
+    expect(event.providers.map((p) => p.agencyId).sort()).toEqual(["csrc", "nfra", "pbccrc", "safe", "sh-amr", "sh-credit", "sh-tax"]);
     expect(event.statusCode).toBe(0);
     expect(event.responseDigest.length).toBe(32);
   });
@@ -79,7 +80,7 @@ describe("allowed exchange", () => {
     );
     expect(messages.at(-1)!.last).toBe(true);
     const records = messages.flatMap((m) => m.batch?.records ?? []);
-    expect(records.map((r) => r.recordId).sort()).toEqual(["csrc-P-0002", "pbccrc-P-0004", "sh-P-0002"]);
+    expect(records.map((r) => r.recordId).sort()).toEqual(["amr-P-0002", "csrc-P-0002", "pbccrc-P-0004", "sh-P-0002"]);
     for (const m of messages) expect(m.batch?.records.length ?? 0).toBeLessThanOrEqual(1);
   });
 });

@@ -133,7 +133,8 @@ describe("posture of the demo configuration", () => {
     const byId = new Map(report.controls.map((c) => [c.id, c]));
     // The live probe saw what the gateway really offers.
     expect(byId.get("tls-versions")!.evidence).toMatch(/TLS 1\.3 accepted .*TLS 1\.2 refused .*TLS 1\.1 refused/);
-    expect(byId.get("key-sizes")!.evidence).toMatch(/^RSA 2048: 11 /);
+    // Gateway, two CAs, three administrators and one client certificate per demo agency (nine member types).
+    expect(byId.get("key-sizes")!.evidence).toMatch(/^RSA 2048: 15 /);
     expect(byId.get("audit-chain-verified")!.evidence).toMatch(/verified now: \d+ records, no breaks/);
     expect(byId.get("telemetry-exporting")!.evidence).toMatch(/\(answered\); traces not exported/);
     expect(byId.get("audit-sealing")!.clause).toBe("GB/T 22239-2019 8.1.4.3 c) security audit (安全审计); 8.1.4.7 data integrity (数据完整性)");
@@ -152,7 +153,7 @@ describe("posture of the demo configuration", () => {
       const report = await postureOfFederationDir(fed.dir, 3);
       expect(statuses(report)["admin-separation"]).toBe("pass");
       expect(statuses(report)["audit-chain-verified"]).toBe("fail");
-      expect(report.controls.find((c) => c.id === "key-sizes")!.evidence).toMatch(/^RSA 2048: 14 /);
+      expect(report.controls.find((c) => c.id === "key-sizes")!.evidence).toMatch(/^RSA 2048: 18 /);
     } finally {
       await writeFile(resultFile, JSON.stringify({ schema: 1, verifiedAt: new Date().toISOString(), ok: true, records: 9, breaks: 0, source: "audit.log" }));
     }

@@ -73,7 +73,7 @@ describe("credex pki init", () => {
 
 describe("credex pki issue", () => {
   it("ok/agency: openssl verifies the chain; identity, USCC and sector in the certificate", async () => {
-    const r = await credex("pki", "issue", "--agency", "pboc-crc", "--sector", "banking", "--uscc", USCC, "--key-bits", "2048", ...pass());
+    const r = await credex("pki", "issue", "--agency", "pboc-crc", "--sector", "BANKING", "--uscc", USCC, "--key-bits", "2048", ...pass());
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const cert = join(dir, "issued", "pboc-crc.crt");
@@ -84,7 +84,7 @@ describe("credex pki issue", () => {
     const x = new X509Certificate(readFileSync(cert));
     expect(x.subjectAltName).toBe("URI:spiffe://credex.test/agency/pboc-crc");
     expect(x.subject).toContain(`serialNumber=${USCC}`);
-    expect(x.subject).toContain("OU=banking");
+    expect(x.subject).toContain("OU=BANKING");
     expect(x.serialNumber.toLowerCase()).toBe(serialOf(r.stdout));
   });
 
@@ -99,8 +99,17 @@ describe("credex pki issue", () => {
     expect(verify(join(dir, "issued", "alice.crt"), "-purpose", "sslclient").status).toBe(0);
   });
 
+  it("fail/a sector spelt otherwise than the registry (OU would never authenticate) is refused, and logged as refused", async () => {
+    const r = await credex("pki", "issue", "--agency", "court-x", "--sector", "court", "--uscc", USCC, ...pass());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("credex pki: --sector court is not a member type (one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL, TAX, MARKET_SUPERVISION, COURT, CREDIT_BUREAU)");
+    const last = JSON.parse(readFileSync(join(dir, "operations.log"), "utf8").trim().split("\n").at(-1)!);
+    expect(last).toMatchObject({ operation: "issue agency", name: "court-x", outcome: "refused" });
+    expect(() => statSync(join(dir, "issued", "court-x.crt"))).toThrow();
+  });
+
   it("fail/bad USCC is refused with the problem named, and logged as refused", async () => {
-    const r = await credex("pki", "issue", "--agency", "bad", "--sector", "banking", "--uscc", "91310110666007217U", ...pass());
+    const r = await credex("pki", "issue", "--agency", "bad", "--sector", "BANKING", "--uscc", "91310110666007217U", ...pass());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       'credex pki: --uscc 91310110666007217U is not a valid Unified Social Credit Code (GB 32100-2015): check character at position 18 is "U", expected "T"',
@@ -139,7 +148,7 @@ describe("credex pki issue", () => {
   });
 
   it("fail/a second live certificate under one name is refused", async () => {
-    const r = await credex("pki", "issue", "--agency", "pboc-crc", "--sector", "banking", "--uscc", USCC, ...pass());
+    const r = await credex("pki", "issue", "--agency", "pboc-crc", "--sector", "BANKING", "--uscc", USCC, ...pass());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"pboc-crc" already has a live agency certificate');
   });
@@ -155,9 +164,9 @@ describe("credex pki revoke, crl, renew, list, inspect", () => {
   let keepSerial: string;
 
   beforeAll(async () => {
-    const a = await credex("pki", "issue", "--agency", "revokee", "--sector", "insurance", "--uscc", "91350200MA2YJ1XR9G", "--key-bits", "2048", ...pass());
+    const a = await credex("pki", "issue", "--agency", "revokee", "--sector", "INSURANCE", "--uscc", "91350200MA2YJ1XR9G", "--key-bits", "2048", ...pass());
     revokedSerial = serialOf(a.stdout);
-    const b = await credex("pki", "issue", "--agency", "keeper", "--sector", "securities", "--uscc", "91230184MA1BUFLT44", "--key-bits", "2048", "--days", "10", ...pass());
+    const b = await credex("pki", "issue", "--agency", "keeper", "--sector", "SECURITIES", "--uscc", "91230184MA1BUFLT44", "--key-bits", "2048", "--days", "10", ...pass());
     keepSerial = serialOf(b.stdout);
     const r = await credex("pki", "revoke", "--serial", revokedSerial, "--reason", "keyCompromise", ...pass());
     expect(r.stderr).toBe("");
@@ -297,7 +306,7 @@ describe("credex pki revoke, crl, renew, list, inspect", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/principal:\s+agency revokee/);
     expect(r.stdout).toMatch(/uscc:\s+91350200MA2YJ1XR9G/);
-    expect(r.stdout).toMatch(/sector:\s+insurance/);
+    expect(r.stdout).toMatch(/sector:\s+INSURANCE/);
     expect(r.stdout).toMatch(/signed by CA:\s+yes/);
     expect(r.stdout).toMatch(/state:\s+revoked \(keyCompromise/);
     expect(r.stdout).toContain(`serial:`);

@@ -27,6 +27,12 @@ function problem(mutate: (doc: Doc) => void): string {
 }
 
 describe("gateway config", () => {
+  it.each(["TAX", "MARKET_SUPERVISION", "COURT", "CREDIT_BUREAU"])("ok/%s is a registry sector (member types)", (sector) => {
+    const doc: Doc = base();
+    Object.assign(doc.agencies[0], { sector, clearance: 3 });
+    expect(parseGatewayConfig("gw.yaml", doc).agencies[0]!.sector).toBe(sector);
+  });
+
   it("ok/the shipped example is valid, frozen, with defaults filled", () => {
     const config = loadGatewayConfig(example);
     expect(config.agencies.map((a) => a.id)).toEqual(["pbccrc", "csrc", "sh-credit"]);
@@ -57,7 +63,12 @@ describe("gateway config", () => {
   it.each([
     ["fail/bad USCC names the agency and the check", (d: Doc) => (d.agencies[1].uscc = "11100000000019713E"), 'gw.yaml: agencies[1].uscc: invalid USCC: check character at position 18 is "E", expected "D"'],
     ["fail/unknown key", (d: Doc) => (d.tls.minversion = "TLSv1.2"), "gw.yaml: tls.minversion: unknown key (expected one of: cert, key, ca, crl, minVersion, watch, renew)"],
-    ["fail/unknown sector", (d: Doc) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL'],
+    ["fail/unknown sector", (d: Doc) => (d.agencies[0].sector = "BANK"), 'gw.yaml: agencies[0].sector: "BANK" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL, TAX, MARKET_SUPERVISION, COURT, CREDIT_BUREAU'],
+    [
+      "fail/a credit bureau registered with clearance 4 (Credit Investigation Regulation Art. 14.2: never level 4 through the exchange)",
+      (d: Doc) => Object.assign(d.agencies[0], { sector: "CREDIT_BUREAU", clearance: 4 }),
+      "gw.yaml: agencies[0].clearance: a CREDIT_BUREAU member never receives more than level 3 (got 4): Credit Investigation Regulation Art. 13, 14.2, 18; Planning Outline §3(3): a credit bureau never receives level-4 data through the exchange, level 3 only with the subject's consent",
+    ],
     ["fail/duplicate agency", (d: Doc) => (d.agencies[1].id = "pbccrc"), 'gw.yaml: agencies[1].id: duplicate agency id "pbccrc"'],
     ["fail/clearance out of range", (d: Doc) => (d.agencies[0].clearance = 5), "gw.yaml: agencies[0].clearance: must be ≤ 4 (got 5)"],
     ["fail/TLS below 1.2", (d: Doc) => (d.tls.minVersion = "TLSv1.1"), 'gw.yaml: tls.minVersion: "TLSv1.1" is not one of: TLSv1.2, TLSv1.3'],

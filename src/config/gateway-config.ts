@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, ConfigReader, type ConfigKeyUse } from "./config-reader.js";
 import { SECTORS, type Sector } from "../core/catalogue.js";
+import { sectorRights } from "../core/sector-rights.js";
 import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
@@ -381,14 +382,20 @@ function parseAgency(item: ConfigReader): AgencyEntry {
   const uscc = item.field("uscc").string();
   const check = validateUscc(uscc);
   if (!check.ok) item.field("uscc").fail(`invalid USCC: ${check.problem}`);
+  const sector = item.field("sector").string({ oneOf: SECTORS }) as Sector;
+  // The gateway caps every exchange at the sector's bound anyway (authorize); a registry
+  // entry claiming more is a mistake to name at load, not a grant.
+  const maxLevel = sectorRights(sector).maxLevel;
+  const clearance = item.field("clearance").integer({ min: 1, max: 4 });
+  if (clearance > maxLevel) item.field("clearance").fail(`a ${sector} member never receives more than level ${maxLevel} (got ${clearance}): ${sectorRights(sector).basis}`);
   return {
     id: item.field("id").string({ pattern: AGENCY_ID }),
     name: item.field("name").string(),
-    sector: item.field("sector").string({ oneOf: SECTORS }) as Sector,
+    sector,
     uscc,
     providerEndpoint: item.has("provider") ? item.field("provider").string({ pattern: HOST_PORT }) : undefined,
     categories: item.has("categories") ? item.field("categories").stringList() : [],
-    clearance: item.field("clearance").integer({ min: 1, max: 4 }),
+    clearance,
     protectionLevel: item.field("protectionLevel").integer({ default: DEFAULT_DECLARED_PROTECTION_LEVEL, min: 1, max: 5 }),
     status: item.field("status").string({ default: "active", oneOf: ["active", "suspended"] }) as AgencyEntry["status"],
     roles: item.has("roles") ? parseRoles(item.field("roles")) : [],

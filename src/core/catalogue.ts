@@ -51,7 +51,12 @@ export interface Catalogue {
   readonly minimumProtectionLevel?: readonly number[] | undefined;
 }
 
-export const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL"] as const;
+/**
+ * Member types (proto credex.v1.Sector without its prefix): the four financial
+ * regulators, the regional platforms, and the tax, market-supervision, court
+ * and credit-bureau members. Their rights beyond the policy: src/core/sector-rights.ts.
+ */
+export const SECTORS = ["BANKING", "SECURITIES", "INSURANCE", "FOREX", "REGIONAL", "TAX", "MARKET_SUPERVISION", "COURT", "CREDIT_BUREAU"] as const;
 export type Sector = (typeof SECTORS)[number];
 
 export const PURPOSES = [

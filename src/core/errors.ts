@@ -97,6 +97,9 @@ export const ERROR_CATALOGUE = {
   RESTRICTED_MODE: [P, "the gateway is in restricted mode: only level-1 data flows"],
   // GB/T 22239-2019 (等级保护) — categories.yaml minimumProtectionLevel
   PROTECTION_LEVEL_INSUFFICIENT: [P, "the requesting agency's declared security-protection level is below what the category's classification requires"],
+  // member types (src/core/sector-rights.ts): bounds of the requester's sector, whatever the policy says
+  SECTOR_LEVEL_NOT_PERMITTED: [P, "the requester's sector never receives this classification level through the exchange (a credit bureau never receives level-4 data)"],
+  SECTOR_CONSENT_REQUIRED: [P, "the requester's sector receives this classification level only with the subject's consent attestation, whatever the subject's type"],
 
   // special applications (Planning Outline §3(5)); separation of duties
   SPECIAL_APPLICATION_UNKNOWN: [GrpcCode.NOT_FOUND, "no such special application"],

@@ -30,8 +30,8 @@ describe("describePeerCertificate", () => {
       trustDomain: TD,
       name: "pboc-crc",
       uscc: USCC,
-      sector: "银行, banking",
-      organization: '征信中心 "CRC" + co',
+      sector: "CREDIT_BUREAU",
+      organization: '征信中心, "CRC" + co',
       keyBits: 2048,
     });
     const d = describePeerCertificate(derOf(issued.certPem), TD);
@@ -40,8 +40,8 @@ describe("describePeerCertificate", () => {
     expect(d.spiffeId).toBe("spiffe://credex.test/agency/pboc-crc");
     expect(d.identityProblem).toBeUndefined();
     expect(d.uscc).toBe(USCC);
-    expect(d.sector).toBe("银行, banking");
-    expect(d.organization).toBe('征信中心 "CRC" + co');
+    expect(d.sector).toBe("CREDIT_BUREAU");
+    expect(d.organization).toBe('征信中心, "CRC" + co');
     expect(d.commonName).toBe("pboc-crc");
     expect(d.serial).toBe(issued.serial);
     expect(d.fingerprint256).toMatch(/^[0-9a-f]{64}$/);
@@ -67,7 +67,7 @@ describe("describePeerCertificate", () => {
   });
 
   it("fail/foreign trust domain gives no principal and names the problem", async () => {
-    const issued = await issueCertificate({ kind: "agency", issuer: issuing, trustDomain: "other.test", name: "x", uscc: USCC, sector: "bank", keyBits: 2048 });
+    const issued = await issueCertificate({ kind: "agency", issuer: issuing, trustDomain: "other.test", name: "x", uscc: USCC, sector: "BANKING", keyBits: 2048 });
     const d = describePeerCertificate(derOf(issued.certPem), TD);
     expect(d.principal).toBeUndefined();
     expect(d.agencyId).toBeUndefined();
@@ -75,7 +75,7 @@ describe("describePeerCertificate", () => {
   });
 
   it("fail/a CA certificate shows isCa; a server-only certificate lacks clientAuth", async () => {
-    const base = { issuer: issuing, trustDomain: TD, agencyId: "a1", uscc: USCC, sector: "bank", keyBits: 2048 };
+    const base = { issuer: issuing, trustDomain: TD, agencyId: "a1", uscc: USCC, sector: "BANKING", keyBits: 2048 };
     const ca = describePeerCertificate(derOf((await issueTestCertificate({ ...base, flaw: "ca-as-client" })).certPem), TD);
     expect(ca.isCa).toBe(true);
     const so = describePeerCertificate(derOf((await issueTestCertificate({ ...base, flaw: "server-auth-only" })).certPem), TD);

@@ -91,7 +91,7 @@ export async function runQuery(
     ctx.query = t.stage(ctx, "validate", () => validateQuery({ catalogue: deps.catalogue, maxCategories: deps.maxCategories, exemptions: deps.exemptions, registry: deps.authorize.registry }, request, principal, now));
     const q = ctx.query;
     const specialGrant = q.specialGrantId === "" ? undefined : useSpecialGrant(deps, ctx, now);
-    ctx.decision = t.stage(ctx, "authorize", () => authorize(deps.authorize, { principal, categories: q.categories, purpose: q.purpose, specialGrant }, now));
+    ctx.decision = t.stage(ctx, "authorize", () => authorize(deps.authorize, { principal, categories: q.categories, purpose: q.purpose, specialGrant, consented: q.consent !== undefined }, now));
     const decision = ctx.decision;
     const routes = t.stage(ctx, "route", () => route(deps.authorize.registry, decision));
     ctx.outcomes = await t.stage(ctx, "fetch", () =>

@@ -1,4 +1,5 @@
 import type { Sector } from "./catalogue.js";
+import { sectorRights } from "./sector-rights.js";
 
 export type AgencyStatus = "active" | "suspended";
 
@@ -14,10 +15,15 @@ export type AgencyRole = (typeof AGENCY_ROLES)[number];
 /** The registry role a purpose requires of its requester (absent: none). */
 const PURPOSE_ROLES: Readonly<Record<string, AgencyRole>> = { JUDICIAL: "judicial" };
 
+/** The roles `entry` holds: those the registry names, and those its sector implies (a court is judicial). */
+export function rolesOf(entry: AgencyEntry): readonly AgencyRole[] {
+  return [...(entry.roles ?? []), ...sectorRights(entry.sector).impliedRoles];
+}
+
 /** The role `purpose` requires that `entry` does not hold, or undefined when it may state the purpose. */
 export function missingPurposeRole(entry: AgencyEntry | undefined, purpose: string): AgencyRole | undefined {
   const required = PURPOSE_ROLES[purpose];
-  return required !== undefined && !(entry?.roles ?? []).includes(required) ? required : undefined;
+  return required !== undefined && !(entry ? rolesOf(entry) : []).includes(required) ? required : undefined;
 }
 
 /** One member of the exchange (DESIGN.md, Identity: the agency registry). */

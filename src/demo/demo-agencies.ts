@@ -13,9 +13,11 @@ export interface DemoAgency {
 }
 
 /**
- * The five members of the demo federation (Planning Outline §3(4): banking,
- * securities, insurance and forex systems, plus a regional platform). USCCs
- * are synthetic but valid (GB 32100-2015 check characters).
+ * The nine members of the demo federation, one of each member type: the
+ * banking, securities, insurance and forex systems (Planning Outline §3(4)), a
+ * regional platform (§3(2)), a tax authority, market supervision, a court and a
+ * credit bureau (§3(3)); README, "Member types". USCCs are synthetic but valid
+ * (GB 32100-2015 check characters).
  */
 export const DEMO_AGENCIES: readonly DemoAgency[] = [
   {
@@ -69,5 +71,40 @@ export const DEMO_AGENCIES: readonly DemoAgency[] = [
     clearance: 3,
     // The regional platform carries the courts' requests (judicial assistance, policies/tests/demo-agencies.yaml).
     roles: ["judicial"],
+  },
+  {
+    id: "sh-tax",
+    name: "Shanghai Municipal Tax Service",
+    sector: "TAX",
+    uscc: "11310000MB0T0X103W",
+    categories: ["tax_arrears", "tax_credit_rating", "tax_violation", "tax_amount", "red_list", "administrative_penalty"],
+    clearance: 3,
+  },
+  {
+    id: "sh-amr",
+    name: "Shanghai Administration for Market Regulation",
+    sector: "MARKET_SUPERVISION",
+    uscc: "11310000MB0A0M501A",
+    categories: ["business_registration", "administrative_license", "administrative_penalty", "abnormal_operation"],
+    clearance: 3,
+  },
+  {
+    id: "sh-court",
+    name: "Shanghai No. 1 Intermediate People's Court",
+    sector: "COURT",
+    uscc: "11310000MB0C0R70XE",
+    categories: ["dishonest_debtor", "enforcement_case"],
+    // No "judicial" role in the registry: a court holds it by its sector (src/core/sector-rights.ts).
+    clearance: 3,
+  },
+  {
+    id: "credit-bureau",
+    name: "Example Credit Reporting Co., Ltd. (licensed credit bureau)",
+    sector: "CREDIT_BUREAU",
+    uscc: "91310115MA1K4Q2021",
+    // It receives and owns nothing in the catalogue; its reference agency serves an empty dataset.
+    categories: [],
+    // Its sector's bound (level 3) is also the most its registry entry may claim (gateway config check).
+    clearance: 3,
   },
 ];

@@ -121,6 +121,38 @@ export function demoDatasets(now = new Date()): Record<string, CreditRecord[]> {
       record({ id: "sh-T-0008", owner: "sh-credit", subject: p, category: "tax_amount", polarity: NEUTRAL, level: 4, occurred: yearsAgo(1),
         fields: [["individual_income_tax_cny", "61000", 4]] }),
     ],
+    "sh-tax": [
+      record({ id: "tax-A-0001", owner: "sh-tax", subject: co, category: "tax_arrears", polarity: NEGATIVE, level: 2, occurred: yearsAgo(0.5), ongoingConfirmed: yearsAgo(0.02),
+        fields: [["tax_authority", "Shanghai Tax Service, State Taxation Administration", 2], ["amount_owed_cny", "320000", 2], ["due_date", "2026-06-15", 2]] }),
+      // A level-4 field (a tax amount, Art. 14.2) inside a level-3 record: removed for every grant below 4.
+      record({ id: "tax-V-0002", owner: "sh-tax", subject: co, category: "tax_violation", polarity: NEGATIVE, level: 3, occurred: yearsAgo(1), ended: yearsAgo(0.8),
+        fields: [["violation", "Invoices issued without underlying trade", 3], ["status", "inspection closed, penalty decided", 3], ["evaded_tax_cny", "410000", 4]] }),
+      record({ id: "tax-R-0003", owner: "sh-tax", subject: mf, category: "tax_credit_rating", polarity: POSITIVE, level: 2, occurred: yearsAgo(1),
+        fields: [["year", "2025", 2], ["grade", "A", 2]] }),
+      record({ id: "tax-R-0004", owner: "sh-tax", subject: mf, category: "red_list", polarity: POSITIVE, level: 1, occurred: yearsAgo(1),
+        fields: [["list", "A-grade taxpayer 2025", 1]] }),
+      record({ id: "tax-T-0005", owner: "sh-tax", subject: p, category: "tax_amount", polarity: NEUTRAL, level: 4, occurred: yearsAgo(1),
+        fields: [["individual_income_tax_cny", "61000", 4]] }),
+    ],
+    "sh-amr": [
+      record({ id: "amr-B-0001", owner: "sh-amr", subject: co, category: "business_registration", polarity: NEUTRAL, level: 2, occurred: yearsAgo(9),
+        fields: [["name", "Shanghai Example Trading Co., Ltd.", 2], ["registered_capital_cny", "10000000", 2], ["status", "in operation", 2]] }),
+      record({ id: "amr-P-0002", owner: "sh-amr", subject: co, category: "administrative_penalty", polarity: NEGATIVE, level: 1, occurred: yearsAgo(0.5), ended: yearsAgo(0.5),
+        fields: [["decision_no", "沪市监罚〔2026〕415号", 1], ["violation", "Selling goods below the labelled quality", 1], ["fine_cny", "80000", 1]] }),
+      record({ id: "amr-L-0003", owner: "sh-amr", subject: mf, category: "administrative_license", polarity: POSITIVE, level: 1, occurred: yearsAgo(2),
+        fields: [["license_no", "沪XK16-204-01234", 1], ["scope", "Industrial product production licence", 1], ["valid_until", "2029-06-30", 1]] }),
+      record({ id: "amr-X-0004", owner: "sh-amr", subject: lf, category: "abnormal_operation", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1), ongoingConfirmed: yearsAgo(0.05),
+        fields: [["reason", "Annual report for 2024 not filed", 1]] }),
+    ],
+    "sh-court": [
+      record({ id: "court-D-0001", owner: "sh-court", subject: lf, category: "dishonest_debtor", polarity: NEGATIVE, level: 1, occurred: yearsAgo(1), ongoingConfirmed: yearsAgo(0.05),
+        fields: [["court", "Shanghai No. 1 Intermediate People's Court", 1], ["case_no", "(2025)沪01执456号", 1], ["obligation", "Pay 2,300,000 CNY to a supplier", 1]] }),
+      record({ id: "court-E-0002", owner: "sh-court", subject: lf, category: "enforcement_case", polarity: NEGATIVE, level: 2, occurred: yearsAgo(1), ongoingConfirmed: yearsAgo(0.05),
+        fields: [["case_no", "(2025)沪01执456号", 2], ["amount_to_enforce_cny", "2300000", 2], ["status", "in enforcement", 2]] }),
+      record({ id: "court-E-0003", owner: "sh-court", subject: p, category: "enforcement_case", polarity: NEGATIVE, level: 2, occurred: yearsAgo(0.5), ongoingConfirmed: yearsAgo(0.05), notified: yearsAgo(0.5),
+        fields: [["case_no", "(2026)沪01执78号", 2], ["amount_to_enforce_cny", "46000", 2], ["status", "in enforcement", 2]] }),
+    ],
+    "credit-bureau": [],
   };
 }
 

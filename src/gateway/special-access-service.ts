@@ -16,6 +16,7 @@ import { CredexError, toCredexError } from "../core/errors.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import type { Catalogue, PurposeName } from "../core/catalogue.js";
 import { missingPurposeRole, type AgencyRegistry } from "../core/registry.js";
+import { assertSectorMayAsk } from "../core/sector-rights.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
 import { authenticate, type AuthenticateDeps } from "../core/stages/authenticate.js";
 import { validateSubjectId } from "../core/stages/validate.js";
@@ -110,6 +111,8 @@ export function createSpecialAccessHandlers(deps: SpecialAccessServiceDeps) {
           if (!deps.catalogue.categories.has(category)) throw new CredexError("CATEGORY_UNKNOWN", `category "${category.slice(0, 64)}" is not in the catalogue`, { category: category.slice(0, 64) });
           if (!owner.categories.includes(category)) throw new CredexError("FIELD_INVALID", `${owner.id} does not provide "${category}"`, { field: "categories" });
         }
+        // The sector's bounds, as authorize applies them: a credit bureau never applies for level-4 data.
+        assertSectorMayAsk(step.principal!.sector, purpose, request.categories.map((c) => deps.catalogue.categories.get(c)!));
         const subjectPseudonym = deps.pseudonymize(subject.type, subject.id);
         Object.assign(step, { subjectPseudonym, subjectType: subject.type, categories: request.categories, purpose: request.purpose });
         return deps.specialAccess.apply(

@@ -21,7 +21,7 @@ export function sampleAuditEvent(i: number, over: Partial<{ agency: string; effe
     receivedAt: timestampFromDate(now),
     decidedAt: timestampFromDate(now),
     repliedAt: timestampFromDate(now),
-    requester: { agencyId: over.agency ?? (i % 2 ? "pbc-crc" : "csrc"), sector: "banking", certFingerprint: "ab".repeat(32) },
+    requester: { agencyId: over.agency ?? (i % 2 ? "pbc-crc" : "csrc"), sector: "BANKING", certFingerprint: "ab".repeat(32) },
     subjectPseudonym: over.pseudonym ?? `p${i}`,
     subjectType: SubjectType.LEGAL_PERSON,
     categories: over.categories ?? ["penalties"],
@@ -61,7 +61,7 @@ export async function makeCheckpointPki(trustDomain = "credex.test"): Promise<Ch
   const root = await createCa({ commonName: "test root", keyBits: 2048 });
   const issuing = await createCa({ commonName: "test issuing", keyBits: 2048, parent: root });
   const issue = async (kind: "gateway" | "agency", name: string) => {
-    const c = await issueCertificate({ kind, issuer: issuing, trustDomain, name, keyBits: 2048, ...(kind === "agency" ? { uscc: usccWithCheck(7), sector: "banking" } : {}) });
+    const c = await issueCertificate({ kind, issuer: issuing, trustDomain, name, keyBits: 2048, ...(kind === "agency" ? { uscc: usccWithCheck(7), sector: "BANKING" } : {}) });
     return { privateKeyPem: c.keyPem, certificatePem: c.chainPem };
   };
   return {

@@ -44,7 +44,7 @@ describe("checkPolicyDir", () => {
       `error policy.csv:${n + 1} unknown category "loan_recrod" (not in categories.yaml, not a group)`,
       expect.stringMatching(new RegExp(`^error policy.csv:${n + 2} unknown purpose "SUPERVISON"`)),
       `error policy.csv:${n + 3} expected 7 fields (sub, dom, obj, act, lvl, pur, eft), got 5`,
-      `error policy.csv:${n + 4} requester sector:TELECOM never matches: TELECOM is not a sector (known: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL)`,
+      `error policy.csv:${n + 4} requester sector:TELECOM never matches: TELECOM is not a sector (known: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL, TAX, MARKET_SUPERVISION, COURT, CREDIT_BUREAU)`,
       `error policy.csv:${n + 5} g lines come from the agency registry at run time; remove this line`,
       `error policy.csv:${n + 6} unknown line type "x" (expected p or g3)`,
       "error tests:0 test cases not run: fix the errors above first",
@@ -79,7 +79,8 @@ describe("checkPolicyDir", () => {
     const tests = readFileSync(join(POLICIES, "tests", "demo-agencies.yaml"), "utf8");
     const dir = policyCopy((csv) => csv.replace("p, *, *, deposit, query, 1, *, deny\n", ""), tests);
     const report = await checkPolicyDir(dir);
-    expect(report.testsFailed).toBe(1);
+    // Two cases rely on that deny: the regional platform's and the court's.
+    expect(report.testsFailed).toBe(2);
     const line = tests.split("\n").findIndex((l) => l.includes("deposits are refused at every level")) + 1;
     expect(messages(report)).toContain(
       `error demo-agencies.yaml:${line} test "deposits are refused at every level, even for JUDICIAL" failed: expected explicit-deny, got allow (p, *, *, *, query, 3, JUDICIAL, allow)`,
@@ -131,5 +132,30 @@ describe("checkPolicyDir", () => {
       "error categories.yaml:N category red_list: field bloodGroup names prohibited data (Credit Investigation Regulation Art. 14.1)",
       "error categories.yaml:N category forex_registration: lists no fields (the allow-list release enforces)",
     ]);
+  });
+
+  // Member types (src/core/sector-rights.ts): Credit Investigation Regulation Art. 14.2.
+  it("fail/a policy that grants level-4 data to a credit bureau is refused at the granting line, even with the bureau's deny removed", async () => {
+    const grant = "p, credit-bureau, sh-tax, tax_amount, query, 4, LOAN_APPROVAL, allow";
+    const dir = policyCopy((csv) => `${csv.replace("p, sector:CREDIT_BUREAU, *, *, query, 4, *, deny\n", "")}${grant}\n`);
+    const report = await checkPolicyDir(dir);
+    const line = readFileSync(join(dir, "policy.csv"), "utf8").split("\n").indexOf(grant) + 1;
+    expect(messages(report)).toContain(
+      `error policy.csv:${line} grants tax_amount (level 4) to agency credit-bureau, a CREDIT_BUREAU member that never receives more than level 3 ` +
+        `(Credit Investigation Regulation Art. 13, 14.2, 18; Planning Outline §3(3): a credit bureau never receives level-4 data through the exchange, level 3 only with the subject's consent; registry ${join(dir, "tests", "demo-agencies.yaml")})`,
+    );
+    expect(report.findings.filter((f) => f.severity === "error" && f.file.endsWith("policy.csv")).map((f) => f.line)).toEqual([line]);
+    // The shipped test case saying so fails too.
+    expect(messages(report)).toContainEqual(expect.stringMatching(/test "the credit bureau never receives level-4 data \(Credit Investigation Regulation Art. 14.2\)" failed: expected explicit-deny, got allow/));
+  });
+
+  it("fail/a wildcard allow that reaches a credit bureau at level 4 is refused too (decided with the compiled policy)", async () => {
+    const grant = "p, *, sector:REGIONAL, income, query, 4, GUARANTEE, allow";
+    const dir = policyCopy((csv) => `${csv.replace("p, sector:CREDIT_BUREAU, *, *, query, 4, *, deny\n", "")}${grant}\n`);
+    const line = readFileSync(join(dir, "policy.csv"), "utf8").split("\n").indexOf(grant) + 1;
+    expect(messages(await checkPolicyDir(dir)).filter((m) => m.startsWith(`error policy.csv:${line} grants income (level 4) to agency credit-bureau`))).toHaveLength(1);
+    // With the shipped deny in place the same allow never reaches the bureau: no finding about it.
+    const guarded = policyCopy((csv) => `${csv}${grant}\n`);
+    expect(messages(await checkPolicyDir(guarded)).filter((m) => m.includes("credit-bureau"))).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { createCasbinReferenceAuthorizerFromSource, createPolicyAuthorizerFromSo
 import { compileRule, loadCasbinEnforcer, compileEnforcer, PolicyLoadError, sectorRole, type AgencySector } from "./load-casbin-policy.js";
 import { MAX_HIERARCHY_LEVEL, WILDCARD, type PolicyRule } from "./policy-index.js";
 import { DEFAULT_DECLARED_PROTECTION_LEVEL } from "../../core/protection-level.js";
+import { sectorRights } from "../../core/sector-rights.js";
 import {
   policyDirPaths,
   readMinimumProtectionLevel,
@@ -80,7 +81,7 @@ export async function checkPolicyDir(dir: string): Promise<CheckReport> {
   let testsFailed = 0;
   if (!hasErrors) {
     for (const suite of suites) {
-      const r = await runSuite(suite, modelText, policyText, findings);
+      const r = await runSuite(suite, modelText, policyText, findings, { file: paths.policy, rules, categories });
       testsRun += r.run;
       testsFailed += r.failed;
       if (revision === "") revision = r.revision;
@@ -401,7 +402,13 @@ function hasCategory(group: string, groups: ReadonlyMap<string, Set<string>>, se
   return false;
 }
 
-async function runSuite(suite: TestSuite, modelText: string, policyText: string, findings: Finding[]): Promise<{ run: number; failed: number; revision: string }> {
+interface PolicyFacts {
+  readonly file: string;
+  readonly rules: readonly LocatedRule[];
+  readonly categories: ReadonlyMap<string, CategoryEntry>;
+}
+
+async function runSuite(suite: TestSuite, modelText: string, policyText: string, findings: Finding[], policy: PolicyFacts): Promise<{ run: number; failed: number; revision: string }> {
   const source = { modelText, policyText, agencies: suite.agencies as AgencySector[] };
   let fast;
   let reference;
@@ -412,6 +419,7 @@ async function runSuite(suite: TestSuite, modelText: string, policyText: string,
     findings.push({ file: suite.file, line: 0, severity: "error", message: `policy does not load with this registry: ${(err as Error).message}` });
     return { run: 0, failed: suite.cases.length, revision: "" };
   }
+  findGrantsBeyondSector(suite, fast, policy, findings);
   let failed = 0;
   for (const c of suite.cases) {
     const problem = checkCase(c, fast, reference);
@@ -421,6 +429,45 @@ async function runSuite(suite: TestSuite, modelText: string, policyText: string,
     }
   }
   return { run: suite.cases.length, failed, revision: fast.revision };
+}
+
+/**
+ * Member types (src/core/sector-rights.ts): a policy that grants an agency of the
+ * test registry a category above what its sector may ever receive (a credit bureau
+ * and level-4 data: Credit Investigation Regulation Art. 14.2) is refused, at the
+ * line of the allow that grants it, for any owner and purpose. Decided with the
+ * compiled policy, so groups, wildcards and explicit denies count as at run time.
+ * The gateway refuses the same at run time (SECTOR_LEVEL_NOT_PERMITTED), for
+ * bundles and registries this check never saw.
+ */
+function findGrantsBeyondSector(suite: TestSuite, fast: Fast, policy: PolicyFacts, findings: Finding[]): void {
+  const lineOf = new Map<string, number>();
+  for (const { line, rule } of policy.rules) if (!lineOf.has(rule.text)) lineOf.set(rule.text, line);
+  const reported = new Set<string>();
+  for (const requester of suite.agencies) {
+    const rights = sectorRights(requester.sector);
+    if (rights.maxLevel >= 4) continue;
+    for (const category of policy.categories.values()) {
+      if (category.level <= rights.maxLevel) continue;
+      for (const owner of suite.agencies) {
+        for (const purpose of PURPOSES) {
+          const g = fast.grantLevels({ requester: requester.id, owner: owner.id, category: category.name, action: "query", purpose });
+          if (highestGrantedLevel(g) < category.level) continue;
+          const key = `${requester.id}\u0000${category.name}\u0000${g.allowRule}`;
+          if (reported.has(key)) continue;
+          reported.add(key);
+          findings.push({
+            file: policy.file,
+            line: lineOf.get(g.allowRule) ?? 0,
+            severity: "error",
+            message:
+              `grants ${category.name} (level ${category.level}) to agency ${requester.id}, a ${requester.sector} member that never receives more than level ${rights.maxLevel} ` +
+              `(${rights.basis}; registry ${suite.file})`,
+          });
+        }
+      }
+    }
+  }
 }
 
 type Fast = Awaited<ReturnType<typeof createPolicyAuthorizerFromSource>>;

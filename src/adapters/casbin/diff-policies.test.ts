@@ -35,8 +35,8 @@ describe("diffPolicyDirs", () => {
       '- sh-credit receive securities_holding of csrc for JUDICIAL: up to level 3 (RESTRICTED) → up to level 2 (SHARED), because of "p, sector:REGIONAL, *, group:sensitive, query, 3, *, deny"',
     );
     expect(lines).toHaveLength(8);
-    // 3 bank-credit categories × 3 levels gained; 5 sensitive categories × 1 level lost.
-    expect(d.requestsChanged).toBe(14);
+    // 3 bank-credit categories × 3 levels gained; 5 sensitive categories (tax_amount of two owners) × 1 level lost.
+    expect(d.requestsChanged).toBe(15);
   });
 
   it("ok/owners and purposes with the same change share one sentence", async () => {
@@ -44,13 +44,14 @@ describe("diffPolicyDirs", () => {
     const lines = (await diffPolicyDirs(POLICIES, dir)).changes.map(describeChange);
     const deny = '"p, safe, *, group:public, query, 1, *, deny"';
     expect(lines).toContain(
-      `- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-credit for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
+      `- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-amr, sh-credit, sh-tax for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
     );
-    expect(lines).toContain(`- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-credit for JUDICIAL: now nothing, because of ${deny}; before: up to level 3 (RESTRICTED)`);
+    expect(lines).toContain(`- safe may no longer receive administrative_penalty of csrc, nfra, pbccrc, safe, sh-amr, sh-credit, sh-tax for JUDICIAL: now nothing, because of ${deny}; before: up to level 3 (RESTRICTED)`);
     // Administrative licences are public too (双公示, NDRC 2015: issue 17, item 7).
     expect(lines).toContain(
-      `- safe may no longer receive administrative_license of csrc, nfra, pbccrc, safe, sh-credit for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
+      `- safe may no longer receive administrative_license of csrc, nfra, pbccrc, safe, sh-amr, sh-credit, sh-tax for any purpose but JUDICIAL: now nothing, because of ${deny}; before: up to level 1 (PUBLIC)`,
     );
-    expect(lines).toHaveLength(8);
+    // Five public categories (abnormal operations too), each for JUDICIAL and for the other purposes.
+    expect(lines).toHaveLength(10);
   });
 });

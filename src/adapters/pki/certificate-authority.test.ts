@@ -60,6 +60,11 @@ describe("certificate authority", () => {
   it.each([
     ["fail/bad-uscc", { kind: "agency", name: "a", uscc: "9131011066600721", sector: "b" }, 'USCC "9131011066600721" is invalid: length is 16, expected 18 characters'],
     ["fail/no-sector", { kind: "agency", name: "a", uscc: "91310110666007217T" }, "an agency certificate needs a sector (OU)"],
+    [
+      "fail/sector not spelt as the registry spells it (the gateway would refuse the certificate: CLIENT_IDENTITY_MISMATCH)",
+      { kind: "agency", name: "a", uscc: "91310110666007217T", sector: "court" },
+      'sector (OU) "court" is not one of: BANKING, SECURITIES, INSURANCE, FOREX, REGIONAL, TAX, MARKET_SUPERVISION, COURT, CREDIT_BUREAU',
+    ],
     ["fail/admin-without-role", { kind: "admin", name: "alice" }, "an admin certificate needs a role: system, security, audit"],
     ["fail/name-with-slash", { kind: "provider", name: "a/b" }, 'provider name "a/b" must be letters, digits, ".", "-" or "_"'],
   ] as const)("%s", async (_n, request, message) => {

@@ -19,6 +19,7 @@ import { constants, createPrivateKey, generateKeyPair as nodeGenerateKeyPair, pr
 import forge from "node-forge";
 import { ADMIN_ROLES, type AdminRole } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
+import { SECTORS } from "../../core/catalogue.js";
 
 const { pki, asn1 } = forge;
 
@@ -294,6 +295,9 @@ export async function issueCertificate(request: IssueRequest): Promise<IssuedCer
       const check = validateUscc(uscc);
       if (!check.ok) throw new RangeError(`USCC "${uscc}" is invalid: ${check.problem}`);
       if (!request.sector) throw new RangeError("an agency certificate needs a sector (OU)");
+      // The gateway compares OU with the registry's sector, spelt exactly (src/core/stages/authenticate.ts):
+      // a certificate naming another spelling would never authenticate, so it is not issued.
+      if (!(SECTORS as readonly string[]).includes(request.sector)) throw new RangeError(`sector (OU) "${request.sector}" is not one of: ${SECTORS.join(", ")}`);
       subject.push(utf8("O", request.organization ?? name), utf8("OU", request.sector), { name: "serialNumber", value: uscc });
       extKeyUsage = { clientAuth: true };
       break;

@@ -8,8 +8,8 @@ import { createDevPki, type DevPki } from "./dev-pki.js";
 
 const TD = "credex.test";
 const AGENCIES = [
-  { id: "pboc-crc", sector: "banking", uscc: "91310110666007217T", name: "中国人民银行征信中心" },
-  { id: "csrc", sector: "securities", uscc: "91350200MA2YJ1XR9G" },
+  { id: "pboc-crc", sector: "BANKING", uscc: "91310110666007217T", name: "中国人民银行征信中心" },
+  { id: "csrc", sector: "SECURITIES", uscc: "91350200MA2YJ1XR9G" },
 ];
 
 let dir: string;
@@ -77,7 +77,7 @@ describe("createDevPki", () => {
   it("carries the identities: SPIFFE URI SANs, USCC, sector, loopback names", () => {
     const agency = new X509Certificate(readFileSync(pki.agencies["pboc-crc"]!.client.cert));
     expect(agency.subjectAltName).toBe("URI:spiffe://credex.test/agency/pboc-crc");
-    expect(agency.subject).toBe("CN=pboc-crc\nO=中国人民银行征信中心\nOU=banking\nserialNumber=91310110666007217T");
+    expect(agency.subject).toBe("CN=pboc-crc\nO=中国人民银行征信中心\nOU=BANKING\nserialNumber=91310110666007217T");
     const gateway = new X509Certificate(readFileSync(pki.gateway.cert));
     expect(gateway.subjectAltName).toBe("DNS:localhost, IP Address:127.0.0.1, URI:spiffe://credex.test/gateway");
     const provider = new X509Certificate(readFileSync(pki.agencies["csrc"]!.server.cert));
@@ -89,7 +89,7 @@ describe("createDevPki", () => {
     const bad = mkdtempSync(join(tmpdir(), "credex-dev-pki-bad-"));
     try {
       await expect(
-        createDevPki(bad, { trustDomain: TD, agencies: [{ id: "x", sector: "banking", uscc: "91310110666007217U" }], keyBits: 2048 }),
+        createDevPki(bad, { trustDomain: TD, agencies: [{ id: "x", sector: "BANKING", uscc: "91310110666007217U" }], keyBits: 2048 }),
       ).rejects.toThrow('USCC "91310110666007217U" is invalid: check character at position 18 is "U", expected "T"');
     } finally {
       rmSync(bad, { recursive: true, force: true });

@@ -10,18 +10,20 @@ import { formatPostureMarkdown } from "../../core/posture/format-posture.js";
 import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } from "../../demo/demo-script.js";
 import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
 import { NEGATIVE_INFORMATION_STEP } from "../../demo/negative-information-step.js";
+import { MEMBER_TYPE_STEPS } from "../../demo/member-types-steps.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...SUBJECT_QUERY_STEPS, ...LIST_AND_OBJECTION_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...SUBJECT_QUERY_STEPS, ...LIST_AND_OBJECTION_STEPS, ...MEMBER_TYPE_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
 
 export const command: CliCommand = {
   name: "demo",
-  summary: "bring up a demo federation (gateway + five agencies) and run real exchanges",
+  summary: "bring up a demo federation (gateway + nine agencies) and run real exchanges",
   help: `credex demo [--dir <dir>] [--keep] [--kafka]
 
-Generates a development PKI, starts five reference agencies (banking credit
-reference, securities, insurance, foreign exchange, a regional public-credit
-platform) and the gateway on 127.0.0.1, runs a scripted set of exchanges over
+Generates a development PKI, starts nine reference agencies, one of each member
+type (banking credit reference, securities, insurance, foreign exchange, a
+regional public-credit platform, tax, market supervision, a court and a credit
+bureau) and the gateway on 127.0.0.1, runs a scripted set of exchanges over
 mTLS and prints what happened. Exits 0 when every exchange ended as scripted.
 
   --dir <dir>   where to put certificates, datasets, config and the audit log

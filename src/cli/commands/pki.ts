@@ -8,6 +8,7 @@ import { X509Certificate } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { isAdminRole, ADMIN_ROLES } from "../../core/admin-role.js";
 import { validateUscc } from "../../core/identifiers/uscc.js";
+import { SECTORS } from "../../core/catalogue.js";
 import { describePeerCertificate } from "../../core/peer-certificate.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
 import type { CaIndex, IssueProfile, OperationRecord } from "../../adapters/pki/ca-directory.js";
@@ -136,7 +137,8 @@ is the agency id, the admin name, --name for a gateway (default gateway) and for
 provider (default <id>-provider, beside the agency's client certificate issued/<id>.crt).
 Identity is the URI SAN spiffe://<td>/agency/<id>, /gateway, /provider/<id> or
 /admin/<role>/<name>. Agency certificates carry the Unified Social Credit Code
-(subject serialNumber, checked per GB 32100-2015) and the sector (OU).
+(subject serialNumber, checked per GB 32100-2015) and the sector (OU), spelt as
+the gateway's registry spells it: ${SECTORS.join(", ")}.
 
 ${DIR_HELP}
   --days N                  validity (default 365)
@@ -144,7 +146,7 @@ ${DIR_HELP}
 ${PASS_HELP}
 
 examples:
-  credex pki issue --agency pboc-crc --sector banking --uscc 91310110666007217T
+  credex pki issue --agency pboc-crc --sector BANKING --uscc 91310110666007217T
   credex pki issue --admin alice --role security`,
   async run(argv) {
     const parsed = parseCommandArgs({ name: "pki issue", help: this.help }, argv, {
@@ -199,6 +201,10 @@ examples:
         if (profile.uscc !== undefined) {
           const check = validateUscc(profile.uscc);
           if (!check.ok) throw new UsageError(`--uscc ${profile.uscc} is not a valid Unified Social Credit Code (GB 32100-2015): ${check.problem}`);
+        }
+        // The gateway compares OU with the registry's sector as spelt there: any other spelling would never authenticate.
+        if (profile.sector !== undefined && !(SECTORS as readonly string[]).includes(profile.sector)) {
+          throw new UsageError(`--sector ${profile.sector} is not a member type (one of: ${SECTORS.join(", ")})`);
         }
         return issueIntoDirectory(dir, profile, { passphrase });
       },
@@ -555,7 +561,7 @@ ${SUBCOMMANDS.map((s) => `  ${s.name.padEnd(8)}  ${s.summary}`).join("\n")}
 
 example:
   credex pki init --dir ca --trust-domain exchange.example
-  credex pki issue --dir ca --agency pboc-crc --sector banking --uscc 91310110666007217T
+  credex pki issue --dir ca --agency pboc-crc --sector BANKING --uscc 91310110666007217T
   credex pki revoke --dir ca --serial <serial> --reason keyCompromise`;
 
 export const command: CliCommand = {

@@ -27,7 +27,7 @@ describe("credex policy", () => {
   it("ok/check of the shipped policies exits 0", async () => {
     const out = captureStdout();
     expect(await command.run(["check", POLICIES])).toBe(0);
-    expect(out()).toMatch(/^\d+ rules, 21\/21 tests passed, 0 error\(s\), 0 warning\(s\); revision [0-9a-f]{16}\n$/);
+    expect(out()).toMatch(/^\d+ rules, (\d+)\/\1 tests passed, 0 error\(s\), 0 warning\(s\); revision [0-9a-f]{16}\n$/);
   });
 
   it("fail/check exits 1 with file:line, and --strict fails on warnings", async () => {

@@ -19,6 +19,7 @@ import type { ListDeps } from "./list-deps.js";
 import type { CallSlot } from "../limits/agency-concurrency-limiter.js";
 import { advance, reached, type LogBatch, type LogPosition, type LogReader } from "./list-log.js";
 import { deliveredForm, ListState } from "./list-state.js";
+import { sectorCeiling, sectorRights } from "../sector-rights.js";
 
 /** The subscriber's end of the stream, as the transport adapter provides it. */
 export interface SubscriptionSink {
@@ -184,6 +185,9 @@ class Delivery {
   /** May the subscriber receive this entry under the policy in force now? */
   private permitted(entry: ListEntry): boolean {
     if (!this.wanted.has(entry.listId)) return false;
+    // The requester's sector bounds lists as it bounds queries (src/core/sector-rights.ts): a list
+    // carries no subject's consent, so a credit bureau receives public and shared entries only.
+    if (entry.level > sectorCeiling(sectorRights(this.principal.sector), false)) return false;
     const authorizer = this.deps.authorizer();
     if (authorizer.revision !== this.decisionsRevision) {
       this.decisions.clear();

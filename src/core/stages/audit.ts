@@ -97,7 +97,7 @@ export function auditEventOf(ctx: ExchangeContext, pseudonymize: Pseudonymize, p
 }
 
 export function isPolicyDenial(err: CredexError | undefined): boolean {
-  return err !== undefined && (err.reason === "PURPOSE_NOT_PERMITTED" || err.reason === "CATEGORY_NOT_PERMITTED" || err.reason === "EXPLICITLY_DENIED" || err.reason === "RESTRICTED_MODE" || err.reason === "PROTECTION_LEVEL_INSUFFICIENT");
+  return err !== undefined && (err.reason === "PURPOSE_NOT_PERMITTED" || err.reason === "CATEGORY_NOT_PERMITTED" || err.reason === "EXPLICITLY_DENIED" || err.reason === "RESTRICTED_MODE" || err.reason === "PROTECTION_LEVEL_INSUFFICIENT" || err.reason === "SECTOR_LEVEL_NOT_PERMITTED" || err.reason === "SECTOR_CONSENT_REQUIRED");
 }
 
 /**

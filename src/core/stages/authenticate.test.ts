@@ -102,3 +102,26 @@ describe("authenticate", () => {
     expect(reasonOf({ ...deps(), trustDomain: "other.example" }, peer(good))).toBe("CLIENT_IDENTITY_MISSING");
   });
 });
+
+// Member types: the sector comes from the registry, and the certificate's OU must name the same one.
+describe("authenticate: the new member types' certificates", () => {
+  const members = [
+    { id: "sh-tax", sector: "TAX" },
+    { id: "sh-amr", sector: "MARKET_SUPERVISION" },
+    { id: "sh-court", sector: "COURT" },
+    { id: "bureau", sector: "CREDIT_BUREAU" },
+  ] as const;
+  const registry = () =>
+    new AgencyRegistry(members.map((m) => ({ id: m.id, name: m.id, sector: m.sector, uscc: USCC, categories: [], clearance: 3, protectionLevel: 3, status: "active" as const })));
+  const issue = async (id: string, sector: string) => der((await issueCertificate({ issuer, trustDomain: TD, keyBits: 2048, kind: "agency", name: id, uscc: USCC, sector })).certPem);
+
+  it.each(members)("ok/$sector: OU $sector authenticates as $id with that sector", async ({ id, sector }) => {
+    const principal = authenticate({ trustDomain: TD, registry: registry(), revocations: new RevocationSet() }, peer(await issue(id, sector)));
+    expect(principal).toMatchObject({ agencyId: id, sector });
+  });
+
+  it("fail/a credit bureau's certificate claiming OU=COURT is refused (CLIENT_IDENTITY_MISMATCH): a sector's rights follow the registry, never the certificate alone", async () => {
+    const forged = await issue("bureau", "COURT");
+    expect(reasonOf({ trustDomain: TD, registry: registry(), revocations: new RevocationSet() }, peer(forged))).toBe("CLIENT_IDENTITY_MISMATCH");
+  });
+});

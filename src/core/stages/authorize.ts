@@ -6,6 +6,7 @@ import { missingPurposeRole, type AgencyRegistry } from "../registry.js";
 import type { Principal } from "../principal.js";
 import type { Catalogue } from "../catalogue.js";
 import { protectionCeiling, requiredProtectionLevel } from "../protection-level.js";
+import { assertSectorMayState, sectorCeiling, sectorRights } from "../sector-rights.js";
 
 /** What one owner's records of one category may be released at. */
 export interface Grant {
@@ -16,7 +17,13 @@ export interface Grant {
   readonly matchedRule: string;
 }
 
-export type DenialReason = "EXPLICITLY_DENIED" | "PROTECTION_LEVEL_INSUFFICIENT" | "PURPOSE_NOT_PERMITTED" | "CATEGORY_NOT_PERMITTED";
+export type DenialReason =
+  | "EXPLICITLY_DENIED"
+  | "SECTOR_LEVEL_NOT_PERMITTED"
+  | "PROTECTION_LEVEL_INSUFFICIENT"
+  | "SECTOR_CONSENT_REQUIRED"
+  | "PURPOSE_NOT_PERMITTED"
+  | "CATEGORY_NOT_PERMITTED";
 
 export interface Denial {
   readonly owner: string;
@@ -51,9 +58,18 @@ export interface AuthorizeInput {
   readonly purpose: PurposeName;
   /** An approved special grant named by the query: its owner's categories pass up to level 4 unless explicitly denied. */
   readonly specialGrant?: GrantUse | undefined;
+  /** The query carried a verified consent attestation covering every requested category (validate stage). */
+  readonly consented?: boolean | undefined;
 }
 
-const DENIAL_PRECEDENCE: readonly DenialReason[] = ["EXPLICITLY_DENIED", "PROTECTION_LEVEL_INSUFFICIENT", "PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED"];
+const DENIAL_PRECEDENCE: readonly DenialReason[] = [
+  "SECTOR_LEVEL_NOT_PERMITTED",
+  "EXPLICITLY_DENIED",
+  "PROTECTION_LEVEL_INSUFFICIENT",
+  "SECTOR_CONSENT_REQUIRED",
+  "PURPOSE_NOT_PERMITTED",
+  "CATEGORY_NOT_PERMITTED",
+];
 
 /** The policy's answer for one owner × category × purpose, for levels 1..ceiling. */
 interface Probe {
@@ -91,7 +107,9 @@ function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ce
  * mode. A category whose level needs a higher protection level than the
  * requester declared (GB/T 22239-2019) is refused whatever the policy or a
  * special grant says: the policy may come in a signed bundle checked against
- * another registry, and the registry may change. Deny by default: a pair
+ * another registry, and the registry may change. The requester's sector bounds
+ * it the same way (src/core/sector-rights.ts): a credit bureau never receives
+ * level-4 data, and level 3 only with the subject's consent. Deny by default: a pair
  * with no allow rule is denied; explicit denies win, over special grants too.
  * When nothing at all is granted the exchange is refused with the most
  * specific reason.
@@ -99,6 +117,9 @@ function probe(authorizer: Authorizer, request: Omit<AccessRequest, "level">, ce
 export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date): ExchangeDecision {
   const authorizer = deps.authorizer(); // one policy revision for the whole exchange
   const requester = deps.registry.get(input.principal.agencyId);
+  const rights = sectorRights(input.principal.sector);
+  // A sector fact, checked before the policy like the role below: a credit bureau holds no public authority to supervise, license or enforce.
+  assertSectorMayState(input.principal.sector, input.purpose, input.principal.agencyId);
   const missingRole = missingPurposeRole(requester, input.purpose);
   if (missingRole !== undefined) {
     // A registry fact, checked before the policy: no rule (not even "*, JUDICIAL") lets an agency claim the purpose.
@@ -108,9 +129,10 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
       agency: input.principal.agencyId,
     });
   }
+  const sectorCap = sectorCeiling(rights, input.consented === true);
   const protection = requester?.protectionLevel ?? 0;
   const protectionCap = protectionCeiling(deps.catalogue, protection);
-  const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), protectionCap, 4);
+  const ceiling = Math.min(requester?.clearance ?? 0, deps.levelCap(), protectionCap, sectorCap, 4);
   const grants: Grant[] = [];
   const denials: Denial[] = [];
   let underProtected: { category: string; owner: string; required: number } | undefined;
@@ -118,6 +140,15 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
     const categoryLevel = deps.catalogue?.categories.get(category)?.level ?? 1;
     const required = requiredProtectionLevel(deps.catalogue, categoryLevel);
     for (const owner of deps.registry.providersOf(category)) {
+      // Before the policy and any special grant: these bounds hold whatever either says.
+      if (categoryLevel > rights.maxLevel) {
+        denials.push({ owner: owner.id, category, reason: "SECTOR_LEVEL_NOT_PERMITTED", matchedRule: rights.basis });
+        continue;
+      }
+      if (categoryLevel > sectorCap) {
+        denials.push({ owner: owner.id, category, reason: "SECTOR_CONSENT_REQUIRED", matchedRule: rights.basis });
+        continue;
+      }
       if (protection < required) {
         denials.push({ owner: owner.id, category, reason: "PROTECTION_LEVEL_INSUFFICIENT", matchedRule: `GB/T 22239-2019: level ${categoryLevel} needs protection level ${required}` });
         underProtected ??= { category, owner: owner.id, required };
@@ -144,7 +175,9 @@ export function authorize(deps: AuthorizeDeps, input: AuthorizeInput, now: Date)
     const levels: Record<string, string> =
       reason === "PROTECTION_LEVEL_INSUFFICIENT" && underProtected
         ? { declared_protection_level: String(protection), required_protection_level: String(underProtected.required) }
-        : {};
+        : reason === "SECTOR_LEVEL_NOT_PERMITTED" || reason === "SECTOR_CONSENT_REQUIRED"
+          ? { sector: input.principal.sector, sector_max_level: String(reason === "SECTOR_LEVEL_NOT_PERMITTED" ? rights.maxLevel : sectorCap), category_level: String(deps.catalogue?.categories.get(first.category)?.level ?? 1) }
+          : {};
     throw new CredexError(reason, undefined, { purpose: input.purpose, category: first.category, owner: first.owner, policy_revision: authorizer.revision, ...levels });
   }
   return { grants, denials, policyRevision: authorizer.revision, decidedAt: now };

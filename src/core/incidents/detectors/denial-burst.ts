@@ -3,7 +3,7 @@ import type { DetectorSettings } from "../detector-settings.js";
 import { ThresholdWindow } from "../threshold-window.js";
 
 /** Policy refusals of an authenticated agency: probing what it may see. */
-const DENIALS = new Set(["PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED", "EXPLICITLY_DENIED", "RESTRICTED_MODE", "PROTECTION_LEVEL_INSUFFICIENT"]);
+const DENIALS = new Set(["PURPOSE_NOT_PERMITTED", "CATEGORY_NOT_PERMITTED", "EXPLICITLY_DENIED", "RESTRICTED_MODE", "PROTECTION_LEVEL_INSUFFICIENT", "SECTOR_LEVEL_NOT_PERMITTED", "SECTOR_CONSENT_REQUIRED"]);
 
 /** A burst of policy denials from one agency within a window. */
 export function createDenialBurstDetector(settings: DetectorSettings["denialBurst"]): Detector {
