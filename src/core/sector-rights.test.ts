@@ -119,24 +119,32 @@ describe("member types: what a sector may ask for later (special applications)",
 // Civil Procedure Law Art. 253; PIPL Art. 13 ¶1(3).
 describe("member types: a court", () => {
   const person = { type: SubjectType.NATURAL_PERSON, id: "11010519491231002X" };
-  const validate = (principal: Principal, purpose: Purpose) =>
-    validateQuery({ catalogue, maxCategories: 10 }, create(QueryRequestSchema, { subject: person, categories: ["tax_arrears"], purpose }), principal, now);
 
   it("ok/holds the judicial role by its sector, without a registry entry naming it", () => {
     expect(missingPurposeRole(registry.get("court"), "JUDICIAL")).toBeUndefined();
     expect(missingPurposeRole(registry.get("tax"), "JUDICIAL")).toBe("judicial");
   });
 
-  it.each([Purpose.ENFORCEMENT, Purpose.JUDICIAL])("ok/queries a natural person for its statutory purpose %s without a consent attestation", (purpose) => {
-    expect(validate(as("court", "COURT"), purpose).consent).toBeUndefined();
+  // A court's duty does not waive consent by itself: the query names the statutory exemption
+  // (policies/exemptions.yaml), which is audited with its legal basis (Art. 18; PIPL Art. 13 ¶1(3)).
+  const exemptions = new Map([["court_enforcement", { id: "court_enforcement", legalBasis: "Civil Procedure Law, enforcement procedure", purposes: new Set(["ENFORCEMENT", "JUDICIAL"] as const), requesterRoles: new Set(["judicial"] as const), categories: new Set(["tax_arrears"]) }]]);
+  const withExemption = (principal: Principal, purpose: Purpose, statutoryExemption = "court_enforcement") =>
+    validateQuery({ catalogue, maxCategories: 10, exemptions, registry }, create(QueryRequestSchema, { subject: person, categories: ["tax_arrears"], purpose, operator: "clerk-1", statutoryExemption }), principal, now);
+
+  it.each([Purpose.ENFORCEMENT, Purpose.JUDICIAL])("ok/a court (judicial by its sector) queries a natural person for purpose %s under the court_enforcement exemption, without a consent attestation", (purpose) => {
+    const v = withExemption(as("court", "COURT"), purpose);
+    expect(v.consent).toBeUndefined();
+    expect(v.exemption?.id).toBe("court_enforcement");
   });
 
-  it("fail/outside its statutory purposes a court needs consent like any member (Art. 13)", () => {
-    expect(() => validate(as("court", "COURT"), Purpose.LOAN_APPROVAL)).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
+  it("fail/without the exemption named, a court needs consent like any member (Art. 13)", () => {
+    expect(() => withExemption(as("court", "COURT"), Purpose.ENFORCEMENT, "")).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
+    expect(() => withExemption(as("court", "COURT"), Purpose.LOAN_APPROVAL)).toThrow(expect.objectContaining({ reason: "STATUTORY_EXEMPTION_NOT_APPLICABLE" }));
   });
 
-  it("fail/another sector stating ENFORCEMENT still needs the person's consent", () => {
-    expect(() => validate(as("tax", "TAX"), Purpose.ENFORCEMENT)).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
-    expect(() => validate(bureau, Purpose.LOAN_APPROVAL)).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
+  it("fail/another sector naming the exemption or stating ENFORCEMENT still needs the person's consent", () => {
+    expect(() => withExemption(as("tax", "TAX"), Purpose.ENFORCEMENT)).toThrow(expect.objectContaining({ reason: "STATUTORY_EXEMPTION_NOT_APPLICABLE" }));
+    expect(() => withExemption(as("tax", "TAX"), Purpose.ENFORCEMENT, "")).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
+    expect(() => withExemption(bureau, Purpose.LOAN_APPROVAL, "")).toThrow(expect.objectContaining({ reason: "CONSENT_REQUIRED" }));
   });
 });

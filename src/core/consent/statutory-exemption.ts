@@ -1,6 +1,6 @@
 import { CredexError } from "../errors.js";
 import type { PurposeName } from "../catalogue.js";
-import type { AgencyEntry, AgencyRole } from "../registry.js";
+import { rolesOf, type AgencyEntry, type AgencyRole } from "../registry.js";
 
 /**
  * A statutory exemption from a natural person's consent: the Regulation
@@ -38,7 +38,8 @@ export function applyStatutoryExemption(exemptions: StatutoryExemptions, claim: 
     throw new CredexError("STATUTORY_EXEMPTION_UNKNOWN", `no statutory exemption "${shown}" in the exemptions policy`, { exemption: shown });
   }
   const meta = { exemption: exemption.id };
-  const roles = claim.requester?.roles ?? [];
+  // Roles from the registry, with those the requester's sector holds by what it is (a court: judicial).
+  const roles = claim.requester ? rolesOf(claim.requester) : [];
   if (![...exemption.requesterRoles].some((r) => roles.includes(r))) {
     throw new CredexError("STATUTORY_EXEMPTION_NOT_APPLICABLE", `"${exemption.id}" is for agencies with the role ${[...exemption.requesterRoles].join(" or ")}`, { ...meta, required_role: [...exemption.requesterRoles].join("|") });
   }
