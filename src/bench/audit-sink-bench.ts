@@ -23,7 +23,7 @@ export interface SinkBenchResult {
   readonly p99Ms: number;
 }
 
-function event(i: number): AuditEvent {
+export function event(i: number): AuditEvent {
   const now = new Date();
   return create(AuditEventSchema, {
     schemaVersion: 1,
@@ -106,7 +106,7 @@ function mainThreadCpuUs(): number | undefined {
  * At the rates of the latency targets a group commit carries one or two events, so this shows what
  * a commit costs, which the saturating runs above amortise away.
  */
-async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: number, round: number): Promise<SinkRateResult> {
+export async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: number, round: number): Promise<SinkRateResult> {
   for (let i = 0; i < Math.min(300, rate); i++) await sink.append(event(i));
   const total = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
@@ -145,7 +145,7 @@ async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: n
  * under the same group commit, sending a fixed record of a sealed event's size with the sink's
  * five headers: what Kafka costs without sealing and without the sink's bookkeeping.
  */
-async function bareProducerSink(brokers: string, topic: string): Promise<AuditSink> {
+export async function bareProducerSink(brokers: string, topic: string): Promise<AuditSink> {
   const { createKafkaClient } = await import("../adapters/kafka/kafka-client.js");
   const kafka = createKafkaClient({ brokers, clientId: "credex-audit-sink-bench", logLevel: "nothing" });
   const admin = kafka.admin();
