@@ -141,23 +141,19 @@ export async function runAtRate(name: string, sink: AuditSink, rate: number, sec
 }
 
 /**
- * The bare kafkajs producer the Kafka sink uses (idempotent, acks=all, one request in flight)
- * under the same group commit, sending a fixed record of a sealed event's size with the sink's
- * five headers: what Kafka costs without sealing and without the sink's bookkeeping.
+ * The bare producer the Kafka sink uses (idempotent, acks=all, one request in flight) under the
+ * same group commit, sending a fixed record of a sealed event's size with the sink's five
+ * headers: what Kafka costs without sealing and without the sink's bookkeeping.
  */
 export async function bareProducerSink(brokers: string, topic: string): Promise<AuditSink> {
-  const { createKafkaClient } = await import("../adapters/kafka/kafka-client.js");
-  const kafka = createKafkaClient({ brokers, clientId: "credex-audit-sink-bench", logLevel: "nothing" });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+  const { createKafkaTopics } = await import("../adapters/kafka/kafka-admin.js");
+  const { createKafkaProducer } = await import("../adapters/kafka/kafka-client.js");
+  await createKafkaTopics(brokers, [{ topic, partitions: 3 }]);
+  const producer = createKafkaProducer({ brokers, clientId: "credex-audit-sink-bench", idempotent: true });
   const value = Buffer.alloc(700, 7);
   const headers = { "credex-schema-version": "1", "credex-key-id": "k1", "credex-event-type": "EXCHANGE", "credex-requester-agency": "pbc-crc", "credex-chain-position": "bench/1" };
   const committer = createGroupCommitter<AuditEvent, undefined>(async (events) => {
-    await producer.sendBatch({ topicMessages: [{ topic, messages: events.map(() => ({ key: "pbc-crc", value, headers })) }], acks: -1 });
+    await producer.send({ messages: events.map(() => ({ topic, key: "pbc-crc", value, headers })) });
     return events.map(() => undefined);
   });
   return {
@@ -166,8 +162,8 @@ export async function bareProducerSink(brokers: string, topic: string): Promise<
       return { medium: "kafka", position: "" };
     },
     flush: () => committer.idle(),
-    close: () => producer.disconnect(),
-    describe: () => "bare kafkajs producer",
+    close: () => producer.close(),
+    describe: () => "bare Kafka producer",
   };
 }
 
@@ -209,7 +205,7 @@ export async function benchAuditSinksAtRate(opts: {
   const results: SinkRateResult[] = [];
   try {
     if (opts.brokers) {
-      sinks.push(["bare kafkajs producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${Date.now().toString(36)}`)]);
+      sinks.push(["bare Kafka producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${Date.now().toString(36)}`)]);
       sinks.push([`kafka (${opts.suite}, acks=all)`, await benchKafkaSink(opts.brokers, ring, opts.suite, dir)]);
     }
     for (let round = 1; round <= opts.rounds; round++) {

@@ -1,43 +1,8 @@
 import { parseArgs } from "node:util";
-import { Producer, stringSerializer } from "@platformatic/kafka";
 import type { AuditEvent } from "../gen/credex/v1/audit_pb.js";
 import type { AuditSink } from "../core/audit-sink.js";
 import { createGroupCommitter } from "../core/audit/group-commit.js";
-import { createKafkaTopics } from "../adapters/kafka/kafka-admin.js";
-import { parseKafkaBrokers } from "../adapters/kafka/kafka-client.js";
 import { bareProducerSink, event, runAtRate, type SinkRateResult } from "./audit-sink-bench.js";
-
-/** The record the bare producers send: a sealed event's size, the audit sink's five headers, keyed by agency. */
-const VALUE = Buffer.alloc(700, 7);
-const HEADERS = { "credex-schema-version": "1", "credex-key-id": "k1", "credex-event-type": "EXCHANGE", "credex-requester-agency": "pbc-crc", "credex-chain-position": "bench/1" };
-
-/**
- * The same producer as bareProducerSink (idempotent, acks=all, one request in flight, the same
- * group commit, the same record), on @platformatic/kafka: keys and headers are strings
- * serialised per message, as kafkajs does, so both clients do the same work.
- */
-async function barePlatformaticSink(brokers: string, topic: string): Promise<AuditSink> {
-  await createKafkaTopics(brokers, [{ topic, partitions: 3 }]);
-  const producer = new Producer({
-    clientId: "credex-kafka-client-bench",
-    bootstrapBrokers: parseKafkaBrokers(brokers),
-    idempotent: true,
-    serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
-  });
-  const committer = createGroupCommitter<AuditEvent, undefined>(async (events) => {
-    await producer.send({ messages: events.map(() => ({ topic, key: "pbc-crc", value: VALUE, headers: HEADERS })) });
-    return events.map(() => undefined);
-  });
-  return {
-    append: async (e) => {
-      await committer.submit(e);
-      return { medium: "kafka", position: "" };
-    },
-    flush: () => committer.idle(),
-    close: () => producer.close(),
-    describe: () => "bare @platformatic/kafka producer",
-  };
-}
 
 /** The driver and the group commit alone (no I/O): what every row below carries besides its client. */
 function driverOnlySink(): AuditSink {
@@ -84,9 +49,10 @@ async function runSerial(name: string, sink: AuditSink, appends: number, round: 
 }
 
 /**
- * The Kafka clients side by side: each one's bare producer (idempotent, acks=all) under the
- * audit sink's group commit, driven by the same open-loop driver at the same rate against the
- * same broker, in rounds of rotated order (the machine's speed drifts between rounds).
+ * The Kafka client's bare producer (the audit sink's: idempotent, acks=all, under its group
+ * commit) next to the driver alone, driven alike against the same broker, in rounds of rotated
+ * order (the machine's speed drifts between rounds). BENCHMARKS.md "Kafka client" compared
+ * clients so, each one's bare producer a row.
  */
 export async function benchKafkaClients(opts: {
   brokers: string;
@@ -100,8 +66,7 @@ export async function benchKafkaClients(opts: {
   const tag = Date.now().toString(36);
   const sinks: Array<[string, AuditSink]> = [
     ["driver only (no I/O)", driverOnlySink()],
-    ["kafkajs 2.2.4", await bareProducerSink(opts.brokers, `credex.bench.client-kafkajs.${tag}`)],
-    ["@platformatic/kafka 2.12.1", await barePlatformaticSink(opts.brokers, `credex.bench.client-platformatic.${tag}`)],
+    ["@platformatic/kafka 2.12.1", await bareProducerSink(opts.brokers, `credex.bench.client-platformatic.${tag}`)],
   ];
   const results: Array<SinkRateResult | SerialResult> = [];
   try {
