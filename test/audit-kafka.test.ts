@@ -342,7 +342,7 @@ describe("audit topics", () => {
   it("ok/gateways starting at once each create their audit topics and start: a topic KRaft has not applied yet (UNKNOWN_TOPIC_OR_PARTITION) is waited for, not a failed start", async () => {
     const brokers = kafkaBrokers();
     // Concurrent creates make the window between the controller's acknowledgement and the
-    // broker's metadata wide on any machine: kafkajs's own wait failed nearly every time here.
+    // broker's metadata wide on any machine: a wait that fails on UNKNOWN_TOPIC_OR_PARTITION fails nearly every time here.
     const names = Array.from({ length: 8 }, () => `k-${uniq()}`);
     const sinks = await Promise.all(names.map((name) => createKafkaAuditSink(sinkOptions(brokers, name, { checkpointSigner: undefined }))));
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createKafkaTopics, describeKafkaCluster } from "../src/adapters/kafka/kafka-admin.js";
+import { createKafkaTopics, describeKafkaCluster, waitForKafka } from "../src/adapters/kafka/kafka-admin.js";
+import { createKafkaControlChannel } from "../src/adapters/kafka/kafka-control-channel.js";
 import { createKafkaAdmin, createKafkaProducer, kafkaErrorCodes } from "../src/adapters/kafka/kafka-client.js";
 import { readKafkaTopic, type KafkaRecordRead } from "../src/adapters/kafka/kafka-topic-reader.js";
 import { kafkaBrokers } from "./support/kafka.js";
@@ -49,5 +50,28 @@ describe("the Kafka broker of the test run", () => {
     const received: KafkaRecordRead[] = [];
     await readKafkaTopic({ brokers, topic, idleTimeoutMs: 30_000, onRecord: (r) => void received.push(r) });
     expect(received.map((r) => ({ key: r.key, value: r.value.toString(), offset: r.offset }))).toEqual([{ key: "k", value, offset: "0" }]);
+  });
+
+  it("connects, writes, reads and follows on Node 24 without a process warning (kafkajs armed timers with a negative delay: TimeoutNegativeWarning)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      await waitForKafka(brokers, 10_000);
+      const topic = `credex-test-warn-${randomUUID()}`;
+      await createKafkaTopics(brokers, [{ topic, partitions: 2 }]);
+      await producer.send({ messages: [{ topic, key: "k", value: Buffer.from("v") }] });
+      await readKafkaTopic({ brokers, topic, onRecord: () => undefined });
+      const channel = createKafkaControlChannel({ brokers, topic: `credex-test-warn-control-${randomUUID()}` });
+      await channel.publish({ key: "k", value: new Uint8Array([1]) });
+      const subscription = await channel.subscribe(() => undefined);
+      await subscription.close();
+      await channel.close();
+      // Warnings are emitted on a later tick.
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 });

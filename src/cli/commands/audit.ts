@@ -137,7 +137,7 @@ function createProgress(label: string) {
   };
 }
 
-/** Scans the chosen source; kafkajs is loaded only for a Kafka source. */
+/** Scans the chosen source; the Kafka client is loaded only for a Kafka source. */
 async function scanSource(
   v: Values,
   from: Date | undefined,
