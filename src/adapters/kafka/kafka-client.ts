@@ -40,7 +40,10 @@ function baseOptions(options: KafkaClientOptions, clientId: string): BaseOptions
     clientId: options.clientId ?? clientId,
     bootstrapBrokers: parseKafkaBrokers(options.brokers),
     connectTimeout: options.connectionTimeoutMs ?? 3_000,
+    // Both: `timeout` is what the broker is told to wait (a produce's acks=all), `requestTimeout`
+    // how long the client waits for an answer (a broker that stopped answering, SIGSTOP).
     timeout: options.requestTimeoutMs ?? 30_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     retries: options.retries ?? 5,
     retryDelay: options.retryDelayMs ?? 300,
     autocreateTopics: false,
