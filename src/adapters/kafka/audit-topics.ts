@@ -1,5 +1,5 @@
 import { createTopicUnlessExists, describeTopicConfigs, waitForTopicLeaders } from "./kafka-admin.js";
-import { createKafkaAdmin } from "./kafka-client.js";
+import { createKafkaAdmin, kafkaFailure } from "./kafka-client.js";
 
 /** Cybersecurity Law Art. 21: network logs kept at least 6 months; 180 days is the floor credex enforces. */
 export const MIN_AUDIT_RETENTION_MS = 180 * 24 * 60 * 60 * 1000;
@@ -28,6 +28,10 @@ export interface AuditTopicsCheck {
  * -1 (forever) passes. In production a shorter retention refuses the start.
  */
 export async function ensureAuditTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {
+  return ensureTopics(opts).catch((err: unknown) => Promise.reject(kafkaFailure(opts.brokers, err)));
+}
+
+async function ensureTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {
   const admin = createKafkaAdmin({ brokers: opts.brokers, clientId: "credex-audit-admin", retries: 2 });
   try {
     const existing = new Set(await admin.listTopics());
