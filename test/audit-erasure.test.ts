@@ -17,7 +17,7 @@ import { main } from "../src/cli/main.js";
 import { loadGatewayConfig } from "../src/config/gateway-config.js";
 import { startMonitoredGateway, type MonitoredGateway } from "../src/gateway/start-monitored-gateway.js";
 import { auditLogLine } from "../src/adapters/audit/audit-log-file.js";
-import { createKafkaClient } from "../src/adapters/kafka/kafka-client.js";
+import { createKafkaAdmin } from "../src/adapters/kafka/kafka-client.js";
 import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
 import { createAuditChain, recordHash } from "../src/core/audit/audit-chain.js";
 import { loadKeyRing } from "../src/core/audit/key-ring.js";
@@ -25,7 +25,7 @@ import { publicKeyId } from "../src/core/audit/chain-state-key.js";
 import { decodeSealedRecord } from "../src/core/audit/seal.js";
 import { startTestFederation } from "./support/federation.js";
 import { readInstanceKafkaAudit } from "./support/kafka-audit.js";
-import { kafkaBrokers } from "./support/kafka.js";
+import { kafkaBrokers, produceRaw } from "./support/kafka.js";
 import { sampleAuditEvent } from "./support/audit-fixtures.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -230,10 +230,7 @@ describe("item 2: Kafka sink", () => {
     const { entries } = await readInstanceKafkaAudit(kafka, instance, ring);
     const lastBytes = entries.filter((e) => e.kind === "record").map((e) => e.bytes).find((b) => decodeSealedRecord(b).sequence === 3n)!;
     const forger = createAuditChain({ instance, sequence: 3n, headHash: recordHash(lastBytes) }, ring, SealSuite.AES_256_GCM);
-    const producer = createKafkaClient({ brokers: kafka.brokers }).producer();
-    await producer.connect();
-    await producer.send({ topic: kafka.topic, acks: -1, messages: [0, 1].map((i) => ({ key: "pbccrc", value: Buffer.from(forger.append(sampleAuditEvent(200 + i)).bytes) })) });
-    await producer.disconnect();
+    await produceRaw(kafka.brokers, kafka.topic, [0, 1].map((i) => ({ key: "pbccrc", value: forger.append(sampleAuditEvent(200 + i)).bytes })));
 
     const verify = await credex("audit", "verify", "--brokers", kafka.brokers, "--topic", kafka.topic, "--checkpoint-topic", kafka.checkpointTopic, "--instance", instance, "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert);
     expect(verify.code).toBe(1);
@@ -252,16 +249,12 @@ describe("item 2: Kafka sink", () => {
       .map((e) => e.bytes)
       .filter((b) => decodeSealedRecord(b).sequence <= 2n)
       .sort((a, b) => Number(decodeSealedRecord(a).sequence - decodeSealedRecord(b).sequence));
-    const admin = createKafkaClient({ brokers: kafka.brokers }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [kafka.topic], timeout: 20_000 });
+    const admin = createKafkaAdmin({ brokers: kafka.brokers, requestTimeoutMs: 20_000 });
+    await admin.deleteTopics({ topics: [kafka.topic] });
     await vi.waitFor(async () => expect(await admin.listTopics()).not.toContain(kafka.topic), { timeout: 30_000, interval: 500 });
-    await admin.disconnect();
+    await admin.close();
     expect(await createKafkaTopics(kafka.brokers, [{ topic: kafka.topic, partitions: 3 }])).toEqual([kafka.topic]);
-    const producer = createKafkaClient({ brokers: kafka.brokers }).producer();
-    await producer.connect();
-    await producer.send({ topic: kafka.topic, acks: -1, messages: kept.map((b) => ({ key: "pbccrc", value: Buffer.from(b) })) });
-    await producer.disconnect();
+    await produceRaw(kafka.brokers, kafka.topic, kept.map((b) => ({ key: "pbccrc", value: b })));
 
     await expect(restart(fed)).rejects.toThrow(new RegExp(`topic ${kafka.topic.replaceAll(".", "\\.")} ends at offset \\d+ in partition \\d+, before the offset \\d+ the chain state ${chainStateOf(fed)} recorded`));
     const verify = await credex("audit", "verify", "--brokers", kafka.brokers, "--topic", kafka.topic, "--checkpoint-topic", kafka.checkpointTopic, "--instance", instance, "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert);

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createKafkaAuditSink, AUDIT_HEADERS, type KafkaAuditSinkOptions } from "../src/adapters/kafka/kafka-audit-sink.js";
-import { createKafkaClient } from "../src/adapters/kafka/kafka-client.js";
 import { readKafkaTopic } from "../src/adapters/kafka/kafka-topic-reader.js";
 import { ensureAuditTopics } from "../src/adapters/kafka/audit-topics.js";
 import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
@@ -19,7 +18,7 @@ import { SealSuite } from "../src/gen/credex/v1/audit_pb.js";
 import { command as auditCommand } from "../src/cli/commands/audit.js";
 import { startKafkaBroker, stopKafkaBroker } from "../src/dev/kafka-broker.js";
 import { makeSigningIdentity, sampleAuditEvent } from "./support/audit-fixtures.js";
-import { kafkaBrokers } from "./support/kafka.js";
+import { kafkaBrokers, produceRaw } from "./support/kafka.js";
 
 const ring = generateKeyRing("k1");
 const identity = makeSigningIdentity("ec");
@@ -70,10 +69,7 @@ async function crashAfterLostAck(opts: KafkaAuditSinkOptions, brokers: string, t
   await state.save(chain.head(), resume);
   await state.close();
   writeFileSync(opts.spoolPath, links.map((l) => auditLogLine("record", l.bytes)).join(""));
-  const producer = createKafkaClient({ brokers }).producer();
-  await producer.connect();
-  await producer.send({ topic, acks: -1, messages: links.slice(0, 2).map((l) => ({ key: "x", value: Buffer.from(l.bytes) })) });
-  await producer.disconnect();
+  await produceRaw(brokers, topic, links.slice(0, 2).map((l) => ({ key: "x", value: l.bytes })));
 }
 
 /** `structureOnly`: a sink without a checkpoint signer, whose records no checkpoint can cover (reported as unverified, not failing). */
@@ -171,10 +167,7 @@ describe("Kafka audit sink (real broker)", () => {
     await readKafkaTopic({ brokers, topic: `audit.${name}`, onRecord: (r) => void seen.push(r.value) });
     const forged = decodeSealedRecord(seen[0]!);
     forged.sequence = 999n;
-    const producer = createKafkaClient({ brokers }).producer();
-    await producer.connect();
-    const [planted] = await producer.send({ topic: `audit.${name}`, acks: -1, messages: [{ key: "x", value: Buffer.from(encodeSealedRecord(forged)) }] });
-    await producer.disconnect();
+    const [planted] = await produceRaw(brokers, `audit.${name}`, [{ key: "x", value: encodeSealedRecord(forged) }]);
     const plantedAt = `audit.${name}/${planted!.partition}/${planted!.baseOffset}`;
 
     const again = await createKafkaAuditSink(opts);
@@ -227,21 +220,18 @@ describe("Kafka audit sink (real broker)", () => {
     for (let i = 0; i < 5; i++) await sink.append(sampleAuditEvent(i, { agency: "csrc" }));
     await sink.close();
 
-    const producer = createKafkaClient({ brokers }).producer();
-    await producer.connect();
     // Forged: a copy of record 3 with another requester, appended at the end of the partition.
     const seen: Buffer[] = [];
     await readKafkaTopic({ brokers, topic: `audit.${name}`, onRecord: (r) => void seen.push(r.value) });
     const forged = decodeSealedRecord(seen[2]);
     forged.requesterAgency = "pbc-crc";
-    const [forgedMd] = await producer.send({ topic: `audit.${name}`, acks: -1, messages: [{ key: "csrc", value: Buffer.from(encodeSealedRecord(forged)) }] });
-    const forgedOffset = forgedMd.baseOffset;
+    const [forgedMd] = await produceRaw(brokers, `audit.${name}`, [{ key: "csrc", value: encodeSealedRecord(forged) }]);
+    const forgedOffset = forgedMd!.baseOffset;
     // Deleted: another instance's chain produced without its sequence 3.
     const chain = createAuditChain(genesisHead("gw-deleter"), ring, SealSuite.AES_256_GCM);
     const links = Array.from({ length: 5 }, (_, i) => chain.append(sampleAuditEvent(i, { agency: "csrc" })));
-    const md = await producer.send({ topic: `audit.${name}`, acks: -1, messages: links.filter((_, i) => i !== 2).map((l) => ({ key: "csrc", value: Buffer.from(l.bytes) })) });
-    const afterGapOffset = BigInt(md[0].baseOffset as string) + 2n;
-    await producer.disconnect();
+    const md = await produceRaw(brokers, `audit.${name}`, links.filter((_, i) => i !== 2).map((l) => ({ key: "csrc", value: l.bytes })));
+    const afterGapOffset = md[0]!.baseOffset + 2n;
 
     const { code, stdout } = await cli(["verify", "--brokers", brokers, "--topic", `audit.${name}`, "--checkpoint-topic", `audit-cp.${name}`, "--key-ring", join(dir, "keys.json"), "--cert", join(dir, "gw.pem")]);
     expect(code).toBe(1);
@@ -352,7 +342,7 @@ describe("audit topics", () => {
   it("ok/gateways starting at once each create their audit topics and start: a topic KRaft has not applied yet (UNKNOWN_TOPIC_OR_PARTITION) is waited for, not a failed start", async () => {
     const brokers = kafkaBrokers();
     // Concurrent creates make the window between the controller's acknowledgement and the
-    // broker's metadata wide on any machine: kafkajs's own wait failed nearly every time here.
+    // broker's metadata wide on any machine: a wait that fails on UNKNOWN_TOPIC_OR_PARTITION fails nearly every time here.
     const names = Array.from({ length: 8 }, () => `k-${uniq()}`);
     const sinks = await Promise.all(names.map((name) => createKafkaAuditSink(sinkOptions(brokers, name, { checkpointSigner: undefined }))));
     try {

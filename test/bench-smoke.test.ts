@@ -107,7 +107,7 @@ describe("credex bench harness", () => {
 describe("audit sinks at a fixed rate (node dist/bench/audit-sink-bench.js --rate)", () => {
   it("appends at the rate to each sink in rotated rounds, Kafka's included, and reports CPU per append", async () => {
     const rows = await benchAuditSinksAtRate({ brokers: kafkaBrokers(), rate: 200, seconds: 0.5, rounds: 2, suite: "AES-256-GCM" });
-    const sinks = ["no-op", "seal only (AES-256-GCM, no I/O)", "file (AES-256-GCM)", "bare kafkajs producer (700 B, 5 headers)", "kafka (AES-256-GCM, acks=all)"];
+    const sinks = ["no-op", "seal only (AES-256-GCM, no I/O)", "file (AES-256-GCM)", "bare Kafka producer (700 B, 5 headers)", "kafka (AES-256-GCM, acks=all)"];
     expect(rows.map((r) => `${r.round} ${r.sink}`)).toEqual([...sinks.map((s) => `1 ${s}`), ...[...sinks.slice(1), sinks[0]].map((s) => `2 ${s}`)]);
     for (const r of rows) {
       expect(r.appends, r.sink).toBe(100);

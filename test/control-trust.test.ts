@@ -15,14 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
-import { ConfigResourceTypes } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { AuditEventType, SealedAuditRecordSchema, type AuditEvent } from "../src/gen/credex/v1/audit_pb.js";
 import { Purpose } from "../src/gen/credex/v1/types_pb.js";
 import { readAuditLogFile } from "../src/adapters/audit/audit-log-file.js";
-import { createKafkaClient } from "../src/adapters/kafka/kafka-client.js";
-import { createKafkaTopics } from "../src/adapters/kafka/kafka-admin.js";
+import { createKafkaAdmin } from "../src/adapters/kafka/kafka-client.js";
+import { createKafkaTopics, describeTopicConfigs } from "../src/adapters/kafka/kafka-admin.js";
 import { CONTROL_TOPIC_CONFIGS, createKafkaControlChannel } from "../src/adapters/kafka/kafka-control-channel.js";
 import { createAdminClient, type AdminClient } from "../src/client/admin-client.js";
 import { createExchangeClient } from "../src/client/exchange-client.js";
@@ -38,7 +37,7 @@ import { startMonitoredGateway, type MonitoredGateway } from "../src/gateway/sta
 import type { PolicyRejected } from "../src/gateway/policy-updates.js";
 import { copyPolicyDir } from "./support/policy-dir.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
-import { kafkaBrokers } from "./support/kafka.js";
+import { kafkaBrokers, produceRaw } from "./support/kafka.js";
 import { credex, PUBLIC_QUERY, until } from "./support/certificate-ops.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -215,15 +214,13 @@ describe("item 4: policy bundles cannot be rolled back (Kafka control topic)", (
 
 describe("item 4: compaction never drops a revocation", () => {
   it("item 4: the control topic is created with a compaction lag longer than any certificate lives, measured by the broker's clock", async () => {
-    const admin = createKafkaClient({ brokers: kafkaBrokers(), clientId: "credex-test" }).admin();
-    await admin.connect();
+    const admin = createKafkaAdmin({ brokers: kafkaBrokers(), clientId: "credex-test" });
     try {
       const names = ["cleanup.policy", "min.compaction.lag.ms", "message.timestamp.type"];
-      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }] });
-      const config = Object.fromEntries(described.resources[0]!.configEntries.map((c) => [c.configName, c.configValue]));
+      const config = (await describeTopicConfigs(admin, [topic], names)).get(topic);
       expect(config).toEqual({ "cleanup.policy": "compact", "min.compaction.lag.ms": String(3650 * 86_400_000), "message.timestamp.type": "LogAppendTime" });
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   });
 
@@ -241,22 +238,19 @@ describe("item 4: compaction never drops a revocation", () => {
     const revocation = signControlItem(revocationItem({ serial: safe.serial, reason: "keyCompromise", revokedAt: new Date() }), issuer.cert, issuer.key);
     const key = controlItemKey(revocation);
     const overwrite = encodeControlItem(signControlItem(revocationItem({ serial: "0DDBA11", reason: "superseded", revokedAt: new Date() }), issuer.cert, issuer.key));
-    const kafka = createKafkaClient({ brokers: kafkaBrokers(), clientId: "credex-test-attacker" });
-    const producer = kafka.producer();
-    await producer.connect();
     // The replica watches no files and has no CRL: only the topic can tell it of the revocation.
     const first = await startReplica("gw-trust-compaction-1", { control: { kafka: { brokers: [kafkaBrokers()], topic: compacted } }, tls: { ...(parseYaml(readFileSync(fed.configFile, "utf8")) as { tls: object }).tls, watch: false, crl: [] } });
     try {
       for (const t of [compacted, witness]) {
-        await producer.send({ topic: t, acks: -1, messages: [{ key, value: encodeControlItem(revocation) }] });
-        await producer.send({ topic: t, acks: -1, messages: [{ key, value: overwrite }] });
-        await producer.send({ topic: t, acks: -1, messages: [{ key, value: null }] });
+        await produceRaw(kafkaBrokers(), t, [{ key, value: encodeControlItem(revocation) }]);
+        await produceRaw(kafkaBrokers(), t, [{ key, value: overwrite }]);
+        await produceRaw(kafkaBrokers(), t, [{ key, value: null }]);
       }
       // Later items under other keys close the segments, so the cleaner may take them.
       for (let i = 1; i <= 4; i++) {
         await new Promise((r) => setTimeout(r, 250));
         const filler = signControlItem(revocationItem({ serial: `F11${i}`, reason: "superseded", revokedAt: new Date() }), issuer.cert, issuer.key);
-        for (const t of [compacted, witness]) await producer.send({ topic: t, acks: -1, messages: [{ key: controlItemKey(filler), value: encodeControlItem(filler) }] });
+        for (const t of [compacted, witness]) await produceRaw(kafkaBrokers(), t, [{ key: controlItemKey(filler), value: encodeControlItem(filler) }]);
       }
       const control = first.gateway.gateway.control!;
       await until("the overwrite and the tombstone to be refused", () => (control.rejected() >= 2 ? true : undefined), 15_000);
@@ -267,7 +261,6 @@ describe("item 4: compaction never drops a revocation", () => {
       await new Promise((r) => setTimeout(r, 1_000));
       expect(carriesRevocation(await topicRecords(compacted))).toBe(true);
     } finally {
-      await producer.disconnect();
       await stopReplica(first.gateway);
     }
 

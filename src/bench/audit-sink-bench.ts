@@ -23,7 +23,7 @@ export interface SinkBenchResult {
   readonly p99Ms: number;
 }
 
-function event(i: number): AuditEvent {
+export function event(i: number): AuditEvent {
   const now = new Date();
   return create(AuditEventSchema, {
     schemaVersion: 1,
@@ -106,7 +106,7 @@ function mainThreadCpuUs(): number | undefined {
  * At the rates of the latency targets a group commit carries one or two events, so this shows what
  * a commit costs, which the saturating runs above amortise away.
  */
-async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: number, round: number): Promise<SinkRateResult> {
+export async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: number, round: number): Promise<SinkRateResult> {
   for (let i = 0; i < Math.min(300, rate); i++) await sink.append(event(i));
   const total = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
@@ -141,23 +141,19 @@ async function runAtRate(name: string, sink: AuditSink, rate: number, seconds: n
 }
 
 /**
- * The bare kafkajs producer the Kafka sink uses (idempotent, acks=all, one request in flight)
- * under the same group commit, sending a fixed record of a sealed event's size with the sink's
- * five headers: what Kafka costs without sealing and without the sink's bookkeeping.
+ * The bare producer the Kafka sink uses (idempotent, acks=all, one request in flight) under the
+ * same group commit, sending a fixed record of a sealed event's size with the sink's five
+ * headers: what Kafka costs without sealing and without the sink's bookkeeping.
  */
-async function bareProducerSink(brokers: string, topic: string): Promise<AuditSink> {
-  const { createKafkaClient } = await import("../adapters/kafka/kafka-client.js");
-  const kafka = createKafkaClient({ brokers, clientId: "credex-audit-sink-bench", logLevel: "nothing" });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+export async function bareProducerSink(brokers: string, topic: string): Promise<AuditSink> {
+  const { createKafkaTopics } = await import("../adapters/kafka/kafka-admin.js");
+  const { createKafkaProducer } = await import("../adapters/kafka/kafka-client.js");
+  await createKafkaTopics(brokers, [{ topic, partitions: 3 }]);
+  const producer = createKafkaProducer({ brokers, clientId: "credex-audit-sink-bench", idempotent: true });
   const value = Buffer.alloc(700, 7);
   const headers = { "credex-schema-version": "1", "credex-key-id": "k1", "credex-event-type": "EXCHANGE", "credex-requester-agency": "pbc-crc", "credex-chain-position": "bench/1" };
   const committer = createGroupCommitter<AuditEvent, undefined>(async (events) => {
-    await producer.sendBatch({ topicMessages: [{ topic, messages: events.map(() => ({ key: "pbc-crc", value, headers })) }], acks: -1 });
+    await producer.send({ messages: events.map(() => ({ topic, key: "pbc-crc", value, headers })) });
     return events.map(() => undefined);
   });
   return {
@@ -166,8 +162,8 @@ async function bareProducerSink(brokers: string, topic: string): Promise<AuditSi
       return { medium: "kafka", position: "" };
     },
     flush: () => committer.idle(),
-    close: () => producer.disconnect(),
-    describe: () => "bare kafkajs producer",
+    close: () => producer.close(),
+    describe: () => "bare Kafka producer",
   };
 }
 
@@ -209,7 +205,7 @@ export async function benchAuditSinksAtRate(opts: {
   const results: SinkRateResult[] = [];
   try {
     if (opts.brokers) {
-      sinks.push(["bare kafkajs producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${Date.now().toString(36)}`)]);
+      sinks.push(["bare Kafka producer (700 B, 5 headers)", await bareProducerSink(opts.brokers, `credex.audit.bench-bare.${Date.now().toString(36)}`)]);
       sinks.push([`kafka (${opts.suite}, acks=all)`, await benchKafkaSink(opts.brokers, ring, opts.suite, dir)]);
     }
     for (let round = 1; round <= opts.rounds; round++) {

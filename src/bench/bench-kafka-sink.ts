@@ -20,7 +20,7 @@ export type KafkaSinkFactory = (args: BenchKafkaSinkArgs) => Promise<AuditSink>;
 
 /** The Kafka sink as a gateway builds it (acks=all, group commit, checkpoints signed with its key), on the run's own topics. */
 export const createBenchKafkaSink: KafkaSinkFactory = async ({ brokers, config, instance, topic, checkpointTopic, dir }) => {
-  // Loaded only when asked, so runs without Kafka never load kafkajs.
+  // Loaded only when asked, so runs without Kafka never load the Kafka client.
   const { createKafkaAuditSink } = await import("../adapters/kafka/kafka-audit-sink.js");
   return createKafkaAuditSink({
     brokers,
@@ -33,6 +33,5 @@ export const createBenchKafkaSink: KafkaSinkFactory = async ({ brokers, config, 
     checkpointTopic,
     checkpointSigner: createCheckpointSigner({ privateKeyPem: readFileSync(config.tls.key, "utf8"), certificatePem: readFileSync(config.tls.cert, "utf8") }),
     partitions: 3,
-    logLevel: "nothing",
   });
 };

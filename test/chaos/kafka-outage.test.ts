@@ -16,6 +16,7 @@ import { SealedAuditRecordSchema } from "../../src/gen/credex/v1/audit_pb.js";
 import { Purpose } from "../../src/gen/credex/v1/types_pb.js";
 import { createKafkaAuditSink, type KafkaAuditSink } from "../../src/adapters/kafka/kafka-audit-sink.js";
 import { scanKafkaAudit } from "../../src/adapters/kafka/kafka-audit-source.js";
+import { createKafkaControlChannel } from "../../src/adapters/kafka/kafka-control-channel.js";
 import { errorInfoOf } from "../../src/adapters/grpc/rich-status.js";
 import { generateKeyRing } from "../../src/core/audit/key-ring.js";
 import { openSealedRecord } from "../../src/core/audit/seal.js";
@@ -128,6 +129,32 @@ describe("chaos: Kafka audit sink under gateway load", () => {
     console.info(`Kafka paused: ${answered(outcomes).length} answered, ${outcomes.filter((o) => !o.ok).length} refused, stats ${JSON.stringify(sink.stats(), (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
     await expectAllInKafka(answered(outcomes));
   }, 240_000);
+});
+
+describe("chaos: the control channel across a broker restart", () => {
+  // A revocation published after the broker came back must reach a gateway that subscribed before
+  // (it must not need a restart to learn of it), and no item may arrive twice (a replayed bundle
+  // would be taken for a ROLLBACK).
+  it("a subscriber of the control topic receives what is published after the broker restarted, each record once", async () => {
+    const channel = createKafkaControlChannel({ brokers: broker.brokers, topic: `credex.control.chaos-${Math.random().toString(36).slice(2, 8)}` });
+    const received: string[] = [];
+    try {
+      await channel.publish({ key: "revocation/BEFORE", value: new Uint8Array([1]) });
+      const subscription = await channel.subscribe((r) => void received.push(r.key));
+      expect(received).toEqual(["revocation/BEFORE"]);
+      await stopKafkaBroker(kdir);
+      // Long enough for the consumer to fail and be replaced more than once.
+      await new Promise((r) => setTimeout(r, 5_000));
+      broker = await startKafkaBroker({ dataDir: kdir });
+      await vi.waitFor(() => channel.publish({ key: "revocation/AFTER", value: new Uint8Array([2]) }), { timeout: 60_000, interval: 1_000 });
+      await vi.waitFor(() => expect(received).toContain("revocation/AFTER"), { timeout: 60_000, interval: 100 });
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(received).toEqual(["revocation/BEFORE", "revocation/AFTER"]);
+      await subscription.close();
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }, 180_000);
 });
 
 /** Reads the whole topic: chain verifies, and each answered exchange id is there exactly once. */

@@ -28,7 +28,7 @@ export function fileSealedAuditScan(path: string): SealedAuditScan {
 /** The sealed records of the audit topic from `from` on (every gateway of the fleet writes there). */
 export function kafkaSealedAuditScan(options: { readonly brokers: string; readonly topic: string }): SealedAuditScan {
   return async (from, onRecord) => {
-    await scanKafkaAudit({ brokers: options.brokers, topic: options.topic, checkpointTopic: null, from, logLevel: "nothing" }, (entry) => {
+    await scanKafkaAudit({ brokers: options.brokers, topic: options.topic, checkpointTopic: null, from }, (entry) => {
       const record = decoded(entry);
       if (record) onRecord(record);
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createKafkaClient } from "./kafka-client.js";
-import { createKafkaTopics } from "./kafka-admin.js";
+import { MessagesStreamModes, type Message } from "@platformatic/kafka";
+import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from "./kafka-client.js";
+import { createKafkaTopics, fetchTopicOffsets } from "./kafka-admin.js";
 import type { Incident } from "../../core/incidents/incident.js";
 
 /** Default topic of incident snapshots (docs/incidents.md). */
@@ -28,8 +29,7 @@ export interface IncidentPublisher {
 export async function createKafkaIncidentPublisher(options: { brokers: string; topic?: string; clientId?: string }): Promise<IncidentPublisher> {
   const topic = options.topic ?? INCIDENTS_TOPIC;
   await createKafkaTopics(options.brokers, [{ topic, partitions: 1, configs: { "cleanup.policy": "compact,delete", "retention.ms": String(180 * 86_400_000) } }]);
-  const producer = createKafkaClient({ brokers: options.brokers, clientId: options.clientId ?? "credex-incidents" }).producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = createKafkaProducer({ brokers: options.brokers, clientId: options.clientId ?? "credex-incidents", idempotent: true });
   let queue: Promise<void> = Promise.resolve();
   let failed = 0;
   let firstError: unknown;
@@ -41,9 +41,7 @@ export async function createKafkaIncidentPublisher(options: { brokers: string; t
     if (batch.length === 0) return;
     try {
       await producer.send({
-        topic,
-        acks: -1,
-        messages: batch.map((i) => ({ key: i.id, value: JSON.stringify(i), headers: { [INCIDENT_SCHEMA_HEADER]: INCIDENT_SCHEMA } })),
+        messages: batch.map((i) => ({ topic, key: i.id, value: Buffer.from(JSON.stringify(i), "utf8"), headers: { [INCIDENT_SCHEMA_HEADER]: INCIDENT_SCHEMA } })),
       });
     } catch (err) {
       failed += batch.length;
@@ -63,7 +61,7 @@ export async function createKafkaIncidentPublisher(options: { brokers: string; t
     },
     async close() {
       await queue;
-      await producer.disconnect();
+      await producer.close();
     },
     failures: () => failed,
   };
@@ -76,49 +74,48 @@ export async function createKafkaIncidentPublisher(options: { brokers: string; t
  */
 export async function readIncidentsTopic(options: { brokers: string; topic?: string; timeoutMs?: number }): Promise<Incident[]> {
   const topic = options.topic ?? INCIDENTS_TOPIC;
-  const kafka = createKafkaClient({ brokers: options.brokers, clientId: "credex-incidents-reader" });
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Array<{ partition: number; high: string; low: string }>;
+  const clientId = "credex-incidents-reader";
+  const admin = createKafkaAdmin({ brokers: options.brokers, clientId });
+  let ends: Array<{ partition: number; high: bigint; low: bigint }>;
   try {
     // Without this check a missing topic surfaces as the broker's "This server does not host
     // this topic-partition", which names neither the topic nor what to do.
     if (!(await admin.listTopics()).includes(topic)) {
       throw new Error(`topic ${topic} does not exist at ${options.brokers} (a gateway with incidents.kafka creates it when it starts; --topic reads another)`);
     }
-    ends = await admin.fetchTopicOffsets(topic);
+    ends = await fetchTopicOffsets(admin, topic);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
-  const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
+  const remaining = new Map(ends.filter((e) => e.high > e.low).map((e) => [e.partition, e.high - 1n]));
   const byId = new Map<string, Incident>();
   if (remaining.size === 0) return [];
-  const consumer = kafka.consumer({ groupId: `credex-incidents-reader-${randomUUID()}` });
-  await consumer.connect();
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const consumer = createKafkaConsumer({ brokers: options.brokers, clientId, groupId: `credex-incidents-reader-${randomUUID()}`, maxWaitTimeMs: 200 });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${topic} took longer than ${options.timeoutMs ?? 15_000} ms`)), options.timeoutMs ?? 15_000);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            if (message.value) {
-              const incident = JSON.parse(message.value.toString("utf8")) as Incident;
-              byId.set(incident.id, incident);
-            }
-            const last = remaining.get(partition);
-            if (last !== undefined && BigInt(message.offset) >= last) remaining.delete(partition);
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.MANUAL,
+      offsets: ends.map((e) => ({ topic, partition: e.partition, offset: e.low })),
     });
+    timer = setTimeout(() => stream.destroy(new Error(`reading ${topic} took longer than ${timeoutMs} ms`)), timeoutMs);
+    try {
+      for await (const message of stream as AsyncIterable<Message>) {
+        if (message.value) {
+          const incident = JSON.parse(message.value.toString("utf8")) as Incident;
+          byId.set(incident.id, incident);
+        }
+        const last = remaining.get(message.partition);
+        if (last !== undefined && message.offset >= last) remaining.delete(message.partition);
+        if (remaining.size === 0) break;
+      }
+    } finally {
+      await stream.close().catch(() => undefined);
+    }
   } finally {
-    await consumer.disconnect();
+    clearTimeout(timer);
+    await consumer.close(true).catch(() => undefined);
   }
   return [...byId.values()].sort((a, b) => a.openedAt.localeCompare(b.openedAt));
 }

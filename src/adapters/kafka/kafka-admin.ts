@@ -1,12 +1,11 @@
-import type { Admin } from "kafkajs";
-import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
+import { ConfigResourceTypes, ListOffsetTimestamps, type Admin } from "@platformatic/kafka";
+import { createKafkaAdmin, kafkaErrorCodes, kafkaErrorMessage, kafkaFailure } from "./kafka-client.js";
 
 export interface WaitForKafkaOptions {
   /** Stops waiting early, e.g. when the broker process has exited. */
   readonly signal?: AbortSignal;
   /** Pause between two probes. */
   readonly intervalMs?: number;
-  readonly logLevel?: KafkaLogLevel;
 }
 
 /** What a reachable cluster reported. */
@@ -17,25 +16,16 @@ export interface KafkaClusterInfo {
 }
 
 /**
- * One readiness probe: connects and asks for the cluster metadata
- * (DescribeCluster falls back to Metadata in kafkajs). Rejects when the broker
+ * One readiness probe: connects and asks for the cluster metadata. Rejects when the broker
  * does not answer within `timeoutMs`.
  */
-export async function describeKafkaCluster(brokers: string, timeoutMs: number, logLevel?: KafkaLogLevel): Promise<KafkaClusterInfo> {
-  const admin = createKafkaClient({
-    brokers,
-    clientId: "credex-probe",
-    logLevel: logLevel ?? "nothing",
-    connectionTimeoutMs: Math.min(timeoutMs, 3_000),
-    requestTimeoutMs: timeoutMs,
-    retries: 0,
-  }).admin();
+export async function describeKafkaCluster(brokers: string, timeoutMs: number): Promise<KafkaClusterInfo> {
+  const admin = createKafkaAdmin({ brokers, clientId: "credex-probe", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 0 });
   try {
-    await admin.connect();
-    const c = await admin.describeCluster();
-    return { clusterId: c.clusterId, controller: c.controller, brokers: c.brokers.map((b) => `${b.host}:${b.port}`) };
+    const c = await admin.metadata({ topics: [], forceUpdate: true });
+    return { clusterId: c.id, controller: c.controllerId >= 0 ? c.controllerId : null, brokers: [...c.brokers.values()].map((b) => `${b.host}:${b.port}`) };
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 
@@ -54,13 +44,13 @@ export async function waitForKafka(brokers: string, timeoutMs: number, options: 
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      return await describeKafkaCluster(brokers, Math.max(1_000, Math.min(left, 5_000)), options.logLevel);
+      return await describeKafkaCluster(brokers, Math.max(1_000, Math.min(left, 5_000)));
     } catch (err) {
       lastError = err;
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
-  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  const why = kafkaErrorMessage(lastError);
   throw new Error(`Kafka at ${brokers} was not ready within ${timeoutMs} ms (last error: ${why})`, { cause: lastError });
 }
 
@@ -82,14 +72,12 @@ export const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
  * Metadata answer is UNKNOWN_TOPIC_OR_PARTITION (KIP-500/KIP-631). The same holds after a
  * restart, while the broker catches up on the metadata log.
  */
-const NOT_YET = new Set(["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE", "NOT_LEADER_OR_FOLLOWER", "NOT_LEADER_FOR_PARTITION", "REPLICA_NOT_AVAILABLE"]);
+const NOT_YET = ["UNKNOWN_TOPIC_OR_PARTITION", "LEADER_NOT_AVAILABLE", "NOT_LEADER_OR_FOLLOWER", "REPLICA_NOT_AVAILABLE"];
 
 /**
  * Waits until every partition of `topics` has a leader, so a producer can write and offsets
- * can be read at once. kafkajs's own `createTopics({waitForLeaders: true})` retries only
- * LEADER_NOT_AVAILABLE and fails on UNKNOWN_TOPIC_OR_PARTITION, which KRaft answers for a
- * moment after a create; this retries both, and fails only after `timeoutMs`, with the last
- * answer as the cause.
+ * can be read at once. Retries the answers of NOT_YET, and fails only after `timeoutMs`,
+ * with the last answer as the cause.
  */
 export async function waitForTopicLeaders(admin: Admin, topics: readonly string[], timeoutMs = TOPIC_LEADERS_TIMEOUT_MS): Promise<void> {
   if (topics.length === 0) return;
@@ -97,20 +85,22 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
   let last: unknown;
   for (;;) {
     try {
-      const md = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const leaderless = md.topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0)).map((t) => t.name);
-      if (leaderless.length === 0 && md.topics.length === topics.length) return;
-      last = new Error(`no leader yet for ${leaderless.join(", ") || "some topics"}`);
+      const md = await admin.metadata({ topics: [...topics], forceUpdate: true });
+      const leaderless = topics.filter((t) => {
+        const topic = md.topics.get(t);
+        return !topic || topic.partitions.length === 0 || topic.partitions.some((p) => p === undefined || p.leader < 0);
+      });
+      if (leaderless.length === 0) return;
+      last = new Error(`no leader yet for ${leaderless.join(", ")}`);
     } catch (err) {
-      // kafkajs wraps the last error once its own retries are spent.
-      const e = err as { type?: string; cause?: { type?: string } };
-      if (!NOT_YET.has(e.type ?? e.cause?.type ?? "")) throw err;
+      const codes = kafkaErrorCodes(err);
+      if (!NOT_YET.some((c) => codes.has(c))) throw err;
       last = err;
     }
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const why = last instanceof Error ? last.message : String(last);
+  const why = kafkaErrorMessage(last);
   throw new Error(`Kafka topics ${topics.join(", ")} had no leader within ${timeoutMs} ms (last answer: ${why})`, { cause: last });
 }
 
@@ -119,28 +109,64 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
  * producer can write at once (the dev broker has auto.create.topics.enable=false).
  * Resolves to the names it created.
  */
-export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[], logLevel?: KafkaLogLevel): Promise<string[]> {
-  const admin = createKafkaClient({ brokers, clientId: "credex-admin", logLevel: logLevel ?? "nothing" }).admin();
-  await admin.connect();
+export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[]): Promise<string[]> {
+  const admin = createKafkaAdmin({ brokers, clientId: "credex-admin" });
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        // kafkajs's wait fails on UNKNOWN_TOPIC_OR_PARTITION: see waitForTopicLeaders.
-        waitForLeaders: false,
-        topics: missing.map((t) => ({
-          topic: t.topic,
-          numPartitions: t.partitions ?? 1,
-          replicationFactor: t.replicationFactor ?? 1,
-          configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
-    }
-    // Existing topics too: after a broker restart their leaders may still be elected.
-    await waitForTopicLeaders(admin, topics.map((t) => t.topic));
-    return missing.map((t) => t.topic);
+    return await createTopics(admin, topics);
+  } catch (err) {
+    throw kafkaFailure(brokers, err);
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
+}
+
+async function createTopics(admin: Admin, topics: readonly KafkaTopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  const created: string[] = [];
+  for (const t of missing) {
+    if (await createTopicUnlessExists(admin, t.topic, t.partitions ?? 1, t.replicationFactor ?? 1, t.configs ?? {})) created.push(t.topic);
+  }
+  // Existing topics too: after a broker restart their leaders may still be elected.
+  await waitForTopicLeaders(admin, topics.map((t) => t.topic));
+  return created;
+}
+
+/** Creates one topic; false when another client created it meanwhile (TOPIC_ALREADY_EXISTS). */
+export async function createTopicUnlessExists(admin: Admin, topic: string, partitions: number, replicationFactor: number, configs: Readonly<Record<string, string>>): Promise<boolean> {
+  try {
+    await admin.createTopics({ topics: [topic], partitions, replicas: replicationFactor, configs: Object.entries(configs).map(([name, value]) => ({ name, value })) });
+    return true;
+  } catch (err) {
+    if (kafkaErrorCodes(err).has("TOPIC_ALREADY_EXISTS")) return false;
+    throw err;
+  }
+}
+
+/** Per partition of `topic`: its first offset (low) and the offset the next record gets (high). */
+export async function fetchTopicOffsets(admin: Admin, topic: string): Promise<Array<{ partition: number; low: bigint; high: bigint }>> {
+  const md = await admin.metadata({ topics: [topic], forceUpdate: true });
+  const count = md.topics.get(topic)?.partitionsCount ?? 0;
+  const partitions = Array.from({ length: count }, (_, p) => p);
+  const [low, high] = await Promise.all([offsetsAt(admin, topic, partitions, ListOffsetTimestamps.EARLIEST), offsetsAt(admin, topic, partitions, ListOffsetTimestamps.LATEST)]);
+  return partitions.map((p) => ({ partition: p, low: low.get(p) ?? 0n, high: high.get(p) ?? 0n }));
+}
+
+/** Per partition, the first offset whose record is at or after `timestamp` (ms); -1 where there is none. */
+export async function offsetsAt(admin: Admin, topic: string, partitions: readonly number[], timestamp: bigint): Promise<Map<number, bigint>> {
+  if (partitions.length === 0) return new Map();
+  const listed = await admin.listOffsets({ topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }] });
+  return new Map((listed.find((t) => t.name === topic)?.partitions ?? []).map((p) => [p.partitionIndex, p.offset]));
+}
+
+/** Topic configs by topic name (only the names asked for). */
+export async function describeTopicConfigs(admin: Admin, topics: readonly string[], names: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  const described = await admin.describeConfigs({ resources: topics.map((resourceName) => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName, configurationKeys: [...names] })) });
+  const out = new Map<string, Record<string, string>>();
+  for (const res of described) {
+    const config: Record<string, string> = {};
+    for (const c of res.configs) if (c.value !== null && c.value !== undefined) config[c.name] = c.value;
+    out.set(res.resourceName, config);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { Partitioners, type Message, type PartitionMetadata, type Producer } from "kafkajs";
+import { compatibilityPartitioner, type MessageToProduce } from "@platformatic/kafka";
 import { AuditEventType, type AuditEvent, type SealedAuditRecord } from "../../gen/credex/v1/audit_pb.js";
 import type { AuditReceipt, AuditSink } from "../../core/audit-sink.js";
 import { CredexError } from "../../core/errors.js";
@@ -12,8 +12,8 @@ import type { KeyRing } from "../../core/audit/key-ring.js";
 import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuiteName } from "../../core/audit/seal.js";
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
-import { TOPIC_LEADERS_TIMEOUT_MS } from "./kafka-admin.js";
-import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
+import { fetchTopicOffsets, TOPIC_LEADERS_TIMEOUT_MS } from "./kafka-admin.js";
+import { createKafkaAdmin, createKafkaProducer, kafkaErrorMessage, type KafkaProducer } from "./kafka-client.js";
 import { readKafkaTopic, type ReadKafkaTopicOptions } from "./kafka-topic-reader.js";
 
 /** Kafka record headers of an audit record: only what routing and filtering need (issue 3 §3). */
@@ -64,7 +64,6 @@ export interface KafkaAuditSinkOptions {
   readonly drainRetryMs?: number;
   /** Bound on one produce request; past it (after two quick retries) the batch goes to the spool. Default 5 s. */
   readonly requestTimeoutMs?: number;
-  readonly logLevel?: KafkaLogLevel;
   /** Whose checkpoints the gateway trusts (its certificate and CA): a start after a key change, its own checkpoints in the topic. */
   readonly trust?: CheckpointTrust;
   /**
@@ -110,24 +109,29 @@ type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
  * leaders, but one may move again (a broker restarting meanwhile): more tries, each with a fresh
  * admin client (fresh metadata), for as long as a leader election may take, before the start fails.
  */
-async function topicLayout(kafka: ReturnType<typeof createKafkaClient>, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
+async function topicLayout(brokers: string, clientId: string, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
   const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
   for (;;) {
-    const admin = kafka.admin();
+    const admin = createKafkaAdmin({ brokers, clientId, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, retries: 2 });
     try {
-      await admin.connect();
-      const md = await admin.fetchTopicMetadata({ topics: [topic] });
-      const partitionCount = md.topics[0]?.partitions.length ?? 0;
-      const nextOffsets = Array.from({ length: partitionCount }, () => 0n);
-      for (const o of await admin.fetchTopicOffsets(topic)) if (o.partition < partitionCount) nextOffsets[o.partition] = BigInt(o.high);
-      return { partitionCount, nextOffsets };
+      const offsets = await fetchTopicOffsets(admin, topic);
+      return { partitionCount: offsets.length, nextOffsets: offsets.map((o) => o.high) };
     } catch (err) {
       if (Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, 300));
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      await admin.close().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The partition of an audit record's key: murmur2 of the key, as the Java client's default
+ * partitioner (and kafkajs's) computes it, over all partitions, so a key's records land in the
+ * same partition as those written before, whichever client wrote them.
+ */
+export function auditPartitionOf(key: string, partitionCount: number): number {
+  return compatibilityPartitioner({ topic: "" }, Buffer.from(key, "utf8")) % partitionCount;
 }
 
 function createMutex() {
@@ -161,42 +165,33 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     ...(opts.createTopics !== undefined && { create: opts.createTopics }),
     ...(opts.partitions !== undefined && { partitions: opts.partitions }),
     ...(opts.production !== undefined && { production: opts.production }),
-    ...(opts.logLevel !== undefined && { logLevel: opts.logLevel }),
   });
 
-  const kafka = createKafkaClient({
-    brokers: opts.brokers,
-    clientId: `credex-audit-${opts.instance}`,
-    logLevel: opts.logLevel ?? "nothing",
-    connectionTimeoutMs: 1_000,
-    requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
-    retries: 2,
-  });
+  const clientId = `credex-audit-${opts.instance}`;
   // Per partition, the offset the next record will get at the least: every record this run
   // produces lands at or after it (kept up to date from produce responses).
-  const { partitionCount, nextOffsets } = await topicLayout(kafka, topic);
+  const { partitionCount, nextOffsets } = await topicLayout(opts.brokers, clientId, topic);
   if (partitionCount < 1) throw new Error(`topic ${topic} has no partitions`);
-  // Partition chosen here from all partitions (not only those with a leader now), so a
-  // key's records always land in the same partition, before and after an outage.
-  const partitionOf = Partitioners.DefaultPartitioner();
-  const allPartitions: PartitionMetadata[] = Array.from({ length: partitionCount }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 0, replicas: [0], isr: [0] }));
 
-  const newProducer = (): Producer => kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    // Bounded so that an outage moves the batch to the spool within seconds; the same
-    // producer (id and sequence numbers) resends, so a retried batch is not duplicated.
-    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  const newProducer = (): KafkaProducer =>
+    createKafkaProducer({
+      brokers: opts.brokers,
+      clientId,
+      // Idempotent: acks=all (-1) and one request in flight, so a retry neither duplicates nor reorders.
+      idempotent: true,
+      connectionTimeoutMs: 1_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      // Bounded so that an outage moves the batch to the spool within seconds; the same
+      // producer (id and sequence numbers) resends, so a retried batch is not duplicated.
+      retries: 2,
+      retryDelayMs: 100,
+    });
   let producer = newProducer();
-  await producer.connect();
   // What start-up has opened so far, closed again (last first) if a later step fails.
   const openedAtStart: Array<{ close(): Promise<void> }> = [];
   const startFailed = async (err: unknown): Promise<never> => {
     for (const resource of openedAtStart.reverse()) await resource.close().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await producer.close().catch(() => undefined);
     throw err;
   };
   // After a failed send the broker may or may not hold the batch: a new producer (new id,
@@ -394,9 +389,14 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   let closing = false;
   let closed = false;
 
-  const messageOf = (bytes: Uint8Array, sealed?: SealedAuditRecord): Message => {
+  type Outgoing = MessageToProduce<string, Buffer, string, string> & { partition: number };
+  const messageOf = (bytes: Uint8Array, sealed?: SealedAuditRecord): Outgoing => {
     const r = sealed ?? decodeSealedRecord(bytes);
-    const msg: Message = {
+    return {
+      topic,
+      // Chosen here from all partitions (not only those with a leader now), so a key's records
+      // always land in the same partition, before and after an outage.
+      partition: auditPartitionOf(r.requesterAgency, partitionCount),
       key: r.requesterAgency,
       value: Buffer.from(bytes),
       headers: {
@@ -407,24 +407,21 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         [AUDIT_HEADERS.chainPosition]: `${r.gatewayInstance}/${r.sequence}`,
       },
     };
-    msg.partition = partitionOf({ topic, partitionMetadata: allPartitions, message: msg });
-    return msg;
   };
 
   /** Produces records (and optionally a checkpoint); resolves to each record's "topic/partition/offset". */
   async function produce(records: readonly Uint8Array[], checkpoint?: Uint8Array, sealedRecords?: readonly SealedAuditRecord[]): Promise<string[]> {
     const messages = records.map((b, i) => messageOf(b, sealedRecords?.[i]));
-    const topicMessages = messages.length > 0 ? [{ topic, messages }] : [];
-    if (checkpoint) topicMessages.push({ topic: checkpointTopic, messages: [{ key: opts.instance, value: Buffer.from(checkpoint), headers: { [AUDIT_HEADERS.schemaVersion]: "1" } } as Message] });
+    const batch: Array<MessageToProduce<string, Buffer, string, string>> = [...messages];
+    if (checkpoint) batch.push({ topic: checkpointTopic, key: opts.instance, value: Buffer.from(checkpoint), headers: { [AUDIT_HEADERS.schemaVersion]: "1" } });
     if (producerFailed) {
-      await producer.disconnect().catch(() => undefined);
+      await producer.close().catch(() => undefined);
       producer = newProducer();
-      await producer.connect();
       producerFailed = false;
     }
-    let metadata;
+    let result;
     try {
-      metadata = await producer.sendBatch({ topicMessages, acks: -1 });
+      result = await producer.send({ messages: batch });
     } catch (err) {
       producerFailed = true;
       // Also when the drain sent it: the batch may be in Kafka although the answer was lost, and
@@ -433,10 +430,10 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       throw err;
     }
     const base = new Map<number, bigint>();
-    for (const m of metadata) if (m.topicName === topic) base.set(m.partition, BigInt(m.baseOffset ?? m.offset ?? "-1"));
+    for (const o of result.offsets ?? []) if (o.topic === topic) base.set(o.partition, o.offset);
     const next = new Map<number, bigint>();
     const positions = messages.map((m) => {
-      const p = m.partition as number;
+      const p = m.partition;
       const off = next.get(p) ?? base.get(p) ?? -1n;
       next.set(p, off + 1n);
       return `${topic}/${p}/${off}`;
@@ -504,7 +501,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
             await lock(() => markDrained(n));
           }
         } catch (err) {
-          lastError = (err as Error).message;
+          lastError = kafkaErrorMessage(err);
           if (closing) return;
           await new Promise((r) => setTimeout(r, drainRetryMs));
         }
@@ -584,7 +581,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
         try {
           positions = await produce(sealed.map((s) => s.bytes), cp, sealed.map((s) => s.record));
         } catch (err) {
-          lastError = (err as Error).message;
+          lastError = kafkaErrorMessage(err);
           kafkaReachable = false;
           reconcileBeforeDrain = true;
           if (cp) checkpointsSkipped++;
@@ -638,7 +635,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
       // Undelivered spool entries stay on disk; the next start drains them.
       closed = true;
       await draining;
-      await producer.disconnect().catch(() => undefined);
+      await producer.close().catch(() => undefined);
       // Nothing is in flight: the head is exact, and the next start only checks that nothing of this instance came after it.
       await hintSaving;
       const finalHead = chain.head();

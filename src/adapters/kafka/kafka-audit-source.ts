@@ -1,6 +1,5 @@
 import type { AuditEntryHandler } from "../audit/audit-source.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC } from "./audit-topics.js";
-import type { KafkaLogLevel } from "./kafka-client.js";
 import { readKafkaTopic } from "./kafka-topic-reader.js";
 
 export interface ScanKafkaAuditOptions {
@@ -12,7 +11,6 @@ export interface ScanKafkaAuditOptions {
   /** Keep reading new audit records until this aborts (checkpoints are then not read). */
   readonly follow?: AbortSignal;
   readonly onProgress?: (read: number, total: number, topic: string) => void;
-  readonly logLevel?: KafkaLogLevel;
 }
 
 /**
@@ -29,7 +27,6 @@ export async function scanKafkaAudit(opts: ScanKafkaAuditOptions, onEntry: Audit
       topic: t,
       ...(opts.from && { from: opts.from }),
       ...(opts.follow && kind === "record" && { follow: opts.follow }),
-      ...(opts.logLevel && { logLevel: opts.logLevel }),
       ...(opts.onProgress && { onProgress: (done: number, total: number) => opts.onProgress?.(done, total, t) }),
       onRecord: (rec) => {
         const at = { bytes: rec.value, position: `${rec.topic}/${rec.partition}/${rec.offset}`, stream: `${rec.topic}/${rec.partition}` };

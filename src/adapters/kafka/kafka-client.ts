@@ -1,28 +1,19 @@
-import { Kafka, logLevel as kafkajsLogLevel } from "kafkajs";
+import { Admin, Consumer, Producer, stringSerializer, type BaseOptions } from "@platformatic/kafka";
 
-/** How much kafkajs may log; "nothing" by default so tests and the CLI stay readable. */
-export type KafkaLogLevel = "nothing" | "error" | "warn" | "info" | "debug";
 
 export interface KafkaClientOptions {
   /** Comma-separated host:port list, as in KAFKA_BROKERS. */
   readonly brokers: string;
   readonly clientId?: string;
-  readonly logLevel?: KafkaLogLevel;
   /** Bound on a TCP connect to one broker. */
   readonly connectionTimeoutMs?: number;
-  /** Bound on one request (kafkajs default 30 s). */
+  /** Bound on one request (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** kafkajs retries per operation; 0 makes one attempt (used for readiness probes). */
+  /** Retries per operation; 0 makes one attempt (used for readiness probes). */
   readonly retries?: number;
+  /** Pause before a retry (default 300 ms). */
+  readonly retryDelayMs?: number;
 }
-
-const LEVELS: Record<KafkaLogLevel, kafkajsLogLevel> = {
-  nothing: kafkajsLogLevel.NOTHING,
-  error: kafkajsLogLevel.ERROR,
-  warn: kafkajsLogLevel.WARN,
-  info: kafkajsLogLevel.INFO,
-  debug: kafkajsLogLevel.DEBUG,
-};
 
 /** Splits and checks a KAFKA_BROKERS value ("host:port[,host:port...]"). */
 export function parseKafkaBrokers(brokers: string): string[] {
@@ -39,17 +30,107 @@ export function parseKafkaBrokers(brokers: string): string[] {
 }
 
 /**
- * The one place credex configures a kafkajs client. kafkajs is unmaintained
- * (TOOLCHAIN.md), so application code outside src/adapters/kafka/ uses the
- * adapters built on this, never kafkajs types, and a successor can replace it.
+ * The one place credex configures a Kafka client (@platformatic/kafka, BENCHMARKS.md "Kafka
+ * client"). Application code outside src/adapters/kafka/ uses the adapters built on this, never
+ * the client's types, so that the client can be replaced again. Topics are never created by a
+ * produce or a metadata request: the adapters create them with their configs.
  */
-export function createKafkaClient(options: KafkaClientOptions): Kafka {
-  return new Kafka({
-    clientId: options.clientId ?? "credex",
-    brokers: parseKafkaBrokers(options.brokers),
-    logLevel: LEVELS[options.logLevel ?? "nothing"],
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+function baseOptions(options: KafkaClientOptions, clientId: string): BaseOptions {
+  return {
+    clientId: options.clientId ?? clientId,
+    bootstrapBrokers: parseKafkaBrokers(options.brokers),
+    connectTimeout: options.connectionTimeoutMs ?? 3_000,
+    // Both: `timeout` is what the broker is told to wait (a produce's acks=all), `requestTimeout`
+    // how long the client waits for an answer (a broker that stopped answering, SIGSTOP).
+    timeout: options.requestTimeoutMs ?? 30_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    retry: { retries: options.retries ?? 5 },
+    retries: options.retries ?? 5,
+    retryDelay: options.retryDelayMs ?? 300,
+    autocreateTopics: false,
+  };
+}
+
+export function createKafkaAdmin(options: KafkaClientOptions): Admin {
+  return new Admin(baseOptions(options, "credex-admin"));
+}
+
+/** Keys and header values are strings, values bytes. */
+export type KafkaProducer = Producer<string, Buffer, string, string>;
+
+/**
+ * A producer. `idempotent` gives the idempotent producer (KIP-98): acks=all (-1) and one request
+ * in flight per connection, so a retry is neither duplicated nor reordered.
+ */
+export function createKafkaProducer(options: KafkaClientOptions & { readonly idempotent: boolean }): KafkaProducer {
+  return new Producer<string, Buffer, string, string>({
+    ...baseOptions(options, "credex"),
+    idempotent: options.idempotent,
+    ...(options.idempotent && { acks: -1, maxInflights: 1 }),
+    serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
   });
+}
+
+/** A consumer of raw records (key, value and headers as bytes) in a group of its own. */
+export function createKafkaConsumer(options: KafkaClientOptions & { readonly groupId: string; readonly maxWaitTimeMs?: number }): Consumer {
+  return new Consumer({
+    ...baseOptions(options, "credex"),
+    groupId: options.groupId,
+    autocommit: false,
+    // Group members are throwaway readers: a short session lets the broker forget one that died.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    rebalanceTimeout: 10_000,
+    maxWaitTime: options.maxWaitTimeMs ?? 500,
+  });
+}
+
+/**
+ * The Kafka error codes (UNKNOWN_TOPIC_OR_PARTITION, TOPIC_ALREADY_EXISTS, ...) anywhere in an
+ * error the client reported: it nests the broker's answers in aggregate errors and causes.
+ */
+export function kafkaErrorCodes(err: unknown): Set<string> {
+  const codes = new Set<string>();
+  const seen = new Set<unknown>();
+  const visit = (e: unknown) => {
+    if (!e || typeof e !== "object" || seen.has(e)) return;
+    seen.add(e);
+    const x = e as { apiId?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof x.apiId === "string") codes.add(x.apiId);
+    // The client answers a Metadata request for an unknown topic with an error of its own.
+    if (typeof x.message === "string" && x.message.startsWith("Unknown topic ")) codes.add("UNKNOWN_TOPIC_OR_PARTITION");
+    if (Array.isArray(x.errors)) for (const inner of x.errors) visit(inner);
+    visit(x.cause);
+  };
+  visit(err);
+  return codes;
+}
+
+/** One line naming what failed and why: the client's message with the broker's answers and causes nested in it. */
+export function kafkaErrorMessage(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (e: unknown) => {
+    if (!e || typeof e !== "object" || seen.has(e)) return;
+    seen.add(e);
+    const x = e as { message?: unknown; serverErrorMessage?: unknown; errors?: unknown; cause?: unknown };
+    // Retries repeat the same message: each is said once.
+    const message = typeof x.message === "string" ? x.message.replace(/\.$/, "") : "";
+    if (message !== "" && !parts.includes(message)) parts.push(message);
+    if (typeof x.serverErrorMessage === "string" && x.serverErrorMessage !== "") parts.push(x.serverErrorMessage);
+    if (Array.isArray(x.errors)) for (const inner of x.errors) visit(inner);
+    visit(x.cause);
+  };
+  visit(err);
+  return parts.length > 0 ? parts.join(": ") : String(err);
+}
+
+/**
+ * An error of the client as one that names the brokers and carries the broker's answers in its
+ * message ("Cannot connect to any broker" alone names no address); credex's own errors pass
+ * unchanged. The original stays the cause.
+ */
+export function kafkaFailure(brokers: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== "string" || !code.startsWith("PLT_KFK_")) return err;
+  return new Error(`Kafka at ${brokers}: ${kafkaErrorMessage(err)}`, { cause: err });
 }

@@ -1,9 +1,9 @@
-import { randomUUID } from "node:crypto";
-import { ConfigResourceTypes, type Admin, type Consumer, type Producer } from "kafkajs";
+import type { Admin } from "@platformatic/kafka";
 import type { ControlChannel } from "../../core/control/control-channel.js";
 import { LONGEST_CERTIFICATE_VALIDITY_MS } from "../../core/control/revocation-item.js";
-import { createKafkaClient } from "./kafka-client.js";
-import { createKafkaTopics } from "./kafka-admin.js";
+import { createKafkaAdmin, createKafkaProducer, type KafkaProducer } from "./kafka-client.js";
+import { createKafkaTopics, describeTopicConfigs, fetchTopicOffsets } from "./kafka-admin.js";
+import { followTopic, type TopicFollower } from "./kafka-topic-follower.js";
 
 export interface KafkaControlChannelOptions {
   /** Comma-separated host:port list. */
@@ -56,9 +56,7 @@ export function controlTopicProblems(config: Readonly<Record<string, string | un
 }
 
 async function checkTopic(admin: Admin, topic: string): Promise<string> {
-  const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: CHECKED_CONFIGS }] });
-  const config: Record<string, string> = {};
-  for (const entry of described.resources[0]?.configEntries ?? []) config[entry.configName] = entry.configValue;
+  const config = (await describeTopicConfigs(admin, [topic], CHECKED_CONFIGS)).get(topic) ?? {};
   const problems = controlTopicProblems(config);
   if (problems === "") return "";
   const fix = Object.entries(CONTROL_TOPIC_CONFIGS).filter(([name]) => CHECKED_CONFIGS.includes(name) && name !== "cleanup.policy");
@@ -72,35 +70,35 @@ async function checkTopic(admin: Admin, topic: string): Promise<string> {
  * partition keeps items in publication order.
  */
 export function createKafkaControlChannel(options: KafkaControlChannelOptions): ControlChannel {
-  const kafka = createKafkaClient({ brokers: options.brokers, clientId: options.clientId ?? "credex-control" });
-  let producer: Producer | undefined;
+  const clientId = options.clientId ?? "credex-control";
+  let producer: KafkaProducer | undefined;
   let topicReady: Promise<unknown> | undefined;
-  const consumers = new Set<Consumer>();
+  const followers = new Set<TopicFollower>();
   const replayTimeoutMs = options.replayTimeoutMs ?? 30_000;
   const ensureTopic = () => (topicReady ??= createKafkaTopics(options.brokers, [{ topic: options.topic, partitions: 1, configs: CONTROL_TOPIC_CONFIGS }]));
+  const stop = async (follower: TopicFollower) => {
+    followers.delete(follower);
+    await follower.close();
+  };
 
   return {
     description: `kafka ${options.topic} @ ${options.brokers}`,
     async publish(record) {
       await ensureTopic();
-      if (!producer) {
-        producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-        await producer.connect();
-      }
-      await producer.send({ topic: options.topic, acks: -1, messages: [{ key: record.key, value: Buffer.from(record.value) }] });
+      producer ??= createKafkaProducer({ brokers: options.brokers, clientId, idempotent: true });
+      await producer.send({ messages: [{ topic: options.topic, key: record.key, value: Buffer.from(record.value) }] });
     },
     async subscribe(onRecord) {
       await ensureTopic();
-      const admin = kafka.admin();
-      await admin.connect();
+      const admin = createKafkaAdmin({ brokers: options.brokers, clientId });
       // The end of the log now: the replay is complete once every partition reached it.
       const ends = new Map<number, bigint>();
       let unsafe = "";
       try {
         if (options.onUnsafeTopic) unsafe = await checkTopic(admin, options.topic);
-        for (const p of await admin.fetchTopicOffsets(options.topic)) ends.set(p.partition, BigInt(p.high));
+        for (const p of await fetchTopicOffsets(admin, options.topic)) ends.set(p.partition, p.high);
       } finally {
-        await admin.disconnect();
+        await admin.close();
       }
       if (unsafe !== "") {
         if (options.onUnsafeTopic === "refuse") throw new Error(`refusing the control channel: ${unsafe}`);
@@ -111,26 +109,32 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
       const replayed = new Promise<void>((resolve) => (caughtUp = resolve));
       if (pending.size === 0) caughtUp();
 
-      const consumer = kafka.consumer({ groupId: `credex-control-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
-      consumers.add(consumer);
-      await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-      // Without committed offsets a rejoin after a rebalance (a broker restart) reads from offset 0 again: each
-      // record is delivered once, so that the consumer never takes history for a replay (a bundle's ROLLBACK).
+      // Every record from offset 0, by a reader of its own that commits nothing; a failed reader is
+      // replaced from where delivery stood, so each record is delivered once and the consumer never
+      // takes history for a replay (a bundle's ROLLBACK).
       const delivered = new Map<number, bigint>();
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          const offset = BigInt(message.offset);
-          if (offset <= (delivered.get(partition) ?? -1n)) return;
-          delivered.set(partition, offset);
-          onRecord({ key: message.key?.toString("utf8") ?? "", value: message.value ?? Buffer.alloc(0) });
-          if (pending.has(partition) && BigInt(message.offset) + 1n >= ends.get(partition)!) {
+      const follower = await followTopic({
+        brokers: options.brokers,
+        clientId,
+        groupPrefix: "credex-control",
+        topic: options.topic,
+        from: new Map(),
+        maxWaitTimeMs: 100,
+        onBatch: (partition, messages) => {
+          for (const message of messages) {
+            // A batch retried after onRecord threw is not delivered twice up to where it threw.
+            if (message.offset <= (delivered.get(partition) ?? -1n)) continue;
+            delivered.set(partition, message.offset);
+            onRecord({ key: message.key?.toString("utf8") ?? "", value: message.value ?? Buffer.alloc(0) });
+          }
+          const last = messages[messages.length - 1]!.offset;
+          if (pending.has(partition) && last + 1n >= ends.get(partition)!) {
             pending.delete(partition);
             if (pending.size === 0) caughtUp();
           }
         },
       });
+      followers.add(follower);
       // A replica must not serve on a partial revocation state: give up (and fail the start) rather than wait for ever.
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -141,23 +145,20 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
           }),
         ]);
       } catch (err) {
-        consumers.delete(consumer);
-        await consumer.disconnect().catch(() => undefined);
+        await stop(follower).catch(() => undefined);
         throw err;
       } finally {
         clearTimeout(timer);
       }
       return {
         async close() {
-          consumers.delete(consumer);
-          await consumer.disconnect();
+          await stop(follower);
         },
       };
     },
     async close() {
-      await Promise.all([...consumers].map((c) => c.disconnect()));
-      consumers.clear();
-      await producer?.disconnect();
+      await Promise.all([...followers].map(stop));
+      await producer?.close();
       producer = undefined;
     },
   };

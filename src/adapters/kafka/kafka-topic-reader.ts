@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { createKafkaClient, type KafkaLogLevel } from "./kafka-client.js";
+import { MessagesStreamModes, type Message } from "@platformatic/kafka";
+import { fetchTopicOffsets, offsetsAt } from "./kafka-admin.js";
+import { createKafkaAdmin, createKafkaConsumer, kafkaFailure } from "./kafka-client.js";
 
-/** One Kafka record as read, without kafkajs types. */
+/** One Kafka record as read, without the client's types. */
 export interface KafkaRecordRead {
   readonly topic: string;
   readonly partition: number;
@@ -29,7 +31,6 @@ export interface ReadKafkaTopicOptions {
   readonly onProgress?: (read: number, total: number) => void;
   /** Fail when nothing arrives for this long (default 30 s). */
   readonly idleTimeoutMs?: number;
-  readonly logLevel?: KafkaLogLevel;
 }
 
 export interface ReadKafkaTopicResult {
@@ -37,24 +38,42 @@ export interface ReadKafkaTopicResult {
   readonly partitions: number;
 }
 
+/** A record as the client delivers it (bytes), in the shape the readers hand on. */
+export function recordRead(topic: string, m: Message): KafkaRecordRead {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of m.headers) if (k) headers[k.toString("utf8")] = v ? v.toString("utf8") : "";
+  return {
+    topic,
+    partition: m.partition,
+    offset: m.offset.toString(),
+    key: m.key ? m.key.toString("utf8") : undefined,
+    value: m.value ?? Buffer.alloc(0),
+    headers,
+    timestamp: Number(m.timestamp),
+  };
+}
+
 /**
  * Reads every partition of a topic from a start point up to its high
  * watermark at the time of the call, then stops (a bounded scan, for the
  * officers' tools). Uses a throwaway consumer group, deleted afterwards, and
- * commits no offsets.
+ * commits no offsets: the start offsets are given to the consumer, not looked up.
  */
 export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
-  const kafka = createKafkaClient({ brokers: opts.brokers, clientId: "credex-audit-reader", logLevel: opts.logLevel ?? "nothing" });
-  const admin = kafka.admin();
-  await admin.connect();
+  return readTopic(opts).catch((err: unknown) => Promise.reject(kafkaFailure(opts.brokers, err)));
+}
+
+async function readTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
+  const admin = createKafkaAdmin({ brokers: opts.brokers, clientId: "credex-audit-reader" });
   try {
     if (!(await admin.listTopics()).includes(opts.topic)) throw new Error(`Kafka topic ${opts.topic} does not exist at ${opts.brokers}`);
-    const offsets = await admin.fetchTopicOffsets(opts.topic);
-    const starts = new Map<number, bigint>(offsets.map((o) => [o.partition, BigInt(o.low)]));
+    const offsets = await fetchTopicOffsets(admin, opts.topic);
+    const starts = new Map<number, bigint>(offsets.map((o) => [o.partition, o.low]));
     if (opts.from) {
-      for (const o of await admin.fetchTopicOffsetsByTimestamp(opts.topic, opts.from.getTime())) {
-        const s = BigInt(o.offset);
-        if (s >= 0n) starts.set(o.partition, s > (starts.get(o.partition) ?? 0n) ? s : (starts.get(o.partition) ?? 0n));
+      for (const [p, s] of await offsetsAt(admin, opts.topic, offsets.map((o) => o.partition), BigInt(opts.from.getTime()))) {
+        // -1: no record at or after the time; the read starts at the end of that partition.
+        const at = s >= 0n ? s : (offsets.find((o) => o.partition === p)?.high ?? 0n);
+        if (at > (starts.get(p) ?? 0n)) starts.set(p, at);
       }
     }
     if (opts.startOffsets) {
@@ -64,12 +83,11 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
       }
     }
     const FOREVER = 2n ** 63n;
-    const ends = new Map<number, bigint>(offsets.map((o) => [o.partition, opts.follow ? FOREVER : BigInt(o.high)]));
+    const ends = new Map<number, bigint>(offsets.map((o) => [o.partition, opts.follow ? FOREVER : o.high]));
     if (opts.tailPerPartition !== undefined) {
-      for (const [p, high] of ends) {
-        const h = high === FOREVER ? BigInt(offsets.find((o) => o.partition === p)?.high ?? "0") : high;
-        const tailStart = h - BigInt(opts.tailPerPartition);
-        if (tailStart > (starts.get(p) as bigint)) starts.set(p, tailStart);
+      for (const o of offsets) {
+        const tailStart = o.high - BigInt(opts.tailPerPartition);
+        if (tailStart > (starts.get(o.partition) as bigint)) starts.set(o.partition, tailStart);
       }
     }
     const pending = new Set([...ends].filter(([p, high]) => (starts.get(p) ?? 0n) < high).map(([p]) => p));
@@ -78,73 +96,53 @@ export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadK
     if (pending.size === 0) return { records: 0, partitions: offsets.length };
 
     const groupId = `credex-audit-reader-${randomBytes(6).toString("hex")}`;
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    const consumer = createKafkaConsumer({ brokers: opts.brokers, clientId: "credex-audit-reader", groupId, maxWaitTimeMs: 200 });
     let read = 0;
+    let idle: NodeJS.Timeout | undefined;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-      // A fresh group starts at the beginning; later starts (--from) are sought once the group is joined.
-      const low = new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
-      const toSeek = [...pending].filter((p) => (starts.get(p) as bigint) > (low.get(p) as bigint));
-      if (toSeek.length > 0) {
-        consumer.on(consumer.events.GROUP_JOIN, () => {
-          for (const p of toSeek) consumer.seek({ topic: opts.topic, partition: p, offset: String(starts.get(p)) });
-        });
-      }
-      await new Promise<void>((resolve, reject) => {
-        let idle: NodeJS.Timeout | undefined;
-        if (opts.follow) {
-          if (opts.follow.aborted) resolve();
-          opts.follow.addEventListener("abort", () => resolve(), { once: true });
-        }
-        const arm = () => {
-          clearTimeout(idle);
-          if (opts.follow) return;
-          idle = setTimeout(() => reject(new Error(`no record from ${opts.topic} for ${opts.idleTimeoutMs ?? 30_000} ms (${read}/${total} read)`)), opts.idleTimeoutMs ?? 30_000);
-        };
-        arm();
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              if (!pending.has(partition)) return;
-              const offset = BigInt(message.offset);
-              const end = ends.get(partition) as bigint;
-              if (offset < (starts.get(partition) as bigint)) return;
-              if (offset < end) {
-                const headers: Record<string, string> = {};
-                for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString("utf8") : String(v);
-                await opts.onRecord({
-                  topic: opts.topic,
-                  partition,
-                  offset: message.offset,
-                  key: message.key?.toString("utf8"),
-                  value: message.value ?? Buffer.alloc(0),
-                  headers,
-                  timestamp: Number(message.timestamp),
-                });
-                read++;
-                if (read % 1000 === 0) opts.onProgress?.(read, total);
-                arm();
-              }
-              if (offset >= end - 1n) {
-                pending.delete(partition);
-                if (pending.size === 0) {
-                  clearTimeout(idle);
-                  resolve();
-                }
-              }
-            },
-          })
-          .catch(reject);
+      const stream = await consumer.consume({
+        topics: [opts.topic],
+        mode: MessagesStreamModes.MANUAL,
+        offsets: [...starts].map(([partition, offset]) => ({ topic: opts.topic, partition, offset })),
       });
+      const idleMs = opts.idleTimeoutMs ?? 30_000;
+      const arm = () => {
+        clearTimeout(idle);
+        if (opts.follow) return;
+        idle = setTimeout(() => stream.destroy(new Error(`no record from ${opts.topic} for ${idleMs} ms (${read}/${total} read)`)), idleMs);
+      };
+      const stop = () => void stream.close().catch(() => undefined);
+      if (opts.follow?.aborted) stop();
+      opts.follow?.addEventListener("abort", stop, { once: true });
+      arm();
+      try {
+        for await (const message of stream as AsyncIterable<Message>) {
+          const { partition, offset } = message;
+          if (!pending.has(partition) || offset < (starts.get(partition) as bigint)) continue;
+          const end = ends.get(partition) as bigint;
+          if (offset < end) {
+            await opts.onRecord(recordRead(opts.topic, message));
+            read++;
+            if (read % 1000 === 0) opts.onProgress?.(read, total);
+            arm();
+          }
+          if (offset >= end - 1n) {
+            pending.delete(partition);
+            if (pending.size === 0) break;
+          }
+        }
+      } finally {
+        opts.follow?.removeEventListener("abort", stop);
+        await stream.close().catch(() => undefined);
+      }
       opts.onProgress?.(read, total);
     } finally {
-      await consumer.disconnect().catch(() => undefined);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
+      clearTimeout(idle);
+      await consumer.close(true).catch(() => undefined);
+      await admin.deleteGroups({ groups: [groupId] }).catch(() => undefined);
     }
     return { records: read, partitions: offsets.length };
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }

@@ -125,7 +125,7 @@ const out = (s: string) => process.stdout.write(s);
 /** `credex audit export | head` closes the pipe early: that is the reader's choice, not an error. */
 const err = (s: string) => process.stderr.write(s);
 
-/** Scans the chosen source; kafkajs is loaded only for a Kafka source. */
+/** Scans the chosen source; the Kafka client is loaded only for a Kafka source. */
 async function scanSource(
   v: Values,
   from: Date | undefined,

@@ -33,7 +33,7 @@ export const command: CliCommand = {
     const [action, ...extra] = parsed.positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const dataDir = parsed.values.dir;
-    // Loaded here so that `credex --help` does not pay for kafkajs.
+    // Loaded here so that `credex --help` does not pay for the Kafka client.
     const broker = await import("../../dev/kafka-broker.js");
     switch (action) {
       case "start": {
