@@ -50,6 +50,8 @@ import type { ObjectionDelivery } from "../core/objections/objection-calls.js";
 import { startMemberServices, type MemberServiceParts, type MemberServices } from "./member-services.js";
 import { createRuntimeSettings, type RuntimeSettingRefused, type RuntimeSettings } from "./runtime-settings.js";
 import type { AgencyRateLimit } from "../core/agency-rate-limiter.js";
+import type { RuntimeSettingRecord } from "../core/control/runtime-setting-item.js";
+import type { ControlItem } from "../core/control/control-item.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -91,6 +93,8 @@ export interface GatewayParts {
   readonly agencyThrottle?: { throttle(agencyId: string, limit: AgencyRateLimit): void; unthrottle(agencyId: string): void };
   /** A suspension, throttle or restricted-mode record on the control topic was refused (forged, replayed, not a replica's). */
   readonly onRuntimeSettingRefused?: (refused: RuntimeSettingRefused) => void;
+  /** A suspension, throttle or restricted mode is in force on this replica (set here or received from the topic). */
+  readonly onRuntimeSettingApplied?: (record: RuntimeSettingRecord, item: ControlItem) => void;
 }
 
 export interface RunningGateway {
@@ -175,6 +179,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     publish: () => certificates.publish,
     log: (fields) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "gateway-control", instance: config.instance, ...fields })}\n`),
     onRefused: parts.onRuntimeSettingRefused,
+    onApplied: parts.onRuntimeSettingApplied,
   });
   certificates = await startGatewayCertificates({
     config,
