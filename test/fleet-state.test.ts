@@ -10,8 +10,8 @@
  *   from its first call (the control topic is replayed before it serves);
  * - a record an attacker writes to the topic — signed by an agency's
  *   certificate, by a key of another CA, with a changed payload, or a replay
- *   of an older genuine "resumed" — is refused and reported on every replica,
- *   and changes nothing.
+ *   of an older genuine "resumed" — is refused on every replica, changes
+ *   nothing, and opens a "runtime-setting-refused" incident.
  */
 import { createPrivateKey, randomUUID, X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -274,6 +274,9 @@ describe("records written to the topic by anyone but a replica are refused and r
     for (const r of replicas) {
       expect(r.gateway.gateway.registry.suspensionOf(AGENCY)).toBeUndefined();
       await r.csrc.query(query);
+      // Reported as tampering with the control topic on every replica (one open incident per key).
+      const incidents = r.gateway.incidents!.manager.list({ detector: "runtime-setting-refused" });
+      expect([r.name, incidents.map((i) => [i.key, i.category, i.level])]).toEqual([r.name, [[key, "network-attack", "III"]]]);
     }
   });
 

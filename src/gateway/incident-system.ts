@@ -294,6 +294,10 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
         parts?.members?.onObjectionOverdue?.(objection);
       },
     },
+    onRuntimeSettingRefused: (refused) => {
+      system.report({ kind: "runtime-setting-refused", at: new Date(), key: refused.key, problem: `${refused.reason}: ${refused.detail}` });
+      parts?.onRuntimeSettingRefused?.(refused);
+    },
     onPolicyRejected: (event) => {
       system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });
       parts?.onPolicyRejected?.(event);

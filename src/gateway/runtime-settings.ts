@@ -69,6 +69,9 @@ export interface RuntimeSettings {
  */
 export function createRuntimeSettings(options: RuntimeSettingsOptions): RuntimeSettings {
   const current = new Map<string, RuntimeSettingRecord & SettingOrder>();
+  /** Every item this replica has decided on, by signature: a second copy of one is a replay (ROLLBACK), not a write. */
+  const seen = new Set<string>();
+  const identity = (item: ControlItem) => `${controlItemKey(item)} ${Buffer.from(item.signature).toString("base64")}`;
   let applied = 0;
   let rejected = 0;
   const isOurs = (key: string | undefined) => key !== undefined && RUNTIME_SETTING_ITEMS.some((t) => key.startsWith(`${t}/`));
@@ -104,6 +107,13 @@ export function createRuntimeSettings(options: RuntimeSettingsOptions): RuntimeS
       // The same item again (this replica's own write coming back from the topic): already in force.
       if (c === 0) return;
       if (c < 0) {
+        if (!seen.has(identity(item))) {
+          // A replica's write that lost a race (it set the same setting before it had received the later one): every replica resolves it alike.
+          options.log({ msg: "runtime setting superseded", key, sequence: record.sequence, actor: record.actor, inForce: held.sequence });
+          seen.add(identity(item));
+          return;
+        }
+        // The same signed item again, after a later one: a copy written back onto the topic.
         throw new ControlItemError(
           "ROLLBACK",
           `${key} sequence ${record.sequence} (issued ${item.issuedAt.toISOString()} by ${record.actor}) is not above the setting in force (sequence ${held.sequence}, issued ${held.issuedAt.toISOString()} by ${held.actor})`,
@@ -113,6 +123,7 @@ export function createRuntimeSettings(options: RuntimeSettingsOptions): RuntimeS
     }
     enforce(record.setting, record.actor);
     current.set(key, { ...record, ...order });
+    seen.add(identity(item));
     applied++;
     options.log({ msg: "runtime setting applied", key, sequence: record.sequence, actor: record.actor, signer: item.signer.slice(0, 16) });
     options.onApplied?.(record, item);
