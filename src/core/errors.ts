@@ -152,6 +152,7 @@ export const ERROR_CATALOGUE = {
   INCIDENT_NOT_FOUND: [GrpcCode.NOT_FOUND, "no incident with this id"],
   INCIDENT_STATE_INVALID: [GrpcCode.FAILED_PRECONDITION, "the incident cannot move to that state from its current one"],
   ADMIN_TARGET_UNKNOWN: [GrpcCode.NOT_FOUND, "the agency or certificate named is not known to the gateway"],
+  CONTROL_PUBLISH_FAILED: [N, "the setting is in force on this replica, but the control topic did not take it: the other replicas do not have it"],
   // only the authority that revoked a certificate lifts the revocation
   REVOCATION_NOT_LIFTABLE: [P, "the certificate is revoked by the CA (CRL or signed control item); an officer cannot lift that revocation"],
 

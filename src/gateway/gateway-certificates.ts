@@ -1,8 +1,9 @@
+import type { X509Certificate } from "node:crypto";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { createCertificateExpiryWatch, type CertificateExpiring, type CertificateExpiryEntry } from "../core/certificate-expiry.js";
-import type { ControlChannel } from "../core/control/control-channel.js";
-import { startControlConsumer, type ControlConsumer, type ControlHandler } from "../core/control/control-consumer.js";
+import type { ControlChannel, ControlRecord } from "../core/control/control-channel.js";
+import { startControlConsumer, type ControlConsumer, type ControlHandler, type ControlVerifier } from "../core/control/control-consumer.js";
 import type { ControlItemError } from "../core/control/control-item.js";
 import { REVOCATION_ITEM, revocationOf } from "../core/control/revocation-item.js";
 import type { ExchangeContext } from "../core/exchange-context.js";
@@ -21,6 +22,8 @@ export interface GatewayCertificatesOptions {
   readonly controlChannel?: ControlChannel | undefined;
   /** Handlers of other item types (policy bundles), present from the replay on. */
   readonly controlHandlers?: Readonly<Record<string, ControlHandler>> | undefined;
+  /** Verifiers of item types a replica signs (runtime settings); the rest must be signed by a trusted CA. */
+  readonly controlVerifiers?: Readonly<Record<string, ControlVerifier>> | undefined;
   /** Every refused control record, after it is logged. */
   readonly onControlRejected?: ((error: ControlItemError, key: string) => void) | undefined;
   readonly log?: GatewayTlsLog | undefined;
@@ -37,6 +40,10 @@ export interface GatewayCertificates {
   observeExchange(ctx: ExchangeContext): void;
   certificateExpiry(): CertificateExpiryEntry[];
   readonly control: ControlConsumer | undefined;
+  /** The CA certificates in use (the bundle of the material in force). */
+  trusted(): readonly X509Certificate[];
+  /** Publishes on the control channel; undefined when none is configured. */
+  readonly publish: ((record: ControlRecord) => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -109,6 +116,7 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
       ? await startControlConsumer({
           channel,
           trusted: () => reloader.trusted(),
+          ...(options.controlVerifiers ? { verifiers: options.controlVerifiers } : {}),
           handlers: {
             ...options.controlHandlers,
             [REVOCATION_ITEM]: (item) => {
@@ -144,6 +152,8 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
     },
     certificateExpiry: () => expiry.snapshot(),
     control,
+    trusted: () => reloader.trusted(),
+    publish: publishOn(channel),
     async close() {
       reloader.close();
       clearInterval(expiryTimer);
@@ -151,4 +161,8 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
       await channel?.close();
     },
   };
+}
+
+function publishOn(channel: ControlChannel | undefined): ((record: ControlRecord) => Promise<void>) | undefined {
+  return channel ? (record) => channel.publish(record) : undefined;
 }

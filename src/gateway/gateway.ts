@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createPrivateKey, randomUUID, X509Certificate } from "node:crypto";
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
@@ -52,6 +52,10 @@ import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type Poli
 import { randomTraceId } from "./trace-id.js";
 import type { ObjectionDelivery } from "../core/objections/objection-calls.js";
 import { startMemberServices, type MemberServiceParts, type MemberServices } from "./member-services.js";
+import { createRuntimeSettings, type RuntimeSettingRefused, type RuntimeSettings } from "./runtime-settings.js";
+import type { AgencyRateLimit } from "../core/agency-rate-limiter.js";
+import type { RuntimeSettingRecord } from "../core/control/runtime-setting-item.js";
+import type { ControlItem } from "../core/control/control-item.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -95,6 +99,12 @@ export interface GatewayParts {
   readonly auditHistory?: AuditHistory;
   /** A subject's queries read from the audit (ListSubjectQueries); none: that call is refused with AUDIT_UNAVAILABLE. */
   readonly queryHistory?: QueryHistorySource;
+  /** Where fleet-wide throttles (control topic) bind: the per-agency rate limiter behind `admit`. */
+  readonly agencyThrottle?: { throttle(agencyId: string, limit: AgencyRateLimit): void; unthrottle(agencyId: string): void };
+  /** A suspension, throttle or restricted-mode record on the control topic was refused (forged, replayed, not a replica's). */
+  readonly onRuntimeSettingRefused?: (refused: RuntimeSettingRefused) => void;
+  /** A suspension, throttle or restricted mode is in force on this replica (set here or received from the topic). */
+  readonly onRuntimeSettingApplied?: (record: RuntimeSettingRecord, item: ControlItem) => void;
 }
 
 export interface RunningGateway {
@@ -129,8 +139,11 @@ export interface RunningGateway {
   /** Replaces the policy in force atomically (a new evaluator; the old one finishes the exchanges that began with it). */
   setAuthorizer(next: Authorizer): void;
   authorizer(): Authorizer;
-  /** Restricted mode: only level-1 data flows (incident containment). */
+  /** Restricted mode: only level-1 data flows (incident containment). On this replica only; runtimeSettings.set reaches the fleet. */
   setRestrictedMode(on: boolean): void;
+  restrictedMode(): boolean;
+  /** Suspensions, throttles and restricted mode for the whole fleet (signed, on the control topic). */
+  readonly runtimeSettings: RuntimeSettings;
   auditSink(): AuditSink;
   /** Metrics endpoint, telemetry gauges and posture monitor; present when the config has an observability section. */
   readonly observability?: RunningObservability | undefined;
@@ -158,9 +171,27 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     onPolicyApplied: parts.onPolicyApplied,
     onPolicyRejected: parts.onPolicyRejected,
   });
+  let restricted = false;
   // eslint-disable-next-line prefer-const -- assigned once the TLS material has been checked
   let credentials: ReloadableServerCredentials;
-  const certificates = await startGatewayCertificates({
+  // eslint-disable-next-line prefer-const -- assigned below; the settings use it only after start
+  let certificates: Awaited<ReturnType<typeof startGatewayCertificates>>;
+  const runtimeSettings = createRuntimeSettings({
+    registry,
+    setRestricted: (on) => void (restricted = on),
+    throttle: parts.agencyThrottle,
+    trust: { trustDomain: config.trustDomain, isRevoked: (serial) => revocations.lookup(serial) !== undefined },
+    trusted: () => certificates.trusted(),
+    signer: () => {
+      const m = certificates.material();
+      return { certificate: new X509Certificate(m.cert), key: createPrivateKey(m.key) };
+    },
+    publish: () => certificates.publish,
+    log: (fields) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "gateway-control", instance: config.instance, ...fields })}\n`),
+    onRefused: parts.onRuntimeSettingRefused,
+    onApplied: parts.onRuntimeSettingApplied,
+  });
+  certificates = await startGatewayCertificates({
     config,
     apply: (m) => {
       // The checkpoint signer is checked first: a key it cannot use refuses the whole reload.
@@ -171,13 +202,17 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     revocations,
     onCertificateExpiring: parts.onCertificateExpiring,
     controlChannel: parts.controlChannel,
-    controlHandlers: { [POLICY_BUNDLE_ITEM]: (item) => policyUpdates.handle(item) },
-    onControlRejected: (err, key) => policyUpdates.refused(err, key),
+    // Runtime settings are replayed with the rest of the topic, before the gateway serves its first call.
+    controlHandlers: { [POLICY_BUNDLE_ITEM]: (item) => policyUpdates.handle(item), ...runtimeSettings.handlers },
+    controlVerifiers: runtimeSettings.verifiers,
+    onControlRejected: (err, key) => {
+      policyUpdates.refused(err, key);
+      runtimeSettings.refused(err, key);
+    },
   });
   // A replica starts serving with the latest bundle of the topic, not the policy files of its config.
   await policyUpdates.start();
   const material = (): TlsMaterial => certificates.material();
-  let restricted = false;
   let acceptingCalls = true;
 
   credentials = new ReloadableServerCredentials(material(), { minVersion: config.tls.minVersion, ciphers: DEFAULT_TLS12_CIPHERS });
@@ -369,6 +404,8 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     setRestrictedMode(on) {
       restricted = on;
     },
+    restrictedMode: () => restricted,
+    runtimeSettings,
     auditSink: () => parts.auditSink,
     observability,
     members,

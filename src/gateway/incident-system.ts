@@ -15,6 +15,7 @@ import { observationOf, type SecurityEvent } from "../core/incidents/security-ev
 import type { Incident, IncidentState } from "../core/incidents/incident.js";
 import type { Playbook } from "../core/incidents/playbook.js";
 import type { Pseudonymize } from "../core/stages/audit.js";
+import type { RuntimeSetting } from "../core/control/runtime-setting-item.js";
 import { createFileIncidentStore } from "../adapters/incidents/file-incident-store.js";
 import { postJson } from "../adapters/http/post-json.js";
 import { runCommand } from "../adapters/process/run-command.js";
@@ -88,7 +89,6 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
 
   let gateway: RunningGateway | undefined;
   let pseudonymize: Pseudonymize | undefined;
-  let restricted = false;
   let certTimer: NodeJS.Timeout | undefined;
 
   const appendAudit = async (event: ReturnType<typeof adminAuditEvent>) => {
@@ -104,17 +104,22 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
     return gateway;
   };
 
+  /** A containment setting for the fleet; set() applies it on this replica before it returns its promise (publication). */
+  const fleetWide = (setting: RuntimeSetting, actor: string) => {
+    requireGateway()
+      .runtimeSettings.set(setting, actor)
+      .catch((err: unknown) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: "incidents", msg: "containment not published to the fleet", detail: (err as Error).message })}\n`));
+  };
+
   const runner: PlaybookRunner = createPlaybookRunner({
     playbooks,
     manager,
     containment: {
-      suspendAgency: (agency, reason) => requireGateway().registry.suspend(agency, reason),
-      throttleAgency: (agency, limit) => limiter.throttle(agency, limit),
+      // Applied here at once (the next call is bound), then published: every replica of the fleet contains the agency.
+      suspendAgency: (agency, reason) => fleetWide({ kind: "agency-suspension", agency, suspended: true, reason }, "playbook"),
+      throttleAgency: (agency, limit) => fleetWide({ kind: "agency-throttle", agency, ...limit }, "playbook"),
       revokeCertificate: (serial, reason) => requireGateway().revocations.add(serial, reason, { source: "playbook", by: reason }),
-      setRestrictedMode: (on) => {
-        requireGateway().setRestrictedMode(on);
-        restricted = on;
-      },
+      setRestrictedMode: (on) => fleetWide({ kind: "restricted-mode", on }, "playbook"),
     },
     notifications: { postJson, runCommand },
     audit: (action, attributes) => appendAudit(adminAuditEvent({ gatewayInstance: config.instance, action, actor: attributes["actor"] ?? "playbook", attributes })),
@@ -153,28 +158,26 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
 
   const officer: OfficerActions = {
     audit: officerAudit,
-    restrictedMode: () => restricted,
+    restrictedMode: () => gateway?.restrictedMode() ?? false,
     async suspendAgency(actor, agencyId, reason) {
       knownAgency(agencyId);
       await officerAudit(actor, "SuspendAgency", { agency: agencyId, reason });
-      requireGateway().registry.suspend(agencyId, `${reason} (by ${actor.id})`);
+      await requireGateway().runtimeSettings.set({ kind: "agency-suspension", agency: agencyId, suspended: true, reason }, actor.id);
     },
     async resumeAgency(actor, agencyId) {
       knownAgency(agencyId);
       await officerAudit(actor, "ResumeAgency", { agency: agencyId });
-      requireGateway().registry.resume(agencyId);
+      await requireGateway().runtimeSettings.set({ kind: "agency-suspension", agency: agencyId, suspended: false, reason: "" }, actor.id);
     },
     async throttleAgency(actor, agencyId, ratePerSecond, burst) {
       knownAgency(agencyId);
       if (ratePerSecond < 0 || (ratePerSecond > 0 && burst < 1)) throw new CredexError("FIELD_INVALID", "rate_per_second must be ≥ 0 and burst ≥ 1", { field: "rate_per_second" });
       await officerAudit(actor, "ThrottleAgency", { agency: agencyId, rate_per_second: String(ratePerSecond), burst: String(burst) });
-      if (ratePerSecond === 0) limiter.unthrottle(agencyId);
-      else limiter.throttle(agencyId, { ratePerSecond, burst });
+      await requireGateway().runtimeSettings.set({ kind: "agency-throttle", agency: agencyId, ratePerSecond, burst: ratePerSecond === 0 ? 0 : burst }, actor.id);
     },
     async setRestrictedMode(actor, on) {
       await officerAudit(actor, "SetRestrictedMode", { restricted: String(on) });
-      requireGateway().setRestrictedMode(on);
-      restricted = on;
+      await requireGateway().runtimeSettings.set({ kind: "restricted-mode", on }, actor.id);
     },
     async revokeCertificate(actor, serial, reason) {
       await officerAudit(actor, "RevokeCertificate", { serial, reason });
@@ -270,6 +273,8 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
         }
       : system.hooks.onDataQuality,
     admit: parts?.admit ?? system.hooks.admit,
+    // Throttles from the control topic bind the same limiter as the admission's rate check.
+    agencyThrottle: parts?.agencyThrottle ?? system.limiter,
     // Reports from the posture monitor and the certificate expiry watch become incidents too.
     onPostureRegression: (control) => {
       system.report({ kind: "posture-regression", at: new Date(), control: control.id, clause: control.clause, detail: control.evidence, critical: true });
@@ -288,6 +293,10 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
         });
         parts?.members?.onObjectionOverdue?.(objection);
       },
+    },
+    onRuntimeSettingRefused: (refused) => {
+      system.report({ kind: "runtime-setting-refused", at: new Date(), key: refused.key, problem: `${refused.reason}: ${refused.detail}` });
+      parts?.onRuntimeSettingRefused?.(refused);
     },
     onPolicyRejected: (event) => {
       system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });

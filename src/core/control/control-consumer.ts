@@ -3,6 +3,8 @@ import type { ControlChannel, ControlSubscription } from "./control-channel.js";
 import { ControlItemError, controlItemKey, decodeControlItem, verifyControlItem, type ControlItem } from "./control-item.js";
 
 export type ControlHandler = (item: ControlItem) => void;
+/** Checks an item's signature against the trusted CA certificates; throws ControlItemError. */
+export type ControlVerifier = (item: ControlItem, trusted: readonly X509Certificate[]) => void;
 
 export interface ControlConsumerOptions {
   readonly channel: ControlChannel;
@@ -10,6 +12,12 @@ export interface ControlConsumerOptions {
   readonly trusted: () => readonly X509Certificate[];
   /** Handlers by item type; more can be added with on(). */
   readonly handlers?: Readonly<Record<string, ControlHandler>>;
+  /**
+   * Verifiers by item type, for items a replica signs with its gateway
+   * certificate (runtime-setting-item.ts); every other type must be signed by
+   * a trusted CA itself (verifyControlItem).
+   */
+  readonly verifiers?: Readonly<Record<string, ControlVerifier>>;
   /** A record refused (malformed, tombstone, key mismatch, unknown signer, bad signature, bad payload): reported, never applied. */
   readonly onRejected?: (error: ControlItemError, key: string) => void;
   readonly onApplied?: (item: ControlItem) => void;
@@ -31,6 +39,7 @@ export interface ControlConsumer {
  */
 export async function startControlConsumer(options: ControlConsumerOptions): Promise<ControlConsumer> {
   const handlers = new Map(Object.entries(options.handlers ?? {}));
+  const verifiers = new Map(Object.entries(options.verifiers ?? {}));
   let applied = 0;
   let rejected = 0;
   const reject = (err: ControlItemError, key: string) => {
@@ -45,7 +54,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
       const item = decodeControlItem(record.value);
       itemKey = controlItemKey(item);
       if (record.key !== itemKey) throw new ControlItemError("KEY_MISMATCH", `a record under key "${record.key}" carries control item ${itemKey}`, itemKey);
-      verifyControlItem(item, options.trusted());
+      (verifiers.get(item.type) ?? verifyControlItem)(item, options.trusted());
       const handler = handlers.get(item.type);
       if (!handler) throw new ControlItemError("UNKNOWN_TYPE", `no handler for control item type "${item.type}"`);
       handler(item);

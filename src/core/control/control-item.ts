@@ -43,7 +43,7 @@ export type UnsignedControlItem = Omit<ControlItem, "signer" | "signature">;
 /** Why a control record was not applied; `reason` is stable for metrics and incidents. */
 export class ControlItemError extends Error {
   constructor(
-    readonly reason: "MALFORMED" | "UNKNOWN_SIGNER" | "BAD_SIGNATURE" | "UNKNOWN_TYPE" | "BAD_PAYLOAD" | "KEY_MISMATCH" | "TOMBSTONE" | "ROLLBACK",
+    readonly reason: "MALFORMED" | "UNKNOWN_SIGNER" | "BAD_SIGNATURE" | "UNKNOWN_TYPE" | "BAD_PAYLOAD" | "KEY_MISMATCH" | "TOMBSTONE" | "ROLLBACK" | "SIGNER_NOT_A_REPLICA",
     message: string,
     /** The key the item itself names (`<type>/<id>`), when it could be decoded; may differ from the record key. */
     readonly itemKey?: string,

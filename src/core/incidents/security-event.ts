@@ -70,4 +70,6 @@ export type SecurityEvent =
   /** The gateway started a new audit chain (--new-audit-chain) because its chain state was refused. */
   | { readonly kind: "audit-chain-restarted"; readonly at: Date; readonly instance: string; readonly sequence: bigint; readonly reason: string; readonly previousCheckpoint: string }
   /** A posture control (等级保护 check) that passed before now fails. */
-  | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean };
+  | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean }
+  /** A suspension, throttle or restricted-mode record on the control topic was refused: forged, signed by a non-replica, or a replay. */
+  | { readonly kind: "runtime-setting-refused"; readonly at: Date; readonly key: string; readonly problem: string };
