@@ -14,6 +14,10 @@ const AGENCIES = [
   { id: "nfra", sector: "INSURANCE" },
   { id: "safe", sector: "FOREX" },
   { id: "sh-credit", sector: "REGIONAL" },
+  { id: "sh-tax", sector: "TAX" },
+  { id: "sh-amr", sector: "MARKET_SUPERVISION" },
+  { id: "sh-court", sector: "COURT" },
+  { id: "credit-bureau", sector: "CREDIT_BUREAU" },
 ];
 const base: PolicyBundle = {
   sequence: 1,
