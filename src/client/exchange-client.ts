@@ -38,6 +38,7 @@ import {
   type ListObjectionsResponse,
   type ResolveObjectionResponse,
 } from "../gen/credex/v1/objections_pb.js";
+import { PublishDisclosuresRequestSchema, PublishDisclosuresResponseSchema, type PublishDisclosuresResponse } from "../gen/credex/v1/disclosure_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createTlsReloader, type ReloadOutcome, type TlsReloader } from "../gateway/tls-reloader.js";
@@ -73,6 +74,7 @@ export interface ExchangeClient {
   fileObjection(request: MessageInitShape<typeof FileObjectionRequestSchema>, options?: CallOptions): Promise<FileObjectionResponse>;
   resolveObjection(request: MessageInitShape<typeof ResolveObjectionRequestSchema>, options?: CallOptions): Promise<ResolveObjectionResponse>;
   listObjections(request: MessageInitShape<typeof ListObjectionsRequestSchema>, options?: CallOptions): Promise<ListObjectionsResponse>;
+  publishDisclosures(request: MessageInitShape<typeof PublishDisclosuresRequestSchema>, options?: CallOptions): Promise<PublishDisclosuresResponse>;
   close(): void;
 }
 
@@ -164,6 +166,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     fileObjection: (request, opts) => unary(FileObjectionRequestSchema, FileObjectionResponseSchema, "FileObjection", request, opts),
     resolveObjection: (request, opts) => unary(ResolveObjectionRequestSchema, ResolveObjectionResponseSchema, "ResolveObjection", request, opts),
     listObjections: (request, opts) => unary(ListObjectionsRequestSchema, ListObjectionsResponseSchema, "ListObjections", request, opts),
+    publishDisclosures: (request, opts) => unary(PublishDisclosuresRequestSchema, PublishDisclosuresResponseSchema, "PublishDisclosures", request, opts),
     subscribeLists(request, onMessage) {
       const message = create(SubscribeListsRequestSchema, request);
       const stream = client.makeServerStreamRequest(

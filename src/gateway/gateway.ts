@@ -48,6 +48,7 @@ import { createPolicyUpdates, type PolicyApplied, type PolicyRejected, type Poli
 import { randomTraceId } from "./trace-id.js";
 import type { ObjectionDelivery } from "../core/objections/objection-calls.js";
 import { startMemberServices, type MemberServiceParts, type MemberServices } from "./member-services.js";
+import { startDisclosureService, type DisclosureService, type DisclosureServiceParts } from "./disclosure-service.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -85,6 +86,8 @@ export interface GatewayParts {
   readonly onAuditChainRestart?: (restart: ChainRestart) => void;
   /** This gateway's audit read back at start (the records agencies received: standing to object); none: start empty. */
   readonly auditHistory?: AuditHistory;
+  /** The public disclosure feed: log, clock, onLatePublication (src/gateway/disclosure-service.ts). */
+  readonly disclosure?: DisclosureServiceParts;
 }
 
 export interface RunningGateway {
@@ -126,6 +129,8 @@ export interface RunningGateway {
   readonly observability?: RunningObservability | undefined;
   /** Joint reward and punishment lists and objections (issue 9). */
   readonly members: MemberServices;
+  /** The public disclosure feed (PublishDisclosures; docs/disclosure.md). */
+  readonly disclosure: DisclosureService;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -240,6 +245,19 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts: parts.members,
   });
 
+  const disclosure = await startDisclosureService({
+    config,
+    catalogue,
+    authenticate: deps.authenticate,
+    auditSink: () => parts.auditSink,
+    pseudonymize: parts.pseudonymize,
+    material,
+    acceptingCalls: () => acceptingCalls,
+    admission,
+    logger,
+    parts: parts.disclosure,
+  });
+
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
     traceId: traceIdOf(call.metadata.get("traceparent")[0]),
@@ -302,7 +320,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const server = new Server(listenerServerOptions(config.limits));
-  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
+  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers, ...disclosure.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
   // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
@@ -343,6 +361,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     observability,
     members,
+    disclosure,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
@@ -360,6 +379,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
         });
       });
       await members.close();
+      await disclosure.close();
       if ("close" in providers && typeof providers.close === "function") providers.close();
       ownDelivery?.close();
       await certificates.close();

@@ -289,6 +289,22 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
         parts?.members?.onObjectionOverdue?.(objection);
       },
     },
+    disclosure: {
+      ...parts?.disclosure,
+      onLatePublication: (entry, maxLagWorkingDays) => {
+        system.report({
+          kind: "disclosure-late",
+          at: entry.publishedAt ? timestampDate(entry.publishedAt) : new Date(),
+          ownerAgency: entry.ownerAgency,
+          entryId: entry.entryId,
+          category: entry.category,
+          decisionDate: entry.decisionDate ? timestampDate(entry.decisionDate) : new Date(0),
+          lagWorkingDays: entry.lagWorkingDays,
+          maxLagWorkingDays,
+        });
+        parts?.disclosure?.onLatePublication?.(entry, maxLagWorkingDays);
+      },
+    },
     onPolicyRejected: (event) => {
       system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });
       parts?.onPolicyRejected?.(event);

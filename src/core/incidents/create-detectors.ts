@@ -14,6 +14,7 @@ import { createPolicyRejectedDetector } from "./detectors/policy-rejected.js";
 import { createPostureRegressionDetector } from "./detectors/posture-regression.js";
 import { createObjectionOverdueDetector } from "./detectors/objection-overdue.js";
 import { createAuditChainRestartedDetector } from "./detectors/audit-chain-restarted.js";
+import { createDisclosureLateDetector } from "./detectors/disclosure-late.js";
 
 /** Every detector credex runs, configured. */
 export function createDetectors(settings: DetectorSettings): Detector[] {
@@ -32,6 +33,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createPostureRegressionDetector(),
     createObjectionOverdueDetector(),
     createAuditChainRestartedDetector(),
+    createDisclosureLateDetector(),
   ];
 }
 
@@ -50,4 +52,5 @@ export const DETECTOR_NAMES = [
   "posture-regression",
   "objection-overdue",
   "audit-chain-restarted",
+  "disclosure-late",
 ] as const;

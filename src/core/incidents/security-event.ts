@@ -64,4 +64,15 @@ export type SecurityEvent =
   /** The gateway started a new audit chain (--new-audit-chain) because its chain state was refused. */
   | { readonly kind: "audit-chain-restarted"; readonly at: Date; readonly instance: string; readonly sequence: bigint; readonly reason: string; readonly previousCheckpoint: string }
   /** A posture control (等级保护 check) that passed before now fails. */
-  | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean };
+  | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean }
+  /** A level-1 decision published past the 7 working days of the double-publicity rule (2700号). */
+  | {
+      readonly kind: "disclosure-late";
+      readonly at: Date;
+      readonly ownerAgency: string;
+      readonly entryId: string;
+      readonly category: string;
+      readonly decisionDate: Date;
+      readonly lagWorkingDays: number;
+      readonly maxLagWorkingDays: number;
+    };
