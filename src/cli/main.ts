@@ -17,6 +17,7 @@ async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/bench.js"),
     import("./commands/lists.js"),
     import("./commands/objections.js"),
+    import("./commands/disclosure.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -131,12 +131,14 @@ function stampEntry(deps: DisclosureDeps, principal: Principal, entry: Disclosur
   const invalid = (field: string, why: string): never => {
     throw new CredexError("DISCLOSURE_ENTRY_INVALID", `entry ${index}: ${field} ${why}`, { field, ...at });
   };
-  const category = deps.disclosure.categories.get(entry.category);
-  if (!category) throw new CredexError("DISCLOSURE_CATEGORY_UNKNOWN", `category "${entry.category}" is not carried by the disclosure feed`, { category: entry.category, ...at });
   const info = deps.catalogue.categories.get(entry.category);
   // The credit catalogue decides what is public, not the publisher (DESIGN.md classification).
-  if (!isPublicCategory(deps.catalogue, deps.disclosure, entry.category)) {
-    throw new CredexError("DISCLOSURE_NOT_PUBLIC", `category "${entry.category}" is level ${info?.level ?? "?"}; only level-1 categories are disclosed`, { category: entry.category, ...at });
+  if (info && info.level !== 1) {
+    throw new CredexError("DISCLOSURE_NOT_PUBLIC", `category "${entry.category}" is level ${info.level}; only level-1 categories are disclosed`, { category: entry.category, ...at });
+  }
+  const category = deps.disclosure.categories.get(entry.category);
+  if (!category || !isPublicCategory(deps.catalogue, deps.disclosure, entry.category)) {
+    throw new CredexError("DISCLOSURE_CATEGORY_UNKNOWN", `category "${entry.category}" is not carried by the disclosure feed`, { category: entry.category, ...at });
   }
   if (!info!.sectors.includes(principal.sector)) {
     throw new CredexError("DISCLOSURE_NOT_OWNER", `sector ${principal.sector} of "${principal.agencyId}" does not own category "${entry.category}"`, { category: entry.category, ...at });
