@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { paginate, type PublicEntry, type PublicView } from "../core/disclosure/public-view.js";
 import { TokenBucket } from "../core/token-bucket.js";
+import { publicSubjectId } from "../core/disclosure/mask-identifier.js";
+import { SubjectType } from "../gen/credex/v1/types_pb.js";
 import { atomFeed, jsonFeed } from "./feeds.js";
 import { LABELS, type Lang } from "./labels.js";
 import { homePage, messagePage, searchPage, STYLE, subjectPage } from "./pages.js";
@@ -40,6 +42,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const MAX_QUERY = 100;
+const RESIDENT_ID = /^\d{17}[\dXx]$/;
 const MAX_URL = 2_048;
 const MAX_CLIENTS = 10_000;
 const KIND_ORDER: Record<PublicEntry["kind"], number> = { licence: 0, penalty: 1, list: 2 };
@@ -104,7 +107,9 @@ export async function startDisclosureSite(options: DisclosureSiteOptions): Promi
       send(res, 200, "text/html; charset=utf-8", homePage(lang, paginate(view.entries(), page, options.pageSize)));
     } else if (path === "/search") {
       const q = (url.searchParams.get("q") ?? "").slice(0, MAX_QUERY);
-      send(res, 200, "text/html; charset=utf-8", searchPage(lang, q, paginate(view.search(q), page, options.pageSize)));
+      // A person's full id number searched for is matched in its masked form and echoed only masked (page, links).
+      const shown = RESIDENT_ID.test(q.trim()) ? publicSubjectId(SubjectType.NATURAL_PERSON, q.trim().toUpperCase()) : q;
+      send(res, 200, "text/html; charset=utf-8", searchPage(lang, shown, paginate(view.search(q), page, options.pageSize)));
     } else if (path.startsWith("/subject/")) {
       const id = decodePath(path.slice("/subject/".length));
       const entries = id === undefined ? [] : view.subject(id).sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.decisionDate < b.decisionDate ? 1 : -1));
