@@ -234,14 +234,17 @@ describe("the public disclosure site in Chromium (双公示, real gateway and Ka
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     const target = published.entryIds[0]!;
-    await open(page, `${site.url}/subject/${company.id}`);
-    expect(await page.locator(`tr[data-entry="${target}"]`).count()).toBe(1);
-    await fed.client("sh-credit").publishDisclosures({ entries: [{ action: DisclosureAction.WITHDRAW, category: "administrative_license", entryId: target, reason: "credit repair: licence surrendered" }] });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
+    const pagesOfSubject = async () => {
       await open(page, `${site.url}/subject/${company.id}`);
       const pages = [await page.content()];
       for (let n = 2; n <= 3; n++) pages.push((await fetchText(`/subject/${company.id}?page=${n}`)).text);
+      return pages;
+    };
+    expect((await pagesOfSubject()).filter((p) => p.includes(`data-entry="${target}"`))).toHaveLength(1);
+    await fed.client("sh-credit").publishDisclosures({ entries: [{ action: DisclosureAction.WITHDRAW, category: "administrative_license", entryId: target, reason: "credit repair: licence surrendered" }] });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const pages = await pagesOfSubject();
       if (!pages.some((p) => p.includes(target))) break;
       if (Date.now() > deadline) throw new Error("the withdrawn entry is still on the site after 20 s");
       await new Promise((r) => setTimeout(r, 200));

@@ -112,7 +112,7 @@ export async function startDisclosureSite(options: DisclosureSiteOptions): Promi
       send(res, 200, "text/html; charset=utf-8", searchPage(lang, shown, paginate(view.search(q), page, options.pageSize)));
     } else if (path.startsWith("/subject/")) {
       const id = decodePath(path.slice("/subject/".length));
-      const entries = id === undefined ? [] : view.subject(id).sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.decisionDate < b.decisionDate ? 1 : -1));
+      const entries = id === undefined ? [] : view.subject(id).sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || b.decisionDate.localeCompare(a.decisionDate) || b.publishedAt.localeCompare(a.publishedAt) || a.id.localeCompare(b.id));
       if (id === undefined || entries.length === 0) send(res, 404, "text/html; charset=utf-8", messagePage(lang, LABELS[lang].notFound));
       else send(res, 200, "text/html; charset=utf-8", subjectPage(lang, id, entries, paginate(entries, page, options.pageSize)));
     } else if (path === "/feed.json") {

@@ -73,7 +73,7 @@ function entryTable(lang: Lang, t: Labels, caption: string, entries: readonly Pu
       return `<tr data-entry="${esc(e.id)}"><td>${esc(e.label[lang])}</td>${subject}<td>${esc(e.title)}${corrected}</td><td>${esc(e.decisionNumber)}</td><td>${esc(e.decisionDate)}</td><td>${esc(e.publishedAt.slice(0, 10))}</td><td>${esc(e.sourceDepartment)}</td><td>${esc(e.legalBasis)}</td><td>${esc(e.publicityUntil.slice(0, 10))}</td></tr>`;
     })
     .join("\n");
-  return `<table><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
+  return `<table><caption class="sr-only">${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 export function homePage(lang: Lang, latest: Page<PublicEntry>): string {
@@ -105,8 +105,12 @@ export function subjectPage(lang: Lang, id: string, entries: readonly PublicEntr
   const t = LABELS[lang];
   const first = entries[0];
   const name = first?.subject.name ?? id;
-  const section = (heading: string, anchor: string, kind: PublicEntry["kind"]) =>
-    `<section aria-labelledby="${anchor}"><h2 id="${anchor}">${esc(heading)}</h2>\n${entryTable(lang, t, heading, page.items.filter((e) => e.kind === kind), false)}</section>`;
+  const section = (heading: string, anchor: string, kind: PublicEntry["kind"]) => {
+    const here = page.items.filter((e) => e.kind === kind);
+    const elsewhere = entries.filter((e) => e.kind === kind).length - here.length;
+    const content = here.length === 0 && elsewhere > 0 ? `<p>${esc(t.onOtherPages.replace("{n}", String(elsewhere)))}</p>` : entryTable(lang, t, heading, here, false);
+    return `<section aria-labelledby="${anchor}"><h2 id="${anchor}">${esc(heading)}</h2>\n${content}</section>`;
+  };
   const body = `<h1>${esc(name)}</h1>
 <dl class="subject"><dt>${esc(t.subjectHeading)}</dt><dd><span class="id">${esc(id)}</span>${first ? ` · ${esc(subjectType(t, first.subject.type))}` : ""}</dd></dl>
 ${section(t.licences, "licences", "licence")}
@@ -138,6 +142,7 @@ button{font:inherit;padding:.4rem 1rem;margin-left:.3rem;border:0;border-radius:
 h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.25rem;margin-top:1.5rem;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 th,td{border:1px solid #bbb;padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f1ece4}
 .id{font-family:ui-monospace,monospace;color:#333}

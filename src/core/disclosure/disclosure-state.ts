@@ -10,10 +10,26 @@ import { DisclosureAction, type DisclosureEntry } from "../../gen/credex/v1/disc
  */
 export class DisclosureState {
   private readonly entries = new Map<string, DisclosureEntry>();
+  /** Publication time of the latest record applied per key, withdrawals included. */
+  private readonly latest = new Map<string, bigint>();
 
-  apply(key: string, entry: DisclosureEntry): void {
+  /**
+   * Applies a record unless it is older than (or as old as) the latest one of
+   * its key this reader has applied: a gateway-signed record replayed into the
+   * log later (an earlier PUBLISH after its WITHDRAW) does not bring a withdrawn
+   * entry back. The gateway gives every later record of a key a later
+   * publication time. "same": a record of the same time (the gateway reading
+   * back what it applied when it wrote it).
+   */
+  apply(key: string, entry: DisclosureEntry): "applied" | "same" | "stale" {
+    const at = entry.publishedAt ? entry.publishedAt.seconds * 1_000_000_000n + BigInt(entry.publishedAt.nanos) : 0n;
+    const seen = this.latest.get(key);
+    if (seen !== undefined && at === seen) return "same";
+    if (seen !== undefined && at < seen) return "stale";
+    this.latest.set(key, at);
     if (entry.action === DisclosureAction.WITHDRAW) this.entries.delete(key);
     else this.entries.set(key, entry);
+    return "applied";
   }
 
   get(key: string): DisclosureEntry | undefined {

@@ -36,7 +36,7 @@ export async function followDisclosureFeed(
   const reader = await log.read(new Map(), async (batch) => {
     for (const record of batch.records) {
       try {
-        state.apply(record.key, verify(record.key, record.value));
+        if (state.apply(record.key, verify(record.key, record.value)) === "stale") throw new Error("older than the entry's latest record (replayed): not applied");
       } catch (err) {
         refused++;
         onRefused((err as Error).message, record);

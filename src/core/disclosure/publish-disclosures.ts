@@ -156,10 +156,15 @@ function stampEntry(deps: DisclosureDeps, principal: Principal, entry: Disclosur
   ] as const) {
     if (value.length > TEXT_LIMIT) invalid(field, `is longer than ${TEXT_LIMIT} characters`);
   }
-  const stamp = { ownerAgency: principal.agencyId, publishedAt: timestampFromDate(now) };
+  const stampAfter = (previous?: DisclosureEntry) => {
+    // A later record of an entry is always later in time: readers ignore one that is not (replay).
+    const after = previous?.publishedAt ? timestampDate(previous.publishedAt).getTime() + 1 : 0;
+    return { ownerAgency: principal.agencyId, publishedAt: timestampFromDate(new Date(Math.max(now.getTime(), after))) };
+  };
 
   if (entry.action === DisclosureAction.WITHDRAW) {
     const current = currentEntryOf(deps, principal, entry, index);
+    const stamp = stampAfter(current);
     if (entry.reason === "") invalid("reason", "is required to withdraw an entry");
     return create(DisclosureEntrySchema, { ...current, ...stamp, action: DisclosureAction.WITHDRAW, reason: entry.reason, firstPublishedAt: current.firstPublishedAt ?? current.publishedAt });
   }
@@ -188,6 +193,7 @@ function stampEntry(deps: DisclosureDeps, principal: Principal, entry: Disclosur
   } else if (entry.entryId !== "" || entry.reason !== "") {
     invalid("entry_id/reason", "are set only to correct or withdraw an entry");
   }
+  const stamp = stampAfter(first);
   return create(DisclosureEntrySchema, {
     ...entry,
     entryId: first ? first.entryId : deps.newId(),
