@@ -283,9 +283,9 @@ describe("the public disclosure site in Chromium (双公示, real gateway and Ka
   it("takes a screenshot for the README when CREDEX_SCREENSHOT names a file", async () => {
     const file = process.env["CREDEX_SCREENSHOT"];
     if (!file) return;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${site.url}/subject/${company.id}`);
+    await page.goto(`${site.url}/?page=2`);
     await mkdir(dirname(file), { recursive: true });
     await page.screenshot({ path: file, fullPage: false });
     await context.close();
