@@ -4,7 +4,10 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { DisclosureAction, type DisclosureEntrySchema } from "../src/gen/credex/v1/disclosure_pb.js";
 import { AuditEventType, DecisionEffect } from "../src/gen/credex/v1/audit_pb.js";
 import { SubjectType } from "../src/gen/credex/v1/types_pb.js";
-import { disclosureKey } from "../src/core/disclosure/signed-disclosure.js";
+import { readFileSync } from "node:fs";
+import { createDisclosureVerifier, disclosureKey } from "../src/core/disclosure/signed-disclosure.js";
+import { DisclosureState } from "../src/core/disclosure/disclosure-state.js";
+import { followDisclosureFeed } from "../src/core/disclosure/follow-feed.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 import { usccWithCheck } from "./support/uscc.js";
 
@@ -113,5 +116,20 @@ describe("PublishDisclosures: what an owner may put on the public feed (双公�
     await sh.publishDisclosures({ entries: [{ action: DisclosureAction.WITHDRAW, category: "administrative_penalty", entryId: id!, reason: "credit repair" }] });
     expect(fed.gateway.disclosure.state.get(disclosureKey("sh-credit", id!))).toBeUndefined();
     expect((await failureOf(sh.publishDisclosures({ entries: [{ action: DisclosureAction.WITHDRAW, category: "administrative_penalty", entryId: id!, reason: "again" }] }))).reason).toBe("DISCLOSURE_ENTRY_NOT_FOUND");
+  });
+
+  it("a reader started afresh (a restarted gateway, a new site) rebuilds the same current entries from the feed", async () => {
+    const state = new DisclosureState();
+    const verify = createDisclosureVerifier({ caBundlePem: readFileSync(fed.gateway.config.tls.ca, "utf8"), trustDomain: fed.gateway.config.trustDomain });
+    const follower = await followDisclosureFeed(fed.gateway.disclosure.log, state, verify, (problem) => {
+      throw new Error(`refused: ${problem}`);
+    });
+    await follower.caughtUp;
+    await follower.reader.close();
+    const now = new Date();
+    const ids = (s: DisclosureState) => s.current(now).map((e) => `${e.entryId}:${e.title}`).sort();
+    expect(ids(state)).toEqual(ids(fed.gateway.disclosure.state));
+    expect(follower.refused()).toBe(0);
+    expect(state.size).toBe(3);
   });
 });

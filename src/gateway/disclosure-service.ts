@@ -83,6 +83,9 @@ export async function startDisclosureService(input: DisclosureServiceInput): Pro
     const verify = createDisclosureVerifier({ caBundlePem: input.material().ca.toString("utf8"), trustDomain: config.trustDomain });
     const log_ = input.logger.child("disclosure");
     follower = await followDisclosureFeed(log, state, verify, (problem, at) => log_.warn("disclosure feed record refused", { problem, partition: at.partition, offset: String(at.offset) }));
+    // Serve only once the feed is read up to where it was: after a restart, corrections and
+    // withdrawals of earlier entries must find them.
+    await Promise.race([follower.caughtUp, follower.reader.done.then(() => Promise.reject(new Error("the disclosure feed reader stopped before it caught up")))]);
   } catch (err) {
     await log.close();
     throw err;
