@@ -132,4 +132,15 @@ describe("PublishDisclosures: what an owner may put on the public feed (双公�
     expect(follower.refused()).toBe(0);
     expect(state.size).toBe(3);
   });
+
+  it("checks the 7-working-day rule (2700号) for licences and penalties: a late one is an incident for its owner; a list entry's lag is only recorded", async () => {
+    const sh = fed.client("sh-credit");
+    // Monday-to-Friday: 14 calendar days back are at least 10 working days.
+    const late = await sh.publishDisclosures({ entries: [entry({ decisionDate: daysAgo(14) }), entry({ category: "dishonest_debtor", decisionDate: daysAgo(14) })] });
+    expect(late.lagWorkingDays.every((d) => d >= 10)).toBe(true);
+    const incidents = fed.incidents!.manager.list().filter((i) => i.detector === "disclosure-late");
+    expect(incidents.map((i) => i.evidence.attributes["entry_id"])).toEqual([late.entryIds[0]]);
+    expect(incidents[0]!.evidence.attributes["owner"]).toBe("sh-credit");
+    expect(incidents[0]!.level).toBe("IV");
+  });
 });

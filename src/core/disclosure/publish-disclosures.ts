@@ -120,7 +120,9 @@ export async function publishDisclosures(deps: DisclosureDeps, ctx: MemberCallCo
   }
   if (ctx.error || !response) throw ctx.error ?? new CredexError("INTERNAL");
   for (const entry of stamped) {
-    if (entry.action === DisclosureAction.PUBLISH && entry.lagWorkingDays > deps.disclosure.maxLagWorkingDays) deps.onLatePublication?.(entry);
+    // The 7-working-day rule (2700号) is about licences and penalties; list entries' lag is recorded, not checked.
+    const checked = deps.disclosure.categories.get(entry.category)?.kind !== "list";
+    if (checked && entry.action === DisclosureAction.PUBLISH && entry.lagWorkingDays > deps.disclosure.maxLagWorkingDays) deps.onLatePublication?.(entry);
   }
   return response;
 }
