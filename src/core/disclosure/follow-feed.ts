@@ -15,7 +15,7 @@ export interface FeedFollower {
  * `state`: the current entries, then every later publication, correction and
  * withdrawal as it is appended, so a withdrawal reaches every reader. A record
  * that does not verify is reported (`onRefused`) and not applied: a public
- * reader shows only what a gateway signed.
+ * reader shows only what a gateway signed. `refused()` counts them all.
  */
 export async function followDisclosureFeed(
   log: ListLog,
@@ -39,7 +39,8 @@ export async function followDisclosureFeed(
         if (state.apply(record.key, verify(record.key, record.value)) === "stale") throw new Error("older than the entry's latest record (replayed): not applied");
       } catch (err) {
         refused++;
-        onRefused((err as Error).message, record);
+        // The first ten, then every thousandth: a topic full of foreign records (another exchange's, an attack) must not flood the log.
+        if (refused <= 10 || refused % 1000 === 0) onRefused(`${(err as Error).message} (${refused} refused so far)`, record);
       }
       position.set(record.partition, record.offset + 1n);
     }
