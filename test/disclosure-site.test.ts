@@ -241,11 +241,16 @@ describe("the public disclosure site in Chromium (双公示, real gateway and Ka
       return pages;
     };
     expect((await pagesOfSubject()).filter((p) => p.includes(`data-entry="${target}"`))).toHaveLength(1);
+    const t0 = performance.now();
     await fed.client("sh-credit").publishDisclosures({ entries: [{ action: DisclosureAction.WITHDRAW, category: "administrative_license", entryId: target, reason: "credit repair: licence surrendered" }] });
     const deadline = Date.now() + 20_000;
     for (;;) {
       const pages = await pagesOfSubject();
-      if (!pages.some((p) => p.includes(target))) break;
+      if (!pages.some((p) => p.includes(target))) {
+        // Reported, not asserted (it depends on the machine): withdrawal call → gone from the site's pages.
+        console.info(`disclosure-site: the withdrawal reached the site (Kafka, another reader) ${(performance.now() - t0).toFixed(0)} ms after the call`);
+        break;
+      }
       if (Date.now() > deadline) throw new Error("the withdrawn entry is still on the site after 20 s");
       await new Promise((r) => setTimeout(r, 200));
     }
