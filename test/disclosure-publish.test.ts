@@ -10,6 +10,7 @@ import { DisclosureState } from "../src/core/disclosure/disclosure-state.js";
 import { followDisclosureFeed } from "../src/core/disclosure/follow-feed.js";
 import { auditEvents, failureOf, startTestFederation } from "./support/federation.js";
 import { usccWithCheck } from "./support/uscc.js";
+import { credex } from "./support/cli.js";
 
 type EntryInit = MessageInitShape<typeof DisclosureEntrySchema>;
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
@@ -142,5 +143,23 @@ describe("PublishDisclosures: what an owner may put on the public feed (双公�
     expect(incidents.map((i) => i.evidence.attributes["entry_id"])).toEqual([late.entryIds[0]]);
     expect(incidents[0]!.evidence.attributes["owner"]).toBe("sh-credit");
     expect(incidents[0]!.level).toBe("IV");
+  });
+
+  it("credex disclosure publish and withdraw: the operator's commands for the same call", async () => {
+    const common = ["--dir", fed.dir, "--as", "sh-credit", "--category", "administrative_penalty"];
+    const decided = new Date(Date.now() + 8 * 3_600_000 - DAY_MS).toISOString().slice(0, 10);
+    const published = await credex("disclosure", "publish", ...common, "--subject", company.id, "--name", "CLI Co.", "--title", "Fine", "--number", "N-1", "--decided", decided, "--department", "SAMR", "--legal-basis", "Art. 1");
+    expect(published.code).toBe(0);
+    const id = /^(\S+) \(\d+ working days from decision to publication\)/.exec(published.stdout)![1]!;
+    expect(fed.gateway.disclosure.state.get(disclosureKey("sh-credit", id))?.subjectName).toBe("CLI Co.");
+    const withdrawn = await credex("disclosure", "withdraw", ...common, "--entry", id, "--reason", "credit repair");
+    expect(withdrawn).toMatchObject({ code: 0, stdout: `withdrawn ${id}\n` });
+    expect(fed.gateway.disclosure.state.get(disclosureKey("sh-credit", id))).toBeUndefined();
+    const again = await credex("disclosure", "withdraw", ...common, "--entry", id, "--reason", "again");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("DISCLOSURE_ENTRY_NOT_FOUND");
+    const badDate = await credex("disclosure", "publish", ...common, "--subject", company.id, "--name", "n", "--title", "t", "--number", "n", "--decided", "2026-02-30", "--department", "d", "--legal-basis", "b");
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain("--decided must be a date YYYY-MM-DD");
   });
 });
