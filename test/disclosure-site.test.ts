@@ -54,11 +54,24 @@ function entry(n: number, init: Record<string, unknown> = {}): EntryInit {
   } as EntryInit;
 }
 
-/** Loads a page and keeps its HTML for the level-2 sweep at the end. */
+/** Loads a page, checks its accessible structure, and keeps its HTML for the level-2 sweep at the end. */
 async function open(page: Page, url: string): Promise<void> {
   const response = await page.goto(url);
   expect(response?.status()).toBe(200);
+  await expectAccessible(page);
   visited.push(await page.content());
+}
+
+/** WCAG 2.1 basics the pages promise: a language, one h1, a labelled search field, header cells with scope, a skip link to main. */
+async function expectAccessible(page: Page): Promise<void> {
+  expect(await page.locator("html").getAttribute("lang")).toMatch(/^(zh-Hans|en)$/);
+  expect(await page.locator("h1").count()).toBe(1);
+  expect(await page.locator("main#main").count()).toBe(1);
+  expect(await page.locator('a.skip[href="#main"]').count()).toBe(1);
+  expect(await page.getByRole("searchbox").count()).toBe(1);
+  expect(await page.locator('label[for="q"]').count()).toBe(1);
+  expect(await page.locator("th:not([scope])").count()).toBe(0);
+  expect(await page.locator("table:not(:has(caption))").count()).toBe(0);
 }
 
 async function fetchText(path: string): Promise<{ status: number; headers: Headers; text: string }> {
