@@ -21,6 +21,8 @@ import { errorInfoOf } from "../src/adapters/grpc/rich-status.js";
 import { auditEvents, startTestFederation } from "./support/federation.js";
 import { sharedClient } from "./support/adversarial.js";
 import { debtorEntry } from "./support/lists.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { DisclosureAction } from "../src/gen/credex/v1/disclosure_pb.js";
 
 type TestFederation = Awaited<ReturnType<typeof startTestFederation>>;
 let fed: TestFederation;
@@ -97,6 +99,27 @@ const METHODS: readonly MethodCase[] = [
   { method: "ListObjectionAnswers", within: "pbccrc", call: (c) => c.listObjectionAnswers({}), served: ok },
   { method: "ListCorrectionNotices", within: "pbccrc", call: (c) => c.listCorrectionNotices({}), served: ok },
   { method: "ListSubjectQueries", within: "pbccrc", call: (c) => c.listSubjectQueries({ subject: DEMO_SUBJECTS.logisticsFirm }), served: refusedBy("SUBJECT_REQUEST_REQUIRED") },
+  {
+    method: "PublishDisclosures",
+    within: "sh-credit",
+    call: (c) =>
+      c.publishDisclosures({
+        entries: [
+          {
+            action: DisclosureAction.PUBLISH,
+            category: "administrative_license",
+            subject: company,
+            subjectName: "Example Trading Co.",
+            title: "Food business licence",
+            decisionNumber: "JY-0001",
+            decisionDate: timestampFromDate(new Date()),
+            sourceDepartment: "SAMR Shanghai",
+            legalBasis: "Food Safety Law Art. 35",
+          },
+        ],
+      }),
+    served: ok,
+  },
 ];
 
 /** Waits (bounded, asserting nothing about speed) until `check` holds: a cancelled stream's slot is released once the gateway sees the cancel. */

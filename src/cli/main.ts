@@ -19,6 +19,7 @@ export async function loadCommands(): Promise<CliCommand[]> {
     import("./commands/lists.js"),
     import("./commands/objections.js"),
     import("./commands/subject-queries.js"),
+    import("./commands/disclosure.js"),
   ] as Array<Promise<{ command: CliCommand }>>;
   return (await Promise.all(modules)).map((m) => m.command);
 }

@@ -45,6 +45,7 @@ import {
   type ResolveObjectionResponse,
 } from "../gen/credex/v1/objections_pb.js";
 import { ListSubjectQueriesRequestSchema, ListSubjectQueriesResponseSchema, type ListSubjectQueriesResponse } from "../gen/credex/v1/subject_queries_pb.js";
+import { PublishDisclosuresRequestSchema, PublishDisclosuresResponseSchema, type PublishDisclosuresResponse } from "../gen/credex/v1/disclosure_pb.js";
 import { channelCredentials } from "../adapters/grpc/provider-client.js";
 import type { TlsMaterial } from "../adapters/grpc/server-credentials.js";
 import { createTlsReloader, type ReloadOutcome, type TlsReloader } from "../gateway/tls-reloader.js";
@@ -91,6 +92,7 @@ export interface ExchangeClient {
   listCorrectionNotices(request: MessageInitShape<typeof ListCorrectionNoticesRequestSchema>, options?: CallOptions): Promise<ListCorrectionNoticesResponse>;
   /** The queries about a subject, for the subject's signed request (Art. 22; PIPL Art. 45). */
   listSubjectQueries(request: MessageInitShape<typeof ListSubjectQueriesRequestSchema>, options?: CallOptions): Promise<ListSubjectQueriesResponse>;
+  publishDisclosures(request: MessageInitShape<typeof PublishDisclosuresRequestSchema>, options?: CallOptions): Promise<PublishDisclosuresResponse>;
   close(): void;
 }
 
@@ -185,6 +187,7 @@ export function createExchangeClient(options: ExchangeClientOptions): ExchangeCl
     listObjectionAnswers: (request, opts) => unary(ListObjectionAnswersRequestSchema, ListObjectionAnswersResponseSchema, "ListObjectionAnswers", request, opts),
     listCorrectionNotices: (request, opts) => unary(ListCorrectionNoticesRequestSchema, ListCorrectionNoticesResponseSchema, "ListCorrectionNotices", request, opts),
     listSubjectQueries: (request, opts) => unary(ListSubjectQueriesRequestSchema, ListSubjectQueriesResponseSchema, "ListSubjectQueries", request, opts),
+    publishDisclosures: (request, opts) => unary(PublishDisclosuresRequestSchema, PublishDisclosuresResponseSchema, "PublishDisclosures", request, opts),
     subscribeLists(request, onMessage) {
       const message = create(SubscribeListsRequestSchema, request);
       const stream = client.makeServerStreamRequest(

@@ -90,6 +90,17 @@ export interface ListsConfig {
   readonly maxSubscriptionsPerAgency: number;
 }
 
+/** The public disclosure feed and site (docs/disclosure.md). */
+export interface DisclosureConfig {
+  /** "kafka" when a disclosure.kafka section (or audit.kafka brokers) is configured, else the embedded "file" log. */
+  readonly log: "file" | "kafka";
+  readonly file: string;
+  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string; readonly partitions: number };
+  readonly maxEntriesPerPublish: number;
+  /** The public site (`credex disclosure serve`): loopback listener, page size, per-client-IP rate. */
+  readonly site: { readonly listen: string; readonly pageSize: number; readonly requestsPerMinute: number };
+}
+
 /** Objections (Credit Investigation Regulation Art. 25). */
 export interface ObjectionsConfig {
   /** JSON state file in the gateway's data dir. */
@@ -130,6 +141,8 @@ export interface GatewayConfig {
     readonly lists: string;
     /** Statutory exemptions from consent (default: exemptions.yaml beside the catalogue; a missing file means none). */
     readonly exemptions: string;
+    /** Publicity periods of the disclosure feed (default: disclosure.yaml beside the catalogue). */
+    readonly disclosure: string;
   };
   readonly agencies: readonly AgencyEntry[];
   readonly audit: AuditConfig;
@@ -143,6 +156,7 @@ export interface GatewayConfig {
   readonly objections: ObjectionsConfig;
   /** Present when the config has a `health` section. */
   readonly health?: HealthConfig | undefined;
+  readonly disclosure: DisclosureConfig;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -191,7 +205,7 @@ export function loadGatewayConfig(file: string, overrides: { readonly instance?:
 export function parseGatewayConfig(file: string, document: unknown, observe?: (use: ConfigKeyUse) => void): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "health"]);
+  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "health", "disclosure"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -216,7 +230,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
       control = { kind: "file", file: at(c.field("file").string()) };
     }
   }
-  const policy = root.field("policy").object(["model", "policy", "categories", "lists", "exemptions"]);
+  const policy = root.field("policy").object(["model", "policy", "categories", "lists", "exemptions", "disclosure"]);
   const agencies = root.field("agencies").items().map(parseAgency);
   const ids = new Set<string>();
   for (const [i, a] of agencies.entries()) {
@@ -280,6 +294,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
       categories: at(policy.field("categories").string()),
       lists: policy.has("lists") ? at(policy.field("lists").string()) : resolve(dirname(at(policy.field("categories").string())), "lists.yaml"),
       exemptions: policy.has("exemptions") ? at(policy.field("exemptions").string()) : resolve(dirname(at(policy.field("categories").string())), "exemptions.yaml"),
+      disclosure: policy.has("disclosure") ? at(policy.field("disclosure").string()) : resolve(dirname(at(policy.field("categories").string())), "disclosure.yaml"),
     },
     agencies,
     audit: {
@@ -312,6 +327,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
     lists: parseListsConfig(root, at, kafka?.brokers),
     objections: parseObjectionsConfig(root, at),
     health: root.has("health") ? parseHealthConfig(root.field("health")) : undefined,
+    disclosure: parseDisclosureConfig(root, at, kafka?.brokers),
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
@@ -350,6 +366,36 @@ function parseHealthConfig(field: ConfigReader): HealthConfig {
   return {
     listen: h.field("listen").string({ default: DEFAULT_HEALTH_LISTEN, pattern: HOST_PORT }),
     drainMs: h.field("drainMs").integer({ default: 10_000, min: 0, max: 600_000 }),
+  };
+}
+
+function parseDisclosureConfig(root: ConfigReader, at: (p: string) => string, auditBrokers: readonly string[] | undefined): DisclosureConfig {
+  const section = root.has("disclosure") ? root.field("disclosure").object(["log", "file", "kafka", "maxEntriesPerPublish", "site"]) : undefined;
+  let kafka: DisclosureConfig["kafka"];
+  if (section?.has("kafka")) {
+    const k = section.field("kafka").object(["brokers", "topic", "partitions"]);
+    const brokers = k.has("brokers") ? k.field("brokers").stringList() : [...(auditBrokers ?? [])];
+    if (brokers.length === 0) k.field("brokers").fail("needs at least one broker (or an audit.kafka section to share)");
+    kafka = { brokers, topic: k.field("topic").string({ default: "credex.disclosure.v1" }), partitions: k.field("partitions").integer({ default: 3, min: 1, max: 1024 }) };
+  } else if (auditBrokers && auditBrokers.length > 0) {
+    kafka = { brokers: [...auditBrokers], topic: "credex.disclosure.v1", partitions: 3 };
+  }
+  const log = (section?.has("log") ? section.field("log").string({ oneOf: ["file", "kafka"] }) : kafka ? "kafka" : "file") as DisclosureConfig["log"];
+  if (log === "kafka" && !kafka) section!.field("log").fail('"kafka" needs a disclosure.kafka section with brokers');
+  const site = section?.has("site") ? section.field("site").object(["listen", "pageSize", "requestsPerMinute"]) : undefined;
+  const listen = site?.has("listen") ? site.field("listen").string() : "127.0.0.1:8088";
+  // A public site on this machine binds loopback only; a reverse proxy publishes it.
+  if (!/^127\.0\.0\.1:\d{1,5}$/.test(listen)) site!.field("listen").fail("must be 127.0.0.1:<port> (loopback only)");
+  return {
+    log,
+    file: at(section?.has("file") ? section.field("file").string() : "disclosure/credex.disclosure.v1.log"),
+    kafka,
+    maxEntriesPerPublish: section?.has("maxEntriesPerPublish") ? section.field("maxEntriesPerPublish").integer({ min: 1, max: 10_000 }) : 500,
+    site: {
+      listen,
+      pageSize: site?.has("pageSize") ? site.field("pageSize").integer({ min: 1, max: 200 }) : 20,
+      requestsPerMinute: site?.has("requestsPerMinute") ? site.field("requestsPerMinute").integer({ min: 1, max: 100_000 }) : 120,
+    },
   };
 }
 

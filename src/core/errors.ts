@@ -142,6 +142,14 @@ export const ERROR_CATALOGUE = {
   // the subject's view of the queries about them (Art. 22; PIPL Art. 45)
   SUBJECT_REQUEST_REQUIRED: [P, "the call needs the subject's signed request"],
   SUBJECT_REQUEST_INVALID: [P, "the subject's signed request does not give the calling agency standing for this call"],
+  // the public disclosure feed (双公示, NDRC 发改办财金〔2015〕2700号); policies/disclosure.yaml
+  DISCLOSURE_CATEGORY_UNKNOWN: [I, "the category is not carried by the disclosure feed"],
+  DISCLOSURE_NOT_PUBLIC: [P, "only level-1 (PUBLIC) categories are disclosed"],
+  DISCLOSURE_NOT_OWNER: [P, "the caller's sector does not own this category (catalogue owners)"],
+  DISCLOSURE_ENTRY_INVALID: [I, "a disclosure entry is invalid"],
+  DISCLOSURE_ENTRY_NOT_FOUND: [GrpcCode.NOT_FOUND, "the caller has no such current disclosure entry"],
+  TOO_MANY_DISCLOSURE_ENTRIES: [I, "too many entries in one publish request"],
+  DISCLOSURE_FEED_UNAVAILABLE: [N, "the disclosure feed could not be written"],
 
   // providers (CreditProvider side): the caller must be this trust domain's gateway; the owner's own ceiling
   CALLER_NOT_GATEWAY: [U, "only the exchange gateway may call this provider"],

@@ -119,6 +119,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   await rm(join(dir, "incidents"), { recursive: true, force: true });
   // Nor with its list log: its entries are sealed under the earlier run's key ring, which is replaced below.
   await rm(join(dir, "lists"), { recursive: true, force: true });
+  // Nor with its disclosure feed: its records are signed by the earlier run's gateway, under a CA replaced below.
+  await rm(join(dir, "disclosure"), { recursive: true, force: true });
 
   const pki = await createDevPki(join(dir, "pki"), {
     trustDomain: DEMO_TRUST_DOMAIN,

@@ -56,6 +56,7 @@ import { createRuntimeSettings, type RuntimeSettingRefused, type RuntimeSettings
 import type { AgencyRateLimit } from "../core/agency-rate-limiter.js";
 import type { RuntimeSettingRecord } from "../core/control/runtime-setting-item.js";
 import type { ControlItem } from "../core/control/control-item.js";
+import { startDisclosureService, type DisclosureService, type DisclosureServiceParts } from "./disclosure-service.js";
 
 /** Parts a test or an embedding program may supply instead of the ones built from config. */
 export interface GatewayParts {
@@ -105,6 +106,8 @@ export interface GatewayParts {
   readonly onRuntimeSettingRefused?: (refused: RuntimeSettingRefused) => void;
   /** A suspension, throttle or restricted mode is in force on this replica (set here or received from the topic). */
   readonly onRuntimeSettingApplied?: (record: RuntimeSettingRecord, item: ControlItem) => void;
+  /** The public disclosure feed: log, clock, onLatePublication (src/gateway/disclosure-service.ts). */
+  readonly disclosure?: DisclosureServiceParts;
 }
 
 export interface RunningGateway {
@@ -149,6 +152,8 @@ export interface RunningGateway {
   readonly observability?: RunningObservability | undefined;
   /** Joint reward and punishment lists and objections (issue 9). */
   readonly members: MemberServices;
+  /** The public disclosure feed (PublishDisclosures; docs/disclosure.md). */
+  readonly disclosure: DisclosureService;
   /** Stops accepting calls, drains those in flight (up to graceMs), flushes and closes the audit sink. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -288,6 +293,19 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     parts: parts.members,
   });
 
+  const disclosure = await startDisclosureService({
+    config,
+    catalogue,
+    authenticate: deps.authenticate,
+    auditSink: () => parts.auditSink,
+    pseudonymize: parts.pseudonymize,
+    material,
+    acceptingCalls: () => acceptingCalls,
+    admission,
+    logger,
+    parts: parts.disclosure,
+  });
+
   const newContext = (method: string, call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, request: unknown): ExchangeContext => ({
     exchangeId: randomUUID(),
     traceId: traceIdOf(call.metadata.get("traceparent")[0]),
@@ -361,7 +379,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
   };
 
   const server = new Server(listenerServerOptions(config.limits));
-  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers } as never);
+  server.addService(serviceDefinitionOf(CreditExchange, { maxRequestBytes: config.limits.maxRequestBytes }), { ...handlers, ...members.handlers, ...disclosure.handlers } as never);
   const health = new HealthImplementation({ "": "SERVING", [CreditExchange.typeName]: "SERVING" });
   health.addToServer(server);
   // Reflection only to a caller whose certificate the exchange CA vouches for (any role); health stays open for load balancers.
@@ -409,6 +427,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
     auditSink: () => parts.auditSink,
     observability,
     members,
+    disclosure,
     async stop(graceMs = 10_000) {
       acceptingCalls = false;
       health.setStatus("", "NOT_SERVING");
@@ -426,6 +445,7 @@ export async function startGateway(config: GatewayConfig, parts: GatewayParts): 
         });
       });
       await members.close();
+      await disclosure.close();
       if ("close" in providers && typeof providers.close === "function") providers.close();
       ownDelivery?.close();
       await certificates.close();

@@ -298,6 +298,22 @@ export function withIncidentHooks(parts: Partial<GatewayParts> | undefined, syst
       system.report({ kind: "runtime-setting-refused", at: new Date(), key: refused.key, problem: `${refused.reason}: ${refused.detail}` });
       parts?.onRuntimeSettingRefused?.(refused);
     },
+    disclosure: {
+      ...parts?.disclosure,
+      onLatePublication: (entry, maxLagWorkingDays) => {
+        system.report({
+          kind: "disclosure-late",
+          at: entry.publishedAt ? timestampDate(entry.publishedAt) : new Date(),
+          ownerAgency: entry.ownerAgency,
+          entryId: entry.entryId,
+          category: entry.category,
+          decisionDate: entry.decisionDate ? timestampDate(entry.decisionDate) : new Date(0),
+          lagWorkingDays: entry.lagWorkingDays,
+          maxLagWorkingDays,
+        });
+        parts?.disclosure?.onLatePublication?.(entry, maxLagWorkingDays);
+      },
+    },
     onPolicyRejected: (event) => {
       system.report({ kind: "policy-rejected", at: new Date(), revision: event.revision, problem: event.reason });
       parts?.onPolicyRejected?.(event);

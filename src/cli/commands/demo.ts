@@ -11,9 +11,11 @@ import { FOUNDATION_STEPS, formatDemoTable, type DemoExchange, type DemoStep } f
 import { LIST_AND_OBJECTION_STEPS } from "../../demo/lists-demo-steps.js";
 import { NEGATIVE_INFORMATION_STEP } from "../../demo/negative-information-step.js";
 import { MEMBER_TYPE_STEPS } from "../../demo/member-types-steps.js";
+import { DISCLOSURE_STEPS } from "../../demo/disclosure-demo-steps.js";
+import { serveDisclosure } from "../../site/serve-disclosure.js";
 
 /** Every scripted step of the demo, in order. Features add their steps here. */
-const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...SUBJECT_QUERY_STEPS, ...LIST_AND_OBJECTION_STEPS, ...MEMBER_TYPE_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
+const DEMO_STEPS: readonly DemoStep[] = [...FOUNDATION_STEPS, ...SPECIAL_ACCESS_STEPS, ...SUBJECT_QUERY_STEPS, ...LIST_AND_OBJECTION_STEPS, ...MEMBER_TYPE_STEPS, ...DISCLOSURE_STEPS, HARVESTING_STEP, NEGATIVE_INFORMATION_STEP];
 
 export const command: CliCommand = {
   name: "demo",
@@ -62,6 +64,10 @@ examples:
     });
     process.stdout.write(`gateway ${federation.gateway.address} (TLS 1.3, client certificates required); agencies: ${[...federation.agencies.keys()].join(", ")}; ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`);
 
+    // The public disclosure site: its own listener, reading the disclosure feed (never the query path).
+    const site = await serveDisclosure({ config: federation.gateway.config, log: federation.gateway.disclosure.log, listen: "127.0.0.1:0" });
+    process.stdout.write(`public disclosure site (双公示): ${site.url}\n\n`);
+
     const rows: DemoExchange[] = [];
     let posture = "";
     try {
@@ -69,7 +75,10 @@ examples:
       // Checked while the gateway still runs, so the TLS versions it offers are probed too.
       posture = formatPostureMarkdown(await postureOfFederationDir(dir));
     } finally {
-      if (!args.values.keep) await federation.stop();
+      if (!args.values.keep) {
+        await site.close();
+        await federation.stop();
+      }
     }
     process.stdout.write(`${formatDemoTable(rows)}\n\n`);
     const failed = rows.filter((r) => !r.asExpected);
@@ -81,6 +90,7 @@ examples:
     if (args.values.keep) process.stdout.write("            (while the gateway runs, add --allow-unsigned-tail: what it wrote since its last checkpoint is not signed yet)\n");
     process.stdout.write(failed.length === 0 ? `all ${rows.length} exchanges ended as scripted\n` : `${failed.length} of ${rows.length} exchanges did NOT end as scripted\n`);
     if (args.values.keep && federation.manifest.metrics) process.stdout.write(`metrics (Prometheus): ${federation.manifest.metrics}\n`);
+    process.stdout.write(`public disclosure site: ${site.url}${args.values.keep ? "" : " (stopped with the demo; --keep leaves it running)"}\n`);
     process.stdout.write(`\n${posture}`);
 
     if (args.values.keep) {
@@ -99,6 +109,7 @@ examples:
         process.once("SIGINT", done);
         process.once("SIGTERM", done);
       });
+      await site.close();
       await federation.stop();
     }
     return failed.length === 0 ? 0 : 1;

@@ -38,7 +38,7 @@ export interface MemberCallContext {
   error?: CredexError | undefined;
 }
 
-const POLICY_DENIALS = new Set(["LIST_NOT_PERMITTED", "LIST_NOT_OWNED", "OBJECTION_NOT_OWNER"]);
+const POLICY_DENIALS = new Set(["LIST_NOT_PERMITTED", "LIST_NOT_OWNED", "OBJECTION_NOT_OWNER", "DISCLOSURE_NOT_PUBLIC", "DISCLOSURE_NOT_OWNER"]);
 
 /**
  * The audit event of a list or objection call (Credit Investigation

@@ -15,6 +15,7 @@ import { createPostureRegressionDetector } from "./detectors/posture-regression.
 import { createObjectionOverdueDetector } from "./detectors/objection-overdue.js";
 import { createAuditChainRestartedDetector } from "./detectors/audit-chain-restarted.js";
 import { createRuntimeSettingRefusedDetector } from "./detectors/runtime-setting-refused.js";
+import { createDisclosureLateDetector } from "./detectors/disclosure-late.js";
 
 /** Every detector credex runs, configured. */
 export function createDetectors(settings: DetectorSettings): Detector[] {
@@ -34,6 +35,7 @@ export function createDetectors(settings: DetectorSettings): Detector[] {
     createObjectionOverdueDetector(),
     createAuditChainRestartedDetector(),
     createRuntimeSettingRefusedDetector(),
+    createDisclosureLateDetector(),
   ];
 }
 
@@ -53,4 +55,5 @@ export const DETECTOR_NAMES = [
   "objection-overdue",
   "audit-chain-restarted",
   "runtime-setting-refused",
+  "disclosure-late",
 ] as const;

@@ -72,4 +72,15 @@ export type SecurityEvent =
   /** A posture control (等级保护 check) that passed before now fails. */
   | { readonly kind: "posture-regression"; readonly at: Date; readonly control: string; readonly clause: string; readonly detail: string; readonly critical: boolean }
   /** A suspension, throttle or restricted-mode record on the control topic was refused: forged, signed by a non-replica, or a replay. */
-  | { readonly kind: "runtime-setting-refused"; readonly at: Date; readonly key: string; readonly problem: string };
+  | { readonly kind: "runtime-setting-refused"; readonly at: Date; readonly key: string; readonly problem: string }
+  /** A level-1 decision published past the 7 working days of the double-publicity rule (2700号). */
+  | {
+      readonly kind: "disclosure-late";
+      readonly at: Date;
+      readonly ownerAgency: string;
+      readonly entryId: string;
+      readonly category: string;
+      readonly decisionDate: Date;
+      readonly lagWorkingDays: number;
+      readonly maxLagWorkingDays: number;
+    };
