@@ -100,6 +100,7 @@ function fullConfig(): unknown {
     lists: { kafka: { brokers } },
     objections: {},
     health: {},
+    disclosure: { kafka: {}, site: {} },
   };
 }
 
