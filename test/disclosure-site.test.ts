@@ -94,7 +94,10 @@ beforeAll(async () => {
       polarity: Polarity.NEGATIVE,
       level: 2,
       occurredAt: daysAgo(30),
-      fields: [{ name: "amount_owed", value: LEVEL2_MARKER, level: 2 }],
+      // Negative: ongoing and confirmed (Art. 16); the field is one the catalogue lists for the category.
+      ongoing: true,
+      lastConfirmedAt: daysAgo(1),
+      fields: [{ name: "amount_owed_cny", value: LEVEL2_MARKER, level: 2 }],
     }),
   );
   fed = await startTestFederation({
