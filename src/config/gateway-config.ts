@@ -7,6 +7,7 @@ import { SECTORS, type Sector } from "../core/catalogue.js";
 import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
+import { checkKafkaTlsFiles, KafkaTlsFileError, type KafkaTlsFiles } from "./kafka-tls-files.js";
 
 export interface GatewayLimits {
   /** Requests larger than this are refused with REQUEST_TOO_LARGE (and audited). */
@@ -119,6 +120,8 @@ export interface GatewayConfig {
   readonly admin?: AdminConfig | undefined;
   readonly lists: ListsConfig;
   readonly objections: ObjectionsConfig;
+  /** What every Kafka connection of the gateway shares (audit, control, incidents, lists); absent: plaintext. */
+  readonly kafka?: { readonly tls?: KafkaTlsFiles | undefined } | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -160,7 +163,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
 export function parseGatewayConfig(file: string, document: unknown): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections"]);
+  const root = new ConfigReader(file, document).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "kafka"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -279,6 +282,7 @@ export function parseGatewayConfig(file: string, document: unknown): GatewayConf
     admin: root.has("admin") ? parseAdminConfig(root.field("admin"), at, root.field("mode").string({ default: "development" }) as GatewayConfig["mode"]) : undefined,
     lists: parseListsConfig(root, at, kafka?.brokers),
     objections: parseObjectionsConfig(root, at),
+    kafka: root.has("kafka") ? parseKafkaConfig(root.field("kafka"), at) : undefined,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
@@ -307,6 +311,24 @@ function parseListsConfig(root: ConfigReader, at: (p: string) => string, auditBr
     deliveryBatchSize: section?.has("deliveryBatchSize") ? section.field("deliveryBatchSize").integer({ min: 1, max: 10_000 }) : 500,
     maxSubscriptionsPerAgency: section?.has("maxSubscriptionsPerAgency") ? section.field("maxSubscriptionsPerAgency").integer({ min: 1, max: 1_000 }) : 8,
   };
+}
+
+/**
+ * kafka.tls: one client certificate for every Kafka connection the gateway makes (audit sink,
+ * control channel, incidents, list log); the files are checked here, once.
+ */
+function parseKafkaConfig(section: ConfigReader, at: (p: string) => string): NonNullable<GatewayConfig["kafka"]> {
+  section.object(["tls"]);
+  if (!section.has("tls")) return {};
+  const t = section.field("tls").object(["ca", "cert", "key"]);
+  const files: KafkaTlsFiles = { ca: at(t.field("ca").string()), cert: at(t.field("cert").string()), key: at(t.field("key").string()) };
+  try {
+    checkKafkaTlsFiles(files);
+  } catch (err) {
+    if (err instanceof KafkaTlsFileError) t.field(err.which).fail(err.message);
+    throw err;
+  }
+  return { tls: files };
 }
 
 function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {

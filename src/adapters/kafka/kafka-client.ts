@@ -1,4 +1,19 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Admin, Consumer, Producer, stringSerializer, type BaseOptions } from "@platformatic/kafka";
+
+/**
+ * PEM files for Kafka over TLS with a client certificate (mTLS): the CA bundle the brokers'
+ * certificates lead to, and this client's certificate (chain) and key. Checked once where they are
+ * configured (src/config/kafka-tls-files.ts); read again for every client made, so that a renewed
+ * certificate (a rotated KafkaUser secret) is used by the next client without a restart.
+ */
+export interface KafkaTlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 
 
 export interface KafkaClientOptions {
@@ -13,6 +28,8 @@ export interface KafkaClientOptions {
   readonly retries?: number;
   /** Pause before a retry (default 300 ms). */
   readonly retryDelayMs?: number;
+  /** Absent: plaintext. Present: every connection is TLS 1.2+ with this client certificate. */
+  readonly tls?: KafkaTlsFiles | undefined;
 }
 
 /** Splits and checks a KAFKA_BROKERS value ("host:port[,host:port...]"). */
@@ -47,7 +64,27 @@ function baseOptions(options: KafkaClientOptions, clientId: string): BaseOptions
     retries: options.retries ?? 5,
     retryDelay: options.retryDelayMs ?? 300,
     autocreateTopics: false,
+    ...(options.tls && kafkaTlsOptions(options.tls, options.brokers)),
   };
+}
+
+/**
+ * What the client hands to node:tls connect() for each broker (@platformatic/kafka's `tls`
+ * connection option). TLS 1.2 or later (RFC 8996 retired 1.0 and 1.1); the broker's certificate must
+ * lead to `ca` and name the host connected to (Node's checkServerIdentity, RFC 6125): neither can be
+ * turned off here. SNI is sent when every bootstrap broker is a DNS name (Strimzi's route and ingress
+ * listeners route on it); RFC 6066 §3 forbids an IP address as a server name.
+ */
+function kafkaTlsOptions(files: KafkaTlsFiles, brokers: string): Pick<BaseOptions, "tls" | "tlsServerName"> {
+  const tls: TlsConnectionOptions = {
+    ca: readFileSync(files.ca),
+    cert: readFileSync(files.cert),
+    key: readFileSync(files.key),
+    minVersion: "TLSv1.2",
+    rejectUnauthorized: true,
+  };
+  const byName = parseKafkaBrokers(brokers).every((b) => isIP(b.slice(0, b.lastIndexOf(":")).replace(/^\[|\]$/g, "")) === 0);
+  return { tls, ...(byName && { tlsServerName: true }) };
 }
 
 export function createKafkaAdmin(options: KafkaClientOptions): Admin {
