@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, ListOffsetTimestamps, type Admin } from "@platformatic/kafka";
-import { createKafkaAdmin, kafkaErrorCodes, type KafkaTlsFiles } from "./kafka-client.js";
+import { createKafkaAdmin, explainingKafkaFailure, kafkaErrorCodes, type KafkaTlsFiles } from "./kafka-client.js";
 
 export interface WaitForKafkaOptions {
   /** Stops waiting early, e.g. when the broker process has exited. */
@@ -21,6 +21,10 @@ export interface KafkaClusterInfo {
  * does not answer within `timeoutMs`.
  */
 export async function describeKafkaCluster(brokers: string, timeoutMs: number, tls?: KafkaTlsFiles): Promise<KafkaClusterInfo> {
+  return explainingKafkaFailure({ brokers, tls }, () => describeCluster(brokers, timeoutMs, tls));
+}
+
+async function describeCluster(brokers: string, timeoutMs: number, tls: KafkaTlsFiles | undefined): Promise<KafkaClusterInfo> {
   const admin = createKafkaAdmin({ brokers, clientId: "credex-probe", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 0, tls });
   try {
     const c = await admin.metadata({ topics: [], forceUpdate: true });
@@ -111,6 +115,10 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
  * Resolves to the names it created.
  */
 export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[], tls?: KafkaTlsFiles): Promise<string[]> {
+  return explainingKafkaFailure({ brokers, tls }, () => createTopics(brokers, topics, tls));
+}
+
+async function createTopics(brokers: string, topics: readonly KafkaTopicSpec[], tls: KafkaTlsFiles | undefined): Promise<string[]> {
   const admin = createKafkaAdmin({ brokers, clientId: "credex-admin", tls });
   try {
     const existing = new Set(await admin.listTopics());

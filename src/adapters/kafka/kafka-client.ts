@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Admin, Consumer, Producer, stringSerializer, type BaseOptions } from "@platformatic/kafka";
 
 /**
@@ -83,8 +83,66 @@ function kafkaTlsOptions(files: KafkaTlsFiles, brokers: string): Pick<BaseOption
     minVersion: "TLSv1.2",
     rejectUnauthorized: true,
   };
-  const byName = parseKafkaBrokers(brokers).every((b) => isIP(b.slice(0, b.lastIndexOf(":")).replace(/^\[|\]$/g, "")) === 0);
+  const byName = parseKafkaBrokers(brokers).every((b) => isIP(hostOf(b)) === 0);
   return { tls, ...(byName && { tlsServerName: true }) };
+}
+
+function hostOf(broker: string): string {
+  return broker.slice(0, broker.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+}
+
+/** Bound on the handshake made to explain a failure, and on the wait for the broker's verdict after it. */
+const TLS_PROBE_CONNECT_MS = 5_000;
+const TLS_PROBE_VERDICT_MS = 1_500;
+
+/**
+ * Why a TLS handshake with `broker` fails, or undefined when it succeeds and the broker keeps the
+ * connection. Under TLS 1.3 the broker checks the client certificate after the client has finished
+ * its handshake (RFC 8446 §4.4.2.4): its refusal is an alert that arrives afterwards, so the wait.
+ */
+function probeKafkaTls(broker: string, files: KafkaTlsFiles, brokers: string): Promise<string | undefined> {
+  const { tls, tlsServerName } = kafkaTlsOptions(files, brokers);
+  const host = hostOf(broker);
+  const port = Number(broker.slice(broker.lastIndexOf(":") + 1));
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const socket = tlsConnect({ ...tls, host, port, timeout: TLS_PROBE_CONNECT_MS, ...(tlsServerName && { servername: host }) });
+    const done = (why: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    socket.once("error", (e: NodeJS.ErrnoException) => done(`${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`));
+    socket.once("timeout", () => done(undefined));
+    socket.once("secureConnect", () => {
+      socket.setTimeout(0);
+      timer = setTimeout(() => done(undefined), TLS_PROBE_VERDICT_MS);
+      socket.once("close", () => done("the broker closed the connection after the handshake"));
+    });
+  });
+}
+
+/**
+ * The client reports a refused TLS connection only as "Connection closed" (the broker's alert is
+ * not passed on). For a TLS client whose request failed without an answer from Kafka, one handshake
+ * by hand with the first broker names the TLS reason: a missing or untrusted client certificate, or
+ * a broker certificate that does not lead to `ca` or does not name the host. Otherwise `err` as is.
+ */
+export async function explainKafkaFailure(err: unknown, options: Pick<KafkaClientOptions, "brokers" | "tls">): Promise<unknown> {
+  if (!options.tls || kafkaErrorCodes(err).size > 0) return err;
+  const broker = parseKafkaBrokers(options.brokers)[0]!;
+  const why = await probeKafkaTls(broker, options.tls, options.brokers).catch(() => undefined);
+  if (why === undefined) return err;
+  return new Error(`TLS connection to Kafka broker ${broker} refused: ${why} (${kafkaErrorMessage(err)})`, { cause: err });
+}
+
+/** Runs `work`; a failure is passed through explainKafkaFailure. */
+export async function explainingKafkaFailure<T>(options: Pick<KafkaClientOptions, "brokers" | "tls">, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw await explainKafkaFailure(err, options);
+  }
 }
 
 export function createKafkaAdmin(options: KafkaClientOptions): Admin {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { MessagesStreamModes, type Message } from "@platformatic/kafka";
 import { fetchTopicOffsets, offsetsAt } from "./kafka-admin.js";
-import { createKafkaAdmin, createKafkaConsumer, type KafkaTlsFiles } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaConsumer, explainingKafkaFailure, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** One Kafka record as read, without the client's types. */
 export interface KafkaRecordRead {
@@ -62,6 +62,10 @@ export function recordRead(topic: string, m: Message): KafkaRecordRead {
  * commits no offsets: the start offsets are given to the consumer, not looked up.
  */
 export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
+  return explainingKafkaFailure(opts, () => readTopic(opts));
+}
+
+async function readTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
   const admin = createKafkaAdmin({ brokers: opts.brokers, tls: opts.tls, clientId: "credex-audit-reader" });
   try {
     if (!(await admin.listTopics()).includes(opts.topic)) throw new Error(`Kafka topic ${opts.topic} does not exist at ${opts.brokers}`);
