@@ -21,6 +21,9 @@ import { startKafkaBroker, stopKafkaBroker } from "../src/dev/kafka-broker.js";
 import type { KafkaTlsFiles } from "../src/config/kafka-tls-files.js";
 import { makeSigningIdentity, sampleAuditEvent } from "./support/audit-fixtures.js";
 import { credex } from "./support/cli.js";
+import { startTestFederation } from "./support/federation.js";
+import { Purpose } from "../src/gen/credex/v1/types_pb.js";
+import { DEMO_SUBJECTS } from "../src/demo/synthetic-data.js";
 import { usccWithCheck } from "./support/uscc.js";
 
 const BROKER_START_MS = 120_000;
@@ -119,4 +122,36 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
     const otherCa = { ...gatewayTls, ca: otherCaTls.cert };
     await expect(describeKafkaCluster(sslBrokers, 10_000, otherCa)).rejects.toThrow(/^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: .*certificate/);
   });
+
+  it("a gateway whose config has kafka.tls audits, reads its list log and follows its control topic over mTLS; `credex audit verify` with the same files passes", async () => {
+    const run = Date.now().toString(36);
+    const topics = { topic: `credex.audit.tls.${run}`, checkpointTopic: `credex.audit-checkpoints.tls.${run}` };
+    const fed = await startTestFederation({
+      dir: join(dir, `fed-${run}`),
+      kafkaBrokers: sslBrokers,
+      kafkaAuditTopics: topics,
+      // The Kafka cluster's CA is not the exchange's: the federation makes a PKI of its own.
+      gatewayConfig: { kafka: { tls: gatewayTls }, control: { kafka: { brokers: [sslBrokers], topic: `credex.control.tls.${run}` } } },
+    });
+    try {
+      expect(fed.gateway.config.kafka?.tls).toEqual(gatewayTls);
+      expect(fed.gateway.config.lists.log).toBe("kafka");
+      await fed.client("pbccrc").query({ subject: DEMO_SUBJECTS.tradingCompany, categories: ["administrative_penalty"], purpose: Purpose.LOAN_APPROVAL });
+      await (fed.gateway.auditSink() as unknown as { checkpoint(): Promise<void> }).checkpoint();
+      const verify = await credex(
+        "audit", "verify", "--brokers", sslBrokers, "--topic", topics.topic, "--checkpoint-topic", topics.checkpointTopic, "--key-ring", fed.manifest.keyRing, "--cert", fed.pki.gateway.cert,
+        "--kafka-ca", gatewayTls.ca, "--kafka-cert", gatewayTls.cert, "--kafka-key", gatewayTls.key,
+      );
+      expect(verify.code).toBe(0);
+    } finally {
+      await fed.cleanup();
+    }
+  }, 120_000);
+
+  it("a gateway whose Kafka certificate the broker does not trust does not start (no exchange without its audit record), and says TLS", async () => {
+    const run = Date.now().toString(36);
+    await expect(
+      startTestFederation({ dir: join(dir, `fed-${run}`), kafkaBrokers: sslBrokers, kafkaAuditTopics: { topic: `a.${run}`, checkpointTopic: `c.${run}` }, gatewayConfig: { kafka: { tls: otherCaTls } } }),
+    ).rejects.toThrow(/TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused/);
+  }, 120_000);
 });
