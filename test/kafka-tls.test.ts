@@ -7,6 +7,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Admin } from "@platformatic/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,7 +98,7 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
     // The same reader with another CA's certificate is refused by the broker (bin/credex.js prints the message, exit 1).
     await expect(
       credex("audit", "verify", ...args, "--cert", join(dir, "gw.pem"), "--kafka-ca", pki.caBundle, "--kafka-cert", otherCaTls.cert, "--kafka-key", otherCaTls.key),
-    ).rejects.toThrow(/^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: /);
+    ).rejects.toThrow(/^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: .*the broker does not accept this client certificate/);
   }, 90_000);
 
   it("refuses a client that presents no certificate (ssl.client.auth=required)", async () => {
@@ -115,7 +116,21 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
   });
 
   it("refuses a client whose certificate was issued by another CA, with an error naming TLS", async () => {
-    await expect(describeKafkaCluster(sslBrokers, 10_000, otherCaTls)).rejects.toThrow(/^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: .*(certificate|alert|unknown ca)/i);
+    await expect(describeKafkaCluster(sslBrokers, 10_000, otherCaTls)).rejects.toThrow(
+      /^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: the broker sent TLS alert \d+ \([^)]+\): the broker does not accept this client certificate/,
+    );
+  });
+
+  it("does not blame TLS for a broker that is not there", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const err = await describeKafkaCluster(`127.0.0.1:${port}`, 3_000, gatewayTls).then(() => undefined, (e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).not.toMatch(/^TLS connection/);
   });
 
   it("refuses a broker whose certificate does not lead to the configured CA (the client checks the server too)", async () => {

@@ -94,6 +94,7 @@ function hostOf(broker: string): string {
 /** Bound on the handshake made to explain a failure, and on the wait for the broker's verdict after it. */
 const TLS_PROBE_CONNECT_MS = 5_000;
 const TLS_PROBE_VERDICT_MS = 1_500;
+const NOT_TLS = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);
 
 /**
  * Why a TLS handshake with `broker` fails, or undefined when it succeeds and the broker keeps the
@@ -112,7 +113,8 @@ function probeKafkaTls(broker: string, files: KafkaTlsFiles, brokers: string): P
       socket.destroy();
       resolve(why);
     };
-    socket.once("error", (e: NodeJS.ErrnoException) => done(`${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`));
+    // A broker that is down or unknown is no TLS matter: the client's own error says it already.
+    socket.once("error", (e: NodeJS.ErrnoException) => done(NOT_TLS.has(e.code ?? "") ? undefined : tlsReason(e)));
     socket.once("timeout", () => done(undefined));
     socket.once("secureConnect", () => {
       socket.setTimeout(0);
@@ -120,6 +122,18 @@ function probeKafkaTls(broker: string, files: KafkaTlsFiles, brokers: string): P
       socket.once("close", () => done("the broker closed the connection after the handshake"));
     });
   });
+}
+
+/** TLS alerts (RFC 8446 §6.2) by which a broker refuses the client's certificate. */
+const CLIENT_CERTIFICATE_ALERTS = new Set([42, 43, 44, 45, 46, 48, 116]);
+
+/** One line for a failed handshake: OpenSSL's error string cut to its reason, with what it means for a client certificate. */
+function tlsReason(e: NodeJS.ErrnoException): string {
+  const openssl = /SSL routines:[^:]*:([^:]+):.*?SSL alert number (\d+)/s.exec(e.message);
+  if (!openssl) return `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`;
+  const alert = Number(openssl[2]);
+  const hint = CLIENT_CERTIFICATE_ALERTS.has(alert) ? ": the broker does not accept this client certificate (not issued by a CA it trusts, expired, or none)" : "";
+  return `the broker sent TLS alert ${alert} (${openssl[1]!.trim()})${hint}`;
 }
 
 /**
