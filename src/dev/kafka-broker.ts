@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import { waitForKafka } from "../adapters/kafka/kafka-admin.js";
@@ -227,6 +227,7 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
     createKafkaServerProperties({ brokerPort, controllerPort, logDir, ...(opts.ssl && sslPort !== undefined && { ssl: { ...opts.ssl, port: sslPort } }) }),
     { mode: 0o600 },
   );
+  chmodSync(propertiesPath, 0o600); // also when the file was there from an earlier start
 
   if (!existsSync(join(logDir, "meta.properties"))) {
     opts.log?.(`formatting ${logDir}`);

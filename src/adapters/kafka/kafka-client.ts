@@ -6,8 +6,8 @@ import { Admin, Consumer, Producer, stringSerializer, type BaseOptions } from "@
 /**
  * PEM files for Kafka over TLS with a client certificate (mTLS): the CA bundle the brokers'
  * certificates lead to, and this client's certificate (chain) and key. Checked once where they are
- * configured (src/config/kafka-tls-files.ts); read again for every client made, so that a renewed
- * certificate (a rotated KafkaUser secret) is used by the next client without a restart.
+ * configured (src/config/kafka-tls-files.ts); read again for every connection (kafkaTlsOptions), so
+ * that a renewed certificate (a rotated KafkaUser secret) is used without a restart.
  */
 export interface KafkaTlsFiles {
   readonly ca: string;
@@ -75,14 +75,12 @@ function baseOptions(options: KafkaClientOptions, clientId: string): BaseOptions
  * turned off here. SNI is sent when every bootstrap broker is a DNS name (Strimzi's route and ingress
  * listeners route on it); RFC 6066 §3 forbids an IP address as a server name.
  */
-function kafkaTlsOptions(files: KafkaTlsFiles, brokers: string): Pick<BaseOptions, "tls" | "tlsServerName"> {
-  const tls: TlsConnectionOptions = {
-    ca: readFileSync(files.ca),
-    cert: readFileSync(files.cert),
-    key: readFileSync(files.key),
-    minVersion: "TLSv1.2",
-    rejectUnauthorized: true,
-  };
+export function kafkaTlsOptions(files: KafkaTlsFiles, brokers: string): Pick<BaseOptions, "tls" | "tlsServerName"> {
+  const tls: TlsConnectionOptions = { minVersion: "TLSv1.2", rejectUnauthorized: true };
+  // The client copies these options ({ ...tls }) for every connection it opens: as getters, the files
+  // are read then, so a renewed certificate (Strimzi renews a KafkaUser's before it expires) is used
+  // from the next connection on, by clients that live as long as the gateway too.
+  for (const which of ["ca", "cert", "key"] as const) Object.defineProperty(tls, which, { enumerable: true, get: () => readFileSync(files[which]) });
   const byName = parseKafkaBrokers(brokers).every((b) => isIP(hostOf(b)) === 0);
   return { tls, ...(byName && { tlsServerName: true }) };
 }
