@@ -74,4 +74,10 @@ describe("the Kafka broker of the test run", () => {
     }
     expect(warnings).toEqual([]);
   });
+
+  it("fail/an unreachable broker: the error names its address and the cause (the officers' tools print it as is)", async () => {
+    await expect(readKafkaTopic({ brokers: "127.0.0.1:1", topic: "credex.audit.v1", onRecord: () => undefined })).rejects.toThrow(
+      /^Kafka at 127\.0\.0\.1:1: .*Cannot connect to any broker: Connection to 127\.0\.0\.1:1 failed: connect ECONNREFUSED 127\.0\.0\.1:1$/,
+    );
+  });
 });

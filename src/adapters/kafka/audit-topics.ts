@@ -1,5 +1,5 @@
 import { createTopicUnlessExists, describeTopicConfigs, waitForTopicLeaders } from "./kafka-admin.js";
-import { createKafkaAdmin, explainingKafkaFailure, type KafkaTlsFiles } from "./kafka-client.js";
+import { createKafkaAdmin, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** Cybersecurity Law Art. 21: network logs kept at least 6 months; 180 days is the floor credex enforces. */
 export const MIN_AUDIT_RETENTION_MS = 180 * 24 * 60 * 60 * 1000;
@@ -29,7 +29,7 @@ export interface AuditTopicsCheck {
  * -1 (forever) passes. In production a shorter retention refuses the start.
  */
 export async function ensureAuditTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {
-  return explainingKafkaFailure(opts, () => ensureTopics(opts));
+  return ensureTopics(opts).catch(async (err: unknown) => Promise.reject(await kafkaFailureExplained(opts, err)));
 }
 
 async function ensureTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {

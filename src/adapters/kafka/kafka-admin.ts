@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, ListOffsetTimestamps, type Admin } from "@platformatic/kafka";
-import { createKafkaAdmin, explainingKafkaFailure, kafkaErrorCodes, type KafkaTlsFiles } from "./kafka-client.js";
+import { createKafkaAdmin, explainingKafkaFailure, kafkaErrorCodes, kafkaErrorMessage, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 export interface WaitForKafkaOptions {
   /** Stops waiting early, e.g. when the broker process has exited. */
@@ -55,7 +55,7 @@ export async function waitForKafka(brokers: string, timeoutMs: number, options: 
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
-  const why = lastError instanceof Error ? lastError.message : String(lastError);
+  const why = kafkaErrorMessage(lastError);
   throw new Error(`Kafka at ${brokers} was not ready within ${timeoutMs} ms (last error: ${why})`, { cause: lastError });
 }
 
@@ -105,7 +105,7 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const why = last instanceof Error ? last.message : String(last);
+  const why = kafkaErrorMessage(last);
   throw new Error(`Kafka topics ${topics.join(", ")} had no leader within ${timeoutMs} ms (last answer: ${why})`, { cause: last });
 }
 
@@ -115,24 +115,26 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
  * Resolves to the names it created.
  */
 export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[], tls?: KafkaTlsFiles): Promise<string[]> {
-  return explainingKafkaFailure({ brokers, tls }, () => createTopics(brokers, topics, tls));
-}
-
-async function createTopics(brokers: string, topics: readonly KafkaTopicSpec[], tls: KafkaTlsFiles | undefined): Promise<string[]> {
   const admin = createKafkaAdmin({ brokers, clientId: "credex-admin", tls });
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    const created: string[] = [];
-    for (const t of missing) {
-      if (await createTopicUnlessExists(admin, t.topic, t.partitions ?? 1, t.replicationFactor ?? 1, t.configs ?? {})) created.push(t.topic);
-    }
-    // Existing topics too: after a broker restart their leaders may still be elected.
-    await waitForTopicLeaders(admin, topics.map((t) => t.topic));
-    return created;
+    return await createTopics(admin, topics);
+  } catch (err) {
+    throw await kafkaFailureExplained({ brokers, tls }, err);
   } finally {
     await admin.close().catch(() => undefined);
   }
+}
+
+async function createTopics(admin: Admin, topics: readonly KafkaTopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  const created: string[] = [];
+  for (const t of missing) {
+    if (await createTopicUnlessExists(admin, t.topic, t.partitions ?? 1, t.replicationFactor ?? 1, t.configs ?? {})) created.push(t.topic);
+  }
+  // Existing topics too: after a broker restart their leaders may still be elected.
+  await waitForTopicLeaders(admin, topics.map((t) => t.topic));
+  return created;
 }
 
 /** Creates one topic; false when another client created it meanwhile (TOPIC_ALREADY_EXISTS). */

@@ -148,6 +148,12 @@ export async function explainKafkaFailure(err: unknown, options: Pick<KafkaClien
   return new Error(`TLS connection to Kafka broker ${broker} refused: ${why} (${kafkaErrorMessage(err)})`, { cause: err });
 }
 
+/** kafkaFailure (the brokers named), or when a TLS handshake is what failed, explainKafkaFailure's error. */
+export async function kafkaFailureExplained(options: Pick<KafkaClientOptions, "brokers" | "tls">, err: unknown): Promise<unknown> {
+  const explained = await explainKafkaFailure(err, options);
+  return explained !== err ? explained : kafkaFailure(options.brokers, err);
+}
+
 /** Runs `work`; a failure is passed through explainKafkaFailure. */
 export async function explainingKafkaFailure<T>(options: Pick<KafkaClientOptions, "brokers" | "tls">, work: () => Promise<T>): Promise<T> {
   try {
@@ -220,11 +226,24 @@ export function kafkaErrorMessage(err: unknown): string {
     if (!e || typeof e !== "object" || seen.has(e)) return;
     seen.add(e);
     const x = e as { message?: unknown; serverErrorMessage?: unknown; errors?: unknown; cause?: unknown };
-    if (typeof x.message === "string" && x.message !== "" && !parts.includes(x.message)) parts.push(x.message.replace(/\.$/, ""));
+    // Retries repeat the same message: each is said once.
+    const message = typeof x.message === "string" ? x.message.replace(/\.$/, "") : "";
+    if (message !== "" && !parts.includes(message)) parts.push(message);
     if (typeof x.serverErrorMessage === "string" && x.serverErrorMessage !== "") parts.push(x.serverErrorMessage);
     if (Array.isArray(x.errors)) for (const inner of x.errors) visit(inner);
     visit(x.cause);
   };
   visit(err);
   return parts.length > 0 ? parts.join(": ") : String(err);
+}
+
+/**
+ * An error of the client as one that names the brokers and carries the broker's answers in its
+ * message ("Cannot connect to any broker" alone names no address); credex's own errors pass
+ * unchanged. The original stays the cause.
+ */
+export function kafkaFailure(brokers: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== "string" || !code.startsWith("PLT_KFK_")) return err;
+  return new Error(`Kafka at ${brokers}: ${kafkaErrorMessage(err)}`, { cause: err });
 }

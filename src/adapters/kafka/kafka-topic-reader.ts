@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { MessagesStreamModes, type Message } from "@platformatic/kafka";
 import { fetchTopicOffsets, offsetsAt } from "./kafka-admin.js";
-import { createKafkaAdmin, createKafkaConsumer, explainingKafkaFailure, type KafkaTlsFiles } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaConsumer, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** One Kafka record as read, without the client's types. */
 export interface KafkaRecordRead {
@@ -62,7 +62,7 @@ export function recordRead(topic: string, m: Message): KafkaRecordRead {
  * commits no offsets: the start offsets are given to the consumer, not looked up.
  */
 export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
-  return explainingKafkaFailure(opts, () => readTopic(opts));
+  return readTopic(opts).catch(async (err: unknown) => Promise.reject(await kafkaFailureExplained(opts, err)));
 }
 
 async function readTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
