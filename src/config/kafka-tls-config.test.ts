@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createCa, encryptPrivateKeyPem, issueCertificate } from "../adapters/pki/certificate-authority.js";
 import { kafkaTlsFromFlags } from "../cli/kafka-tls-flags.js";
 import { UsageError } from "../cli/command.js";
+import { main } from "../cli/main.js";
 import { ConfigError } from "./config-reader.js";
 import { parseGatewayConfig } from "./gateway-config.js";
 import { packageRoot } from "./package-root.js";
@@ -84,5 +85,25 @@ describe("CLI --kafka-ca/--kafka-cert/--kafka-key", () => {
     expect(() => kafkaTlsFromFlags({ "kafka-ca": at("ca.crt"), "kafka-cert": at("user.crt"), "kafka-key": at("other.key") })).toThrow(
       new UsageError(`--kafka-key: ${at("other.key")} is not the key of the certificate in ${at("user.crt")}`),
     );
+  });
+});
+
+describe("credex commands with --kafka-*", () => {
+  const at = (f: string) => join(dir, f);
+  it.each([
+    ["fail/audit verify: --kafka-* with --file", ["audit", "verify", "--file", "x.log", "--kafka-ca", "ca.crt", "--kafka-cert", "user.crt", "--kafka-key", "user.key"], "go with --brokers, not --file"],
+    ["fail/audit verify: only --kafka-ca", ["audit", "verify", "--brokers", "127.0.0.1:1", "--kafka-ca", "ca.crt"], "go together: give all three"],
+    ["fail/incidents list: --kafka-* without --kafka", ["incidents", "list", "--file", "x.jsonl", "--kafka-ca", "ca.crt", "--kafka-cert", "user.crt", "--kafka-key", "user.key"], "go with --kafka"],
+    ["fail/pki revoke: --kafka-* without --publish", ["pki", "revoke", "--dir", "ca", "--serial", "01", "--reason", "keyCompromise", "--kafka-ca", "ca.crt", "--kafka-cert", "user.crt", "--kafka-key", "user.key"], "go with --publish"],
+  ])("%s → exit 2 naming the flags", async (_name, argv, message) => {
+    const files = new Set(["ca.crt", "user.crt", "user.key"]);
+    let stderr = "";
+    const e = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    try {
+      expect(await main(argv.map((a) => (files.has(a) ? at(a) : a)))).toBe(2);
+    } finally {
+      e.mockRestore();
+    }
+    expect(stderr).toContain(message);
   });
 });

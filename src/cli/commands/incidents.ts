@@ -174,10 +174,10 @@ function adminClientOf(v: Values): AdminClient | undefined {
 async function readIncidents(v: Values, id?: string): Promise<Incident[]> {
   const sources = [v.dir, v.config, v.file, v.kafka, v.admin].filter((s) => s !== undefined);
   if (sources.length !== 1) throw new UsageError("give exactly one source: --dir, --config, --file, --kafka or --admin");
-  if (v.file !== undefined) return readIncidentsFile(v.file);
-  if (v.config !== undefined) return readIncidentsFile(loadGatewayConfig(v.config).incidents.file);
   const tls = kafkaTlsFromFlags(v);
   if (tls && v.kafka === undefined) throw new UsageError("--kafka-ca, --kafka-cert and --kafka-key go with --kafka");
+  if (v.file !== undefined) return readIncidentsFile(v.file);
+  if (v.config !== undefined) return readIncidentsFile(loadGatewayConfig(v.config).incidents.file);
   if (v.kafka !== undefined) return readIncidentsTopic({ brokers: v.kafka, tls, ...(v.topic ? { topic: v.topic } : {}) });
   if (v.dir !== undefined) {
     const m = manifestOf(v.dir);
