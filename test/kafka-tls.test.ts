@@ -138,7 +138,7 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
     await expect(describeKafkaCluster(sslBrokers, 10_000, otherCa)).rejects.toThrow(/^TLS connection to Kafka broker 127\.0\.0\.1:\d+ refused: .*certificate/);
   });
 
-  it("a gateway whose config has kafka.tls audits, reads its list log and follows its control topic over mTLS; `credex audit verify` with the same files passes", async () => {
+  it("a gateway whose config has kafka.tls audits, keeps its list log, follows its control topic and publishes incidents over mTLS; `credex audit verify` with the same files passes", async () => {
     const run = Date.now().toString(36);
     const topics = { topic: `credex.audit.tls.${run}`, checkpointTopic: `credex.audit-checkpoints.tls.${run}` };
     const fed = await startTestFederation({
@@ -146,7 +146,11 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
       kafkaBrokers: sslBrokers,
       kafkaAuditTopics: topics,
       // The Kafka cluster's CA is not the exchange's: the federation makes a PKI of its own.
-      gatewayConfig: { kafka: { tls: gatewayTls }, control: { kafka: { brokers: [sslBrokers], topic: `credex.control.tls.${run}` } } },
+      gatewayConfig: {
+        kafka: { tls: gatewayTls },
+        control: { kafka: { brokers: [sslBrokers], topic: `credex.control.tls.${run}` } },
+        incidents: { kafka: { brokers: [sslBrokers], topic: `credex.incidents.tls.${run}` } },
+      },
     });
     try {
       expect(fed.gateway.config.kafka?.tls).toEqual(gatewayTls);
@@ -158,6 +162,9 @@ describe("Kafka over TLS with a client certificate (mTLS)", () => {
         "--kafka-ca", gatewayTls.ca, "--kafka-cert", gatewayTls.cert, "--kafka-key", gatewayTls.key,
       );
       expect(verify.code).toBe(0);
+      // The incidents topic the gateway created over mTLS, read by the CLI with the same files.
+      const incidents = await credex("incidents", "list", "--kafka", sslBrokers, "--topic", `credex.incidents.tls.${run}`, "--kafka-ca", gatewayTls.ca, "--kafka-cert", gatewayTls.cert, "--kafka-key", gatewayTls.key);
+      expect(incidents).toMatchObject({ code: 0, stdout: "no incidents\n" });
     } finally {
       await fed.cleanup();
     }
