@@ -8,6 +8,7 @@ import { sectorRights } from "../core/sector-rights.js";
 import { AGENCY_ROLES, type AgencyEntry, type AgencyRole } from "../core/registry.js";
 import { validateUscc } from "../core/identifiers/uscc.js";
 import { parseAdminConfig, parseIncidentsConfig, type AdminConfig, type IncidentsConfig } from "./incidents-config.js";
+import { checkKafkaTlsFiles, KafkaTlsFileError, type KafkaTlsFiles } from "./kafka-tls-files.js";
 
 export interface GatewayLimits {
   /** Requests larger than this are refused with REQUEST_TOO_LARGE (and audited). */
@@ -157,6 +158,8 @@ export interface GatewayConfig {
   /** Present when the config has a `health` section. */
   readonly health?: HealthConfig | undefined;
   readonly disclosure: DisclosureConfig;
+  /** What every Kafka connection of the gateway shares (audit, control, incidents, lists); absent: plaintext. */
+  readonly kafka?: { readonly tls?: KafkaTlsFiles | undefined } | undefined;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
@@ -205,7 +208,7 @@ export function loadGatewayConfig(file: string, overrides: { readonly instance?:
 export function parseGatewayConfig(file: string, document: unknown, observe?: (use: ConfigKeyUse) => void): GatewayConfig {
   const base = dirname(resolve(file));
   const at = (p: string) => resolve(base, p);
-  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "health", "disclosure"]);
+  const root = new ConfigReader(file, document, "", observe).object(["mode", "instance", "trustDomain", "listen", "tls", "policy", "agencies", "audit", "limits", "observability", "control", "incidents", "admin", "lists", "objections", "health", "disclosure", "kafka"]);
 
   const tls = root.field("tls").object(["cert", "key", "ca", "crl", "minVersion", "watch", "renew"]);
   // A single CRL file stays accepted; a list is what Node needs for a two-level chain.
@@ -328,6 +331,7 @@ export function parseGatewayConfig(file: string, document: unknown, observe?: (u
     objections: parseObjectionsConfig(root, at),
     health: root.has("health") ? parseHealthConfig(root.field("health")) : undefined,
     disclosure: parseDisclosureConfig(root, at, kafka?.brokers),
+    kafka: root.has("kafka") ? parseKafkaConfig(root.field("kafka"), at) : undefined,
   };
   if (config.limits.maxRequestBytes > config.limits.maxTransportMessageBytes) {
     root.field("limits").field("maxRequestBytes").fail("must not exceed maxTransportMessageBytes");
@@ -397,6 +401,24 @@ function parseDisclosureConfig(root: ConfigReader, at: (p: string) => string, au
       requestsPerMinute: site?.has("requestsPerMinute") ? site.field("requestsPerMinute").integer({ min: 1, max: 100_000 }) : 120,
     },
   };
+}
+
+/**
+ * kafka.tls: one client certificate for every Kafka connection the gateway makes (audit sink,
+ * control channel, incidents, list log); the files are checked here, once.
+ */
+function parseKafkaConfig(section: ConfigReader, at: (p: string) => string): NonNullable<GatewayConfig["kafka"]> {
+  section.object(["tls"]);
+  if (!section.has("tls")) return {};
+  const t = section.field("tls").object(["ca", "cert", "key"]);
+  const files: KafkaTlsFiles = { ca: at(t.field("ca").string()), cert: at(t.field("cert").string()), key: at(t.field("key").string()) };
+  try {
+    checkKafkaTlsFiles(files);
+  } catch (err) {
+    if (err instanceof KafkaTlsFileError) t.field(err.which).fail(err.message);
+    throw err;
+  }
+  return { tls: files };
 }
 
 function parseObjectionsConfig(root: ConfigReader, at: (p: string) => string): ObjectionsConfig {

@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 import { waitForKafka } from "../adapters/kafka/kafka-admin.js";
 import { ensureKafkaJars, KAFKA_VERSION, REPO_ROOT } from "./kafka-jars.js";
-import { createKafkaServerProperties } from "./kafka-server-properties.js";
+import { createKafkaServerProperties, type KafkaSslListenerInput } from "./kafka-server-properties.js";
 
 /** `.credex/kafka` under the repository (gitignored). */
 export const DEFAULT_KAFKA_DATA_DIR = join(REPO_ROOT, ".credex", "kafka");
@@ -27,11 +27,15 @@ export interface StartKafkaBrokerOptions {
   readonly cacheDir?: string;
   /** Progress lines for people (downloads, formatting); default: none. */
   readonly log?: (line: string) => void;
+  /** Also listen for SSL with a required client certificate (mTLS), on a port of its own (sslBrokers). */
+  readonly ssl?: Omit<KafkaSslListenerInput, "port">;
 }
 
 export interface KafkaBroker {
   /** host:port for KAFKA_BROKERS. */
   readonly brokers: string;
+  /** host:port of the SSL listener, when one was asked for. */
+  readonly sslBrokers?: string;
   readonly pid: number;
   readonly dataDir: string;
 }
@@ -48,6 +52,8 @@ interface BrokerState {
   readonly brokers: string;
   readonly brokerPort: number;
   readonly controllerPort: number;
+  readonly sslPort?: number;
+  readonly sslBrokers?: string;
   readonly pid: number;
   readonly kafkaVersion: string;
   readonly logFile: string;
@@ -195,7 +201,9 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   const dataDir = resolveDataDir(opts.dataDir);
   const current = kafkaBrokerStatus(dataDir);
   if (current.running && current.pid !== undefined && current.brokers !== undefined) {
-    return { brokers: current.brokers, pid: current.pid, dataDir };
+    const sslBrokers = readState(dataDir)?.sslBrokers;
+    if (opts.ssl && sslBrokers === undefined) throw new Error(`a Kafka broker without an SSL listener already runs on ${dataDir}: stop it first`);
+    return { brokers: current.brokers, ...(sslBrokers !== undefined && { sslBrokers }), pid: current.pid, dataDir };
   }
   mkdirSync(dataDir, { recursive: true });
   const logFile = opts.logFile === undefined ? join(dataDir, DEFAULT_LOG_FILE) : isAbsolute(opts.logFile) ? opts.logFile : resolve(opts.logFile);
@@ -204,10 +212,22 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   const libs = await ensureKafkaJars({ ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }), ...(opts.log && { log: opts.log }) });
   const classpath = javaClasspath(libs);
 
-  const { brokerPort, controllerPort } = await choosePorts(readState(dataDir));
+  const previous = readState(dataDir);
+  const { brokerPort, controllerPort } = await choosePorts(previous);
+  let sslPort: number | undefined;
+  if (opts.ssl) {
+    sslPort = previous?.sslPort !== undefined && (await portIsFree(previous.sslPort)) ? previous.sslPort : await freePort();
+    while (sslPort === brokerPort || sslPort === controllerPort) sslPort = await freePort();
+  }
   const propertiesPath = join(dataDir, PROPERTIES_FILE);
   const logDir = join(dataDir, LOG_DIR);
-  writeFileSync(propertiesPath, createKafkaServerProperties({ brokerPort, controllerPort, logDir }));
+  // server.properties holds the SSL listener's private key: readable by its owner only.
+  writeFileSync(
+    propertiesPath,
+    createKafkaServerProperties({ brokerPort, controllerPort, logDir, ...(opts.ssl && sslPort !== undefined && { ssl: { ...opts.ssl, port: sslPort } }) }),
+    { mode: 0o600 },
+  );
+  chmodSync(propertiesPath, 0o600); // also when the file was there from an earlier start
 
   if (!existsSync(join(logDir, "meta.properties"))) {
     opts.log?.(`formatting ${logDir}`);
@@ -241,8 +261,18 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
     throw new Error("java did not start");
   }
   const brokers = `127.0.0.1:${brokerPort}`;
+  const sslBrokers = sslPort !== undefined ? `127.0.0.1:${sslPort}` : undefined;
   writeFileSync(join(dataDir, PID_FILE), `${pid}\n`);
-  const state: BrokerState = { brokers, brokerPort, controllerPort, pid, kafkaVersion: KAFKA_VERSION, logFile, startedAt: new Date().toISOString() };
+  const state: BrokerState = {
+    brokers,
+    brokerPort,
+    controllerPort,
+    ...(sslPort !== undefined && { sslPort, sslBrokers }),
+    pid,
+    kafkaVersion: KAFKA_VERSION,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
   writeFileSync(join(dataDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
@@ -255,7 +285,7 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   // The broker outlives this process (the CLI exits once it is ready).
   child.removeAllListeners("exit");
   child.unref();
-  return { brokers, pid, dataDir };
+  return { brokers, ...(sslBrokers !== undefined && { sslBrokers }), pid, dataDir };
 }
 
 export interface StopKafkaBrokerOptions {

@@ -57,6 +57,38 @@ describe("createKafkaServerProperties", () => {
     expect(p.get("log.dirs")).toBe("C:\\\\k");
   });
 
+  it("ok/an SSL listener with PEM key material inline requires a client certificate (the Kubernetes deployment's listener), TLS 1.2+ only", () => {
+    const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\nBBBB\n-----END ${label}-----\n`;
+    const text = createKafkaServerProperties({
+      brokerPort: 1,
+      controllerPort: 2,
+      logDir: "/d",
+      ssl: { port: 3, certificateChainPem: pem("CERTIFICATE") + pem("CERTIFICATE"), keyPem: pem("PRIVATE KEY"), trustedCaPem: pem("CERTIFICATE") },
+    });
+    const p = parse(text);
+    expect(p.get("listeners")).toBe("PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2,SSL://127.0.0.1:3");
+    expect(p.get("advertised.listeners")).toBe("PLAINTEXT://127.0.0.1:1,SSL://127.0.0.1:3");
+    expect(p.get("listener.security.protocol.map")).toBe("PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL");
+    expect(p.get("ssl.client.auth")).toBe("required");
+    expect(p.get("ssl.enabled.protocols")).toBe("TLSv1.3,TLSv1.2");
+    expect(p.get("ssl.keystore.type")).toBe("PEM");
+    expect(p.get("ssl.truststore.type")).toBe("PEM");
+    // One property per line: the PEM line breaks are written as the escape \n (java.util.Properties.load turns it back).
+    expect(p.get("ssl.keystore.key")).toBe("-----BEGIN PRIVATE KEY-----\\nAAAA\\nBBBB\\n-----END PRIVATE KEY-----");
+    expect(text.split("\n").filter((l) => l.startsWith("AAAA"))).toEqual([]);
+    expect(parse(createKafkaServerProperties({ brokerPort: 1, controllerPort: 2, logDir: "/d" })).has("ssl.client.auth")).toBe(false);
+  });
+
+  it.each([
+    ["fail/ssl-port-taken", { port: 2 }, "ssl.port must differ from brokerPort and controllerPort"],
+    ["fail/ssl-encrypted-key", { keyPem: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nx\n-----END ENCRYPTED PRIVATE KEY-----" }, "ssl.keyPem must be an unencrypted PKCS#8 PEM key"],
+    ["fail/ssl-no-ca", { trustedCaPem: "" }, "ssl.trustedCaPem holds no PEM certificate"],
+  ])("%s", (_name, over, message) => {
+    const cert = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----";
+    const ssl = { port: 3, certificateChainPem: cert, keyPem: "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----", trustedCaPem: cert, ...over };
+    expect(() => createKafkaServerProperties({ brokerPort: 1, controllerPort: 2, logDir: "/d", ssl })).toThrow(message);
+  });
+
   it.each([
     ["fail/port-zero", { brokerPort: 0, controllerPort: 2, logDir: "/d" }, "brokerPort must be a TCP port, got 0"],
     ["fail/port-too-large", { brokerPort: 1, controllerPort: 70000, logDir: "/d" }, "controllerPort must be a TCP port, got 70000"],

@@ -62,7 +62,7 @@ export interface DisclosureService {
 export async function openDisclosureLog(config: GatewayConfig, clientId: string): Promise<ListLog> {
   const d = config.disclosure;
   return d.log === "kafka"
-    ? openKafkaListLog({ brokers: d.kafka!.brokers.join(","), topic: d.kafka!.topic, partitions: d.kafka!.partitions, clientId })
+    ? openKafkaListLog({ brokers: d.kafka!.brokers.join(","), tls: config.kafka?.tls, topic: d.kafka!.topic, partitions: d.kafka!.partitions, clientId })
     : openFileListLog(d.file, "embedded:credex.disclosure.v1");
 }
 

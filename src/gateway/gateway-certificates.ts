@@ -100,6 +100,7 @@ export async function startGatewayCertificates(options: GatewayCertificatesOptio
       const { createKafkaControlChannel } = await import("../adapters/kafka/kafka-control-channel.js");
       channel = createKafkaControlChannel({
         brokers: config.control.brokers.join(","),
+        tls: config.kafka?.tls,
         topic: config.control.topic,
         clientId: `credex-gateway-${config.instance}`,
         // A topic whose config can drop a revocation before the certificate expires: refused in production, logged otherwise.

@@ -96,6 +96,7 @@ async function buildAuditSink(
     const kafka = config.audit.kafka!;
     return createKafkaAuditSink({
       brokers: kafka.brokers.join(","),
+      tls: config.kafka?.tls,
       keyRing,
       suite: config.audit.suite,
       instance: config.instance,

@@ -83,7 +83,7 @@ export async function startIncidentSystem(config: GatewayConfig, options: Incide
   const manager = createIncidentManager({ detectors: createDetectors(settings.detectors), store, gatewayInstance: config.instance, operatorClass: settings.operatorClass });
   const limiter = createAgencyRateLimiter({ defaultRatePerSecond: config.limits.maxRequestsPerSecondPerAgency });
   const publisher: IncidentPublisher | undefined = settings.kafka
-    ? await createKafkaIncidentPublisher({ brokers: settings.kafka.brokers.join(","), topic: settings.kafka.topic, clientId: `credex-incidents-${config.instance}` })
+    ? await createKafkaIncidentPublisher({ brokers: settings.kafka.brokers.join(","), tls: config.kafka?.tls, topic: settings.kafka.topic, clientId: `credex-incidents-${config.instance}` })
     : undefined;
   if (publisher) manager.subscribe((incident) => publisher.publish(manager.get(incident.id) ?? incident));
 

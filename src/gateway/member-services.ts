@@ -106,7 +106,7 @@ export async function startMemberServices(input: MemberServicesInput): Promise<M
   const listLog = sealListLog(
     parts.listLog ??
       (config.lists.log === "kafka"
-        ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
+        ? await openKafkaListLog({ brokers: config.lists.kafka!.brokers.join(","), tls: config.kafka?.tls, topic: config.lists.kafka!.topic, partitions: config.lists.kafka!.partitions, clientId: `credex-${config.instance}` })
         : await openFileListLog(config.lists.file, "embedded:credex.lists.v1")),
     input.listSealer,
   );

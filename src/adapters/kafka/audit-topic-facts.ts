@@ -1,11 +1,11 @@
 import type { KafkaTopicsFact } from "../../core/posture/posture-evidence.js";
 import { describeTopicConfigs } from "./kafka-admin.js";
-import { createKafkaAdmin, kafkaErrorMessage } from "./kafka-client.js";
+import { createKafkaAdmin, kafkaErrorMessage, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** retention.ms, min.insync.replicas and the replication factor (replicas of partition 0 … n) of each audit topic. */
-export async function describeAuditTopics(brokers: readonly string[], topics: readonly string[], timeoutMs = 5_000): Promise<KafkaTopicsFact> {
+export async function describeAuditTopics(brokers: readonly string[], topics: readonly string[], timeoutMs = 5_000, tls?: KafkaTlsFiles): Promise<KafkaTopicsFact> {
   const list = brokers.join(",");
-  const admin = createKafkaAdmin({ brokers: list, clientId: "credex-posture", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 1 });
+  const admin = createKafkaAdmin({ brokers: list, clientId: "credex-posture", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 1, tls });
   try {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((t) => existing.has(t));

@@ -1,5 +1,5 @@
 import { createTopicUnlessExists, describeTopicConfigs, waitForTopicLeaders } from "./kafka-admin.js";
-import { createKafkaAdmin, kafkaFailure } from "./kafka-client.js";
+import { createKafkaAdmin, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** Cybersecurity Law Art. 21: network logs kept at least 6 months; 180 days is the floor credex enforces. */
 export const MIN_AUDIT_RETENTION_MS = 180 * 24 * 60 * 60 * 1000;
@@ -8,6 +8,7 @@ export const AUDIT_CHECKPOINT_TOPIC = "credex.audit-checkpoints.v1";
 
 export interface EnsureAuditTopicsOptions {
   readonly brokers: string;
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly topics: readonly string[];
   /** Create missing topics (with retention.ms = MIN_AUDIT_RETENTION_MS); default true. */
   readonly create?: boolean;
@@ -28,11 +29,11 @@ export interface AuditTopicsCheck {
  * -1 (forever) passes. In production a shorter retention refuses the start.
  */
 export async function ensureAuditTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {
-  return ensureTopics(opts).catch((err: unknown) => Promise.reject(kafkaFailure(opts.brokers, err)));
+  return ensureTopics(opts).catch(async (err: unknown) => Promise.reject(await kafkaFailureExplained(opts, err)));
 }
 
 async function ensureTopics(opts: EnsureAuditTopicsOptions): Promise<AuditTopicsCheck> {
-  const admin = createKafkaAdmin({ brokers: opts.brokers, clientId: "credex-audit-admin", retries: 2 });
+  const admin = createKafkaAdmin({ brokers: opts.brokers, clientId: "credex-audit-admin", retries: 2, tls: opts.tls });
   try {
     const existing = new Set(await admin.listTopics());
     const missing = opts.topics.filter((t) => !existing.has(t));

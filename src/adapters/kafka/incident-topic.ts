@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { MessagesStreamModes, type Message } from "@platformatic/kafka";
-import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer, type KafkaTlsFiles } from "./kafka-client.js";
 import { createKafkaTopics, fetchTopicOffsets } from "./kafka-admin.js";
 import type { Incident } from "../../core/incidents/incident.js";
 
@@ -26,10 +26,10 @@ export interface IncidentPublisher {
  * every change in order. acks=all: an incident report must not be lost to a
  * leader failover.
  */
-export async function createKafkaIncidentPublisher(options: { brokers: string; topic?: string; clientId?: string }): Promise<IncidentPublisher> {
+export async function createKafkaIncidentPublisher(options: { brokers: string; tls?: KafkaTlsFiles | undefined; topic?: string; clientId?: string }): Promise<IncidentPublisher> {
   const topic = options.topic ?? INCIDENTS_TOPIC;
-  await createKafkaTopics(options.brokers, [{ topic, partitions: 1, configs: { "cleanup.policy": "compact,delete", "retention.ms": String(180 * 86_400_000) } }]);
-  const producer = createKafkaProducer({ brokers: options.brokers, clientId: options.clientId ?? "credex-incidents", idempotent: true });
+  await createKafkaTopics(options.brokers, [{ topic, partitions: 1, configs: { "cleanup.policy": "compact,delete", "retention.ms": String(180 * 86_400_000) } }], options.tls);
+  const producer = createKafkaProducer({ brokers: options.brokers, tls: options.tls, clientId: options.clientId ?? "credex-incidents", idempotent: true });
   let queue: Promise<void> = Promise.resolve();
   let failed = 0;
   let firstError: unknown;
@@ -72,10 +72,10 @@ export async function createKafkaIncidentPublisher(options: { brokers: string; t
  * returns the latest snapshot of each incident (for `credex incidents
  * list|show --kafka`).
  */
-export async function readIncidentsTopic(options: { brokers: string; topic?: string; timeoutMs?: number }): Promise<Incident[]> {
+export async function readIncidentsTopic(options: { brokers: string; tls?: KafkaTlsFiles | undefined; topic?: string; timeoutMs?: number }): Promise<Incident[]> {
   const topic = options.topic ?? INCIDENTS_TOPIC;
   const clientId = "credex-incidents-reader";
-  const admin = createKafkaAdmin({ brokers: options.brokers, clientId });
+  const admin = createKafkaAdmin({ brokers: options.brokers, tls: options.tls, clientId });
   let ends: Array<{ partition: number; high: bigint; low: bigint }>;
   try {
     // Without this check a missing topic surfaces as the broker's "This server does not host
@@ -91,7 +91,7 @@ export async function readIncidentsTopic(options: { brokers: string; topic?: str
   const byId = new Map<string, Incident>();
   if (remaining.size === 0) return [];
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const consumer = createKafkaConsumer({ brokers: options.brokers, clientId, groupId: `credex-incidents-reader-${randomUUID()}`, maxWaitTimeMs: 200 });
+  const consumer = createKafkaConsumer({ brokers: options.brokers, tls: options.tls, clientId, groupId: `credex-incidents-reader-${randomUUID()}`, maxWaitTimeMs: 200 });
   let timer: NodeJS.Timeout | undefined;
   try {
     const stream = await consumer.consume({

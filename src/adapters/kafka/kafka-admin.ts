@@ -1,11 +1,12 @@
 import { ConfigResourceTypes, ListOffsetTimestamps, type Admin } from "@platformatic/kafka";
-import { createKafkaAdmin, kafkaErrorCodes, kafkaErrorMessage, kafkaFailure } from "./kafka-client.js";
+import { createKafkaAdmin, explainingKafkaFailure, kafkaErrorCodes, kafkaErrorMessage, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 export interface WaitForKafkaOptions {
   /** Stops waiting early, e.g. when the broker process has exited. */
   readonly signal?: AbortSignal;
   /** Pause between two probes. */
   readonly intervalMs?: number;
+  readonly tls?: KafkaTlsFiles | undefined;
 }
 
 /** What a reachable cluster reported. */
@@ -19,8 +20,12 @@ export interface KafkaClusterInfo {
  * One readiness probe: connects and asks for the cluster metadata. Rejects when the broker
  * does not answer within `timeoutMs`.
  */
-export async function describeKafkaCluster(brokers: string, timeoutMs: number): Promise<KafkaClusterInfo> {
-  const admin = createKafkaAdmin({ brokers, clientId: "credex-probe", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 0 });
+export async function describeKafkaCluster(brokers: string, timeoutMs: number, tls?: KafkaTlsFiles): Promise<KafkaClusterInfo> {
+  return explainingKafkaFailure({ brokers, tls }, () => describeCluster(brokers, timeoutMs, tls));
+}
+
+async function describeCluster(brokers: string, timeoutMs: number, tls: KafkaTlsFiles | undefined): Promise<KafkaClusterInfo> {
+  const admin = createKafkaAdmin({ brokers, clientId: "credex-probe", connectionTimeoutMs: Math.min(timeoutMs, 3_000), requestTimeoutMs: timeoutMs, retries: 0, tls });
   try {
     const c = await admin.metadata({ topics: [], forceUpdate: true });
     return { clusterId: c.id, controller: c.controllerId >= 0 ? c.controllerId : null, brokers: [...c.brokers.values()].map((b) => `${b.host}:${b.port}`) };
@@ -44,7 +49,7 @@ export async function waitForKafka(brokers: string, timeoutMs: number, options: 
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      return await describeKafkaCluster(brokers, Math.max(1_000, Math.min(left, 5_000)));
+      return await describeKafkaCluster(brokers, Math.max(1_000, Math.min(left, 5_000)), options.tls);
     } catch (err) {
       lastError = err;
     }
@@ -109,12 +114,12 @@ export async function waitForTopicLeaders(admin: Admin, topics: readonly string[
  * producer can write at once (the dev broker has auto.create.topics.enable=false).
  * Resolves to the names it created.
  */
-export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[]): Promise<string[]> {
-  const admin = createKafkaAdmin({ brokers, clientId: "credex-admin" });
+export async function createKafkaTopics(brokers: string, topics: readonly KafkaTopicSpec[], tls?: KafkaTlsFiles): Promise<string[]> {
+  const admin = createKafkaAdmin({ brokers, clientId: "credex-admin", tls });
   try {
     return await createTopics(admin, topics);
   } catch (err) {
-    throw kafkaFailure(brokers, err);
+    throw await kafkaFailureExplained({ brokers, tls }, err);
   } finally {
     await admin.close().catch(() => undefined);
   }

@@ -13,7 +13,7 @@ import { decodeSealedRecord, openSealedRecord, sealSuiteFromName, type SealSuite
 import { openAuditSpool } from "../audit/audit-spool.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, ensureAuditTopics } from "./audit-topics.js";
 import { fetchTopicOffsets, TOPIC_LEADERS_TIMEOUT_MS } from "./kafka-admin.js";
-import { createKafkaAdmin, createKafkaProducer, kafkaErrorMessage, type KafkaProducer } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaProducer, kafkaErrorMessage, type KafkaProducer, type KafkaTlsFiles } from "./kafka-client.js";
 import { readKafkaTopic, type ReadKafkaTopicOptions } from "./kafka-topic-reader.js";
 
 /** Kafka record headers of an audit record: only what routing and filtering need (issue 3 §3). */
@@ -29,6 +29,8 @@ export const AUDIT_HEADERS = {
 export interface KafkaAuditSinkOptions {
   /** host:port[,host:port...] */
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly keyRing: KeyRing;
   readonly suite: SealSuiteName;
   readonly instance: string;
@@ -109,10 +111,10 @@ type Item = { kind: "event"; event: AuditEvent } | { kind: "checkpoint" };
  * leaders, but one may move again (a broker restarting meanwhile): more tries, each with a fresh
  * admin client (fresh metadata), for as long as a leader election may take, before the start fails.
  */
-async function topicLayout(brokers: string, clientId: string, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
+async function topicLayout(brokers: string, tls: KafkaTlsFiles | undefined, clientId: string, topic: string): Promise<{ partitionCount: number; nextOffsets: bigint[] }> {
   const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
   for (;;) {
-    const admin = createKafkaAdmin({ brokers, clientId, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, retries: 2 });
+    const admin = createKafkaAdmin({ brokers, tls, clientId, connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, retries: 2 });
     try {
       const offsets = await fetchTopicOffsets(admin, topic);
       return { partitionCount: offsets.length, nextOffsets: offsets.map((o) => o.high) };
@@ -161,6 +163,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
 
   const check = await ensureAuditTopics({
     brokers: opts.brokers,
+    tls: opts.tls,
     topics: [topic, checkpointTopic],
     ...(opts.createTopics !== undefined && { create: opts.createTopics }),
     ...(opts.partitions !== undefined && { partitions: opts.partitions }),
@@ -170,12 +173,13 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   const clientId = `credex-audit-${opts.instance}`;
   // Per partition, the offset the next record will get at the least: every record this run
   // produces lands at or after it (kept up to date from produce responses).
-  const { partitionCount, nextOffsets } = await topicLayout(opts.brokers, clientId, topic);
+  const { partitionCount, nextOffsets } = await topicLayout(opts.brokers, opts.tls, clientId, topic);
   if (partitionCount < 1) throw new Error(`topic ${topic} has no partitions`);
 
   const newProducer = (): KafkaProducer =>
     createKafkaProducer({
       brokers: opts.brokers,
+      tls: opts.tls,
       clientId,
       // Idempotent: acks=all (-1) and one request in flight, so a retry neither duplicates nor reorders.
       idempotent: true,
@@ -232,6 +236,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
   ): Promise<void> {
     await readKafkaTopic({
       brokers: opts.brokers,
+      tls: opts.tls,
       ...from,
       topic: from.topic ?? topic,
       idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
@@ -255,6 +260,7 @@ export async function createKafkaAuditSink(opts: KafkaAuditSinkOptions): Promise
     let newest: PreviousCheckpoint | undefined;
     await readKafkaTopic({
       brokers: opts.brokers,
+      tls: opts.tls,
       topic: checkpointTopic,
       idleTimeoutMs: opts.requestTimeoutMs ?? 5_000,
       onRecord: (r) => {

@@ -1,9 +1,12 @@
 import type { AuditEntryHandler } from "../audit/audit-source.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC } from "./audit-topics.js";
+import type { KafkaTlsFiles } from "./kafka-client.js";
 import { readKafkaTopic } from "./kafka-topic-reader.js";
 
 export interface ScanKafkaAuditOptions {
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly topic?: string;
   /** Checkpoints are read too unless this is null. */
   readonly checkpointTopic?: string | null;
@@ -24,6 +27,7 @@ export async function scanKafkaAudit(opts: ScanKafkaAuditOptions, onEntry: Audit
   const read = async (t: string, kind: "record" | "checkpoint") => {
     const r = await readKafkaTopic({
       brokers: opts.brokers,
+      tls: opts.tls,
       topic: t,
       ...(opts.from && { from: opts.from }),
       ...(opts.follow && kind === "record" && { follow: opts.follow }),

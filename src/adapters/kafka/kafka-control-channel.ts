@@ -1,13 +1,15 @@
 import type { Admin } from "@platformatic/kafka";
 import type { ControlChannel } from "../../core/control/control-channel.js";
 import { LONGEST_CERTIFICATE_VALIDITY_MS } from "../../core/control/revocation-item.js";
-import { createKafkaAdmin, createKafkaProducer, type KafkaProducer } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaProducer, type KafkaProducer, type KafkaTlsFiles } from "./kafka-client.js";
 import { createKafkaTopics, describeTopicConfigs, fetchTopicOffsets } from "./kafka-admin.js";
 import { followTopic, type TopicFollower } from "./kafka-topic-follower.js";
 
 export interface KafkaControlChannelOptions {
   /** Comma-separated host:port list. */
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly topic: string;
   readonly clientId?: string;
   /** Bound on the replay at subscribe (default 30 s). */
@@ -75,7 +77,7 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
   let topicReady: Promise<unknown> | undefined;
   const followers = new Set<TopicFollower>();
   const replayTimeoutMs = options.replayTimeoutMs ?? 30_000;
-  const ensureTopic = () => (topicReady ??= createKafkaTopics(options.brokers, [{ topic: options.topic, partitions: 1, configs: CONTROL_TOPIC_CONFIGS }]));
+  const ensureTopic = () => (topicReady ??= createKafkaTopics(options.brokers, [{ topic: options.topic, partitions: 1, configs: CONTROL_TOPIC_CONFIGS }], options.tls));
   const stop = async (follower: TopicFollower) => {
     followers.delete(follower);
     await follower.close();
@@ -85,12 +87,12 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
     description: `kafka ${options.topic} @ ${options.brokers}`,
     async publish(record) {
       await ensureTopic();
-      producer ??= createKafkaProducer({ brokers: options.brokers, clientId, idempotent: true });
+      producer ??= createKafkaProducer({ brokers: options.brokers, tls: options.tls, clientId, idempotent: true });
       await producer.send({ messages: [{ topic: options.topic, key: record.key, value: Buffer.from(record.value) }] });
     },
     async subscribe(onRecord) {
       await ensureTopic();
-      const admin = createKafkaAdmin({ brokers: options.brokers, clientId });
+      const admin = createKafkaAdmin({ brokers: options.brokers, tls: options.tls, clientId });
       // The end of the log now: the replay is complete once every partition reached it.
       const ends = new Map<number, bigint>();
       let unsafe = "";
@@ -115,6 +117,7 @@ export function createKafkaControlChannel(options: KafkaControlChannelOptions): 
       const delivered = new Map<number, bigint>();
       const follower = await followTopic({
         brokers: options.brokers,
+        tls: options.tls,
         clientId,
         groupPrefix: "credex-control",
         topic: options.topic,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ListLog, LogBatch, LogMessage, LogPosition, LogReader, LogRecord } from "../../core/lists/list-log.js";
-import { createKafkaAdmin, createKafkaProducer } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaProducer, type KafkaTlsFiles } from "./kafka-client.js";
 import { createKafkaTopics, fetchTopicOffsets } from "./kafka-admin.js";
 import { followTopic } from "./kafka-topic-follower.js";
 
@@ -9,6 +9,8 @@ const MAX_READER_RESTARTS = 10;
 
 export interface KafkaListLogOptions {
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   /** credex.lists.v1 by default. */
   readonly topic: string;
   /** Partitions when the gateway creates the topic. */
@@ -30,10 +32,10 @@ export async function openKafkaListLog(options: KafkaListLogOptions): Promise<Li
   const { topic } = options;
   await createKafkaTopics(options.brokers, [
     { topic, partitions: options.partitions, replicationFactor: options.replicationFactor ?? 1, configs: { "cleanup.policy": "compact", "min.insync.replicas": "1" } },
-  ]);
+  ], options.tls);
   const clientId = options.clientId ?? "credex-lists";
-  const admin = createKafkaAdmin({ brokers: options.brokers, clientId });
-  const producer = createKafkaProducer({ brokers: options.brokers, clientId, idempotent: true });
+  const admin = createKafkaAdmin({ brokers: options.brokers, tls: options.tls, clientId });
+  const producer = createKafkaProducer({ brokers: options.brokers, tls: options.tls, clientId, idempotent: true });
   let partitionCount: number;
   try {
     const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
@@ -79,6 +81,7 @@ export async function openKafkaListLog(options: KafkaListLogOptions): Promise<Li
       // broker's coordinator is "loading" for a while) resumes exactly there.
       const follower = await followTopic({
         brokers: options.brokers,
+        tls: options.tls,
         clientId,
         groupPrefix: "credex-lists-reader",
         topic,

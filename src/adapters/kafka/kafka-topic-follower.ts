@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { MessagesStreamModes, type Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
-import { createKafkaConsumer } from "./kafka-client.js";
+import { createKafkaConsumer, type KafkaTlsFiles } from "./kafka-client.js";
 
 export interface FollowTopicOptions {
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly clientId: string;
   /** Each consumer joins a fresh group named `<groupPrefix>-<uuid>`, alone: it reads every partition. */
   readonly groupPrefix: string;
@@ -53,7 +55,7 @@ export async function followTopic(opts: FollowTopicOptions): Promise<TopicFollow
 
   const start = async (): Promise<void> => {
     if (stopped) return;
-    const consumer = createKafkaConsumer({ brokers: opts.brokers, clientId: opts.clientId, groupId: `${opts.groupPrefix}-${randomUUID()}`, ...(opts.maxWaitTimeMs !== undefined && { maxWaitTimeMs: opts.maxWaitTimeMs }) });
+    const consumer = createKafkaConsumer({ brokers: opts.brokers, tls: opts.tls, clientId: opts.clientId, groupId: `${opts.groupPrefix}-${randomUUID()}`, ...(opts.maxWaitTimeMs !== undefined && { maxWaitTimeMs: opts.maxWaitTimeMs }) });
     current = { consumer };
     try {
       const md = await consumer.metadata({ topics: [opts.topic], forceUpdate: true });

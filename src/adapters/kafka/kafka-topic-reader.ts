@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { MessagesStreamModes, type Message } from "@platformatic/kafka";
 import { fetchTopicOffsets, offsetsAt } from "./kafka-admin.js";
-import { createKafkaAdmin, createKafkaConsumer, kafkaFailure } from "./kafka-client.js";
+import { createKafkaAdmin, createKafkaConsumer, kafkaFailureExplained, type KafkaTlsFiles } from "./kafka-client.js";
 
 /** One Kafka record as read, without the client's types. */
 export interface KafkaRecordRead {
@@ -17,6 +17,8 @@ export interface KafkaRecordRead {
 
 export interface ReadKafkaTopicOptions {
   readonly brokers: string;
+  /** Kafka over TLS with a client certificate; absent: plaintext. */
+  readonly tls?: KafkaTlsFiles | undefined;
   readonly topic: string;
   /** Start at the first record at or after this time (default: the beginning). */
   readonly from?: Date;
@@ -60,11 +62,11 @@ export function recordRead(topic: string, m: Message): KafkaRecordRead {
  * commits no offsets: the start offsets are given to the consumer, not looked up.
  */
 export async function readKafkaTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
-  return readTopic(opts).catch((err: unknown) => Promise.reject(kafkaFailure(opts.brokers, err)));
+  return readTopic(opts).catch(async (err: unknown) => Promise.reject(await kafkaFailureExplained(opts, err)));
 }
 
 async function readTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicResult> {
-  const admin = createKafkaAdmin({ brokers: opts.brokers, clientId: "credex-audit-reader" });
+  const admin = createKafkaAdmin({ brokers: opts.brokers, tls: opts.tls, clientId: "credex-audit-reader" });
   try {
     if (!(await admin.listTopics()).includes(opts.topic)) throw new Error(`Kafka topic ${opts.topic} does not exist at ${opts.brokers}`);
     const offsets = await fetchTopicOffsets(admin, opts.topic);
@@ -96,7 +98,7 @@ async function readTopic(opts: ReadKafkaTopicOptions): Promise<ReadKafkaTopicRes
     if (pending.size === 0) return { records: 0, partitions: offsets.length };
 
     const groupId = `credex-audit-reader-${randomBytes(6).toString("hex")}`;
-    const consumer = createKafkaConsumer({ brokers: opts.brokers, clientId: "credex-audit-reader", groupId, maxWaitTimeMs: 200 });
+    const consumer = createKafkaConsumer({ brokers: opts.brokers, tls: opts.tls, clientId: "credex-audit-reader", groupId, maxWaitTimeMs: 200 });
     let read = 0;
     let idle: NodeJS.Timeout | undefined;
     try {

@@ -67,7 +67,7 @@ export async function collectPostureEvidence(sources: PostureSources): Promise<P
     auditVerificationOf({ auditFile: config.audit.file, sink: config.audit.sink, verifyNow: sources.verifyAuditNow, keyRing, signers: await gatewayCheckpointTrust(config), now }).catch(
       (err: Error) => ({ source: "none" as const, detail: err.message }),
     ),
-    config.audit.sink === "kafka" && config.audit.kafka ? describeAuditTopics(config.audit.kafka.brokers, [config.audit.kafka.topic, config.audit.kafka.checkpointTopic]) : Promise.resolve(undefined),
+    config.audit.sink === "kafka" && config.audit.kafka ? describeAuditTopics(config.audit.kafka.brokers, [config.audit.kafka.topic, config.audit.kafka.checkpointTopic], undefined, config.kafka?.tls) : Promise.resolve(undefined),
     telemetryOf(config, sources),
     policyOf(config),
   ]);

@@ -9,6 +9,7 @@ import { CrlError, revocationLookupFromCrls, type RevocationLookup } from "../..
 import { verifyResultPathOf, writeVerifyResult } from "../../adapters/audit/verify-result-file.js";
 import { createProgress, type ProgressReporter } from "../progress.js";
 import { parseCommandArgs, readCertificateOption, requireOption, UsageError, type CliCommand } from "../command.js";
+import { KAFKA_TLS_HELP, KAFKA_TLS_OPTIONS, kafkaTlsFromFlags } from "../kafka-tls-flags.js";
 import { createAuditEventFilter, parseTime } from "../audit/audit-event-filter.js";
 import {
   auditEventCsvHeader,
@@ -42,6 +43,7 @@ source (one of):
   --brokers <host:port,...>     Kafka (default: $KAFKA_BROKERS)
   --topic <name>                audit topic (default credex.audit.v1)
   --checkpoint-topic <name>     checkpoint topic (default credex.audit-checkpoints.v1)
+${KAFKA_TLS_HELP}
 
 options:
   --key-ring <file>     the officer's key ring (needed by tail, export, --subject;
@@ -84,6 +86,7 @@ examples:
   credex audit tail --brokers 127.0.0.1:9092 --key-ring keys.json --agency pbc-crc --decision deny
   credex audit tail --file .credex/audit.log --key-ring keys.json --subject 91310110666007217T --jsonl
   credex audit tail -f --brokers 127.0.0.1:9092 --key-ring keys.json --decision deny
+  credex audit verify --brokers kafka-bootstrap:9093 --kafka-ca cluster-ca.crt --kafka-cert user.crt --kafka-key user.key --key-ring keys.json --cert certs/gateway.pem
   credex audit export --file .credex/audit.log --key-ring keys.json --format csv --from 2026-11-01T00:00:00Z --out cases.csv
   credex audit keyring new --out keys.json && credex audit keyring rotate --key-ring keys.json --key-id k2
 `;
@@ -91,6 +94,7 @@ examples:
 const OPTIONS = {
   file: { type: "string" },
   brokers: { type: "string" },
+  ...KAFKA_TLS_OPTIONS,
   topic: { type: "string" },
   "checkpoint-topic": { type: "string" },
   "key-ring": { type: "string" },
@@ -136,6 +140,8 @@ async function scanSource(
 ): Promise<void> {
   const brokers = v.brokers ?? (v.file === undefined ? process.env["KAFKA_BROKERS"] : undefined);
   if (v.file !== undefined && v.brokers !== undefined) throw new UsageError("give either --file or --brokers, not both");
+  const tls = kafkaTlsFromFlags(v);
+  if (tls && v.file !== undefined) throw new UsageError("--kafka-ca, --kafka-cert and --kafka-key go with --brokers, not --file");
   if (v.file !== undefined) {
     const { followAuditFile, scanAuditFile } = await import("../../adapters/audit/audit-source.js");
     if (follow) return followAuditFile(v.file, onEntry, follow);
@@ -153,6 +159,7 @@ async function scanSource(
   await scanKafkaAudit(
     {
       brokers,
+      tls,
       ...(v.topic !== undefined && { topic: v.topic }),
       checkpointTopic: withCheckpoints ? (v["checkpoint-topic"] ?? AUDIT_CHECKPOINT_TOPIC) : null,
       ...(from && { from }),

@@ -10,6 +10,7 @@ import { incidentFromMessage } from "../../core/incidents/incident-message.js";
 import { matchesFilter } from "../../core/incidents/incident-store.js";
 import { INCIDENT_STATES, type Incident, type IncidentState } from "../../core/incidents/incident.js";
 import { loadGatewayConfig } from "../../config/gateway-config.js";
+import { KAFKA_TLS_OPTIONS, kafkaTlsFromFlags } from "../kafka-tls-flags.js";
 import type { FederationManifest } from "../../demo/federation.js";
 
 const HELP = `credex incidents list|show|ack|resolve — security incidents of a gateway
@@ -26,7 +27,8 @@ sources (list and show read any one; ack and resolve need the admin API):
                      security officer certificate listed in <dir>/federation.json
   --config <file>    a gateway config: its incidents.file
   --file <path>      an incidents file (JSON Lines, one snapshot per line)
-  --kafka <brokers>  the incidents topic (--topic, default ${INCIDENTS_TOPIC})
+  --kafka <brokers>  the incidents topic (--topic, default ${INCIDENTS_TOPIC}); over TLS with
+                     --kafka-ca <pem> --kafka-cert <pem> --kafka-key <pem>
   --admin <host:port> --cert <pem> --key <pem> --ca <pem> [--trust-domain <td>] [--totp <code>]
                      the gateway's GatewayAdmin listener with an administrator
                      certificate (spiffe://<td>/admin/<role>/<name>); reading needs
@@ -57,6 +59,7 @@ const OPTIONS = {
   config: { type: "string" },
   file: { type: "string" },
   kafka: { type: "string" },
+  ...KAFKA_TLS_OPTIONS,
   topic: { type: "string" },
   admin: { type: "string" },
   cert: { type: "string" },
@@ -173,9 +176,11 @@ function adminClientOf(v: Values): AdminClient | undefined {
 async function readIncidents(v: Values, id?: string): Promise<Incident[]> {
   const sources = [v.dir, v.config, v.file, v.kafka, v.admin].filter((s) => s !== undefined);
   if (sources.length !== 1) throw new UsageError("give exactly one source: --dir, --config, --file, --kafka or --admin");
+  const tls = kafkaTlsFromFlags(v);
+  if (tls && v.kafka === undefined) throw new UsageError("--kafka-ca, --kafka-cert and --kafka-key go with --kafka");
   if (v.file !== undefined) return readIncidentsFile(v.file);
   if (v.config !== undefined) return readIncidentsFile(loadGatewayConfig(v.config).incidents.file);
-  if (v.kafka !== undefined) return readIncidentsTopic({ brokers: v.kafka, ...(v.topic ? { topic: v.topic } : {}) });
+  if (v.kafka !== undefined) return readIncidentsTopic({ brokers: v.kafka, tls, ...(v.topic ? { topic: v.topic } : {}) });
   if (v.dir !== undefined) {
     const m = manifestOf(v.dir);
     return readIncidentsFile(m.incidents ?? join(v.dir, "incidents", "incidents.jsonl"));

@@ -11,6 +11,8 @@ import { validateUscc } from "../../core/identifiers/uscc.js";
 import { SECTORS } from "../../core/catalogue.js";
 import { describePeerCertificate } from "../../core/peer-certificate.js";
 import { pemCertificateBlocks } from "../../core/pem-certificates.js";
+import { KAFKA_TLS_OPTIONS, kafkaTlsFromFlags } from "../kafka-tls-flags.js";
+import type { KafkaTlsFiles } from "../../config/kafka-tls-files.js";
 import type { CaIndex, IssueProfile, OperationRecord } from "../../adapters/pki/ca-directory.js";
 import type { RevocationReason } from "../../adapters/pki/crl.js";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
@@ -312,6 +314,9 @@ ${DIR_HELP}
 ${PASS_HELP}
   --publish                 announce the revocation on the control channel
   --brokers <list>          Kafka brokers of the control topic (default: $KAFKA_BROKERS)
+  --kafka-ca <pem>          Kafka over TLS (all three): CA bundle of the brokers,
+  --kafka-cert <pem>        the publisher's client certificate (chain)
+  --kafka-key <pem>         and its key
   --topic <topic>           control topic (default credex.control.v1)
   --control-file <file>     file control channel instead of Kafka (gateway config control.file)
 
@@ -326,6 +331,7 @@ examples:
       "passphrase-file": { type: "string" },
       publish: { type: "boolean" },
       brokers: { type: "string" },
+      ...KAFKA_TLS_OPTIONS,
       topic: { type: "string" },
       "control-file": { type: "string" },
     });
@@ -404,20 +410,29 @@ example: credex pki crl --days 2`,
   },
 };
 
-type ControlTarget = { kind: "kafka"; brokers: string; topic: string } | { kind: "file"; file: string };
+type ControlTarget = { kind: "kafka"; brokers: string; tls: KafkaTlsFiles | undefined; topic: string } | { kind: "file"; file: string };
 
-function controlTarget(v: { publish?: boolean | undefined; brokers?: string | undefined; topic?: string | undefined; "control-file"?: string | undefined }): ControlTarget | undefined {
+function controlTarget(v: {
+  publish?: boolean | undefined;
+  brokers?: string | undefined;
+  topic?: string | undefined;
+  "control-file"?: string | undefined;
+  "kafka-ca"?: string | undefined;
+  "kafka-cert"?: string | undefined;
+  "kafka-key"?: string | undefined;
+}): ControlTarget | undefined {
+  const tls = kafkaTlsFromFlags(v);
   if (!v.publish) {
-    if (v.brokers !== undefined || v.topic !== undefined || v["control-file"] !== undefined) throw new UsageError("--brokers, --topic and --control-file go with --publish");
+    if (v.brokers !== undefined || v.topic !== undefined || v["control-file"] !== undefined || tls) throw new UsageError("--brokers, --kafka-*, --topic and --control-file go with --publish");
     return undefined;
   }
   if (v["control-file"] !== undefined) {
-    if (v.brokers !== undefined || v.topic !== undefined) throw new UsageError("give either --control-file or --brokers, not both");
+    if (v.brokers !== undefined || v.topic !== undefined || tls) throw new UsageError("give either --control-file or --brokers (with --kafka-*), not both");
     return { kind: "file", file: v["control-file"] };
   }
   const brokers = v.brokers ?? process.env["KAFKA_BROKERS"];
   if (!brokers) throw new UsageError("--publish needs --brokers <host:port,...> (or $KAFKA_BROKERS) or --control-file <file>");
-  return { kind: "kafka", brokers, topic: v.topic ?? "credex.control.v1" };
+  return { kind: "kafka", brokers, tls, topic: v.topic ?? "credex.control.v1" };
 }
 
 /** Signs a revocation item with the issuing CA key and publishes it; resolves to where it went. */
@@ -429,7 +444,7 @@ async function publishRevocation(dir: string, target: ControlTarget, notice: { s
   const item = signControlItem(revocationItem(notice), signer.certificate, signer.key);
   const channel =
     target.kind === "kafka"
-      ? (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: target.brokers, topic: target.topic, clientId: "credex-pki" })
+      ? (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: target.brokers, tls: target.tls, topic: target.topic, clientId: "credex-pki" })
       : (await import("../../adapters/control/file-control-channel.js")).createFileControlChannel(target.file);
   try {
     await channel.publish({ key: controlItemKey(item), value: encodeControlItem(item) });

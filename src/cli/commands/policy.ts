@@ -1,5 +1,6 @@
 import { join, relative } from "node:path";
 import { parseCommandArgs, requireOption, UsageError, type CliCommand } from "../command.js";
+import { KAFKA_TLS_HELP, KAFKA_TLS_OPTIONS, kafkaTlsFromFlags } from "../kafka-tls-flags.js";
 
 const HELP = `usage: credex policy check [dir] [--strict]
        credex policy diff <old-dir> <new-dir> [--agencies <id:SECTOR,...>]
@@ -39,6 +40,7 @@ options:
   --agencies <list>        diff: registry as id:SECTOR pairs, comma separated
   --brokers <list>         apply: Kafka brokers (default $KAFKA_BROKERS)
   --topic <name>           apply: control topic (default credex.control.v1)
+${KAFKA_TLS_HELP}
   --control-file <path>    apply: the file control channel instead of Kafka
   --signing-key <pem>      apply: private key (PEM, unencrypted) of the signing certificate
   --signing-cert <pem>     apply: the signing certificate
@@ -68,6 +70,7 @@ export const command: CliCommand = {
         strict: { type: "boolean" },
         agencies: { type: "string" },
         brokers: { type: "string" },
+        ...KAFKA_TLS_OPTIONS,
         topic: { type: "string" },
         "control-file": { type: "string" },
         "signing-key": { type: "string" },
@@ -107,6 +110,9 @@ interface ApplyValues {
   readonly strict?: boolean | undefined;
   readonly agencies?: string | undefined;
   readonly brokers?: string | undefined;
+  readonly "kafka-ca"?: string | undefined;
+  readonly "kafka-cert"?: string | undefined;
+  readonly "kafka-key"?: string | undefined;
   readonly topic?: string | undefined;
   readonly "control-file"?: string | undefined;
   readonly "signing-key"?: string | undefined;
@@ -123,6 +129,8 @@ async function apply(dir: string, v: ApplyValues): Promise<number> {
   if (v["control-file"] !== undefined && (v.brokers !== undefined || v.topic !== undefined)) throw new UsageError("give either --control-file or --brokers, not both");
   const brokers = v.brokers ?? process.env["KAFKA_BROKERS"];
   if (v["control-file"] === undefined && !brokers) throw new UsageError("apply needs --brokers <host:port,...> (or $KAFKA_BROKERS) or --control-file <file>");
+  const tls = kafkaTlsFromFlags(v);
+  if (tls && v["control-file"] !== undefined) throw new UsageError("--kafka-ca, --kafka-cert and --kafka-key go with --brokers, not --control-file");
   const { createPrivateKey, X509Certificate } = await import("node:crypto");
   const { readFileSync } = await import("node:fs");
   let certificate: InstanceType<typeof X509Certificate>;
@@ -150,7 +158,7 @@ async function apply(dir: string, v: ApplyValues): Promise<number> {
   const channel =
     v["control-file"] !== undefined
       ? (await import("../../adapters/control/file-control-channel.js")).createFileControlChannel(v["control-file"])
-      : (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: brokers!, topic: v.topic ?? "credex.control.v1", clientId: "credex-policy" });
+      : (await import("../../adapters/kafka/kafka-control-channel.js")).createKafkaControlChannel({ brokers: brokers!, tls, topic: v.topic ?? "credex.control.v1", clientId: "credex-policy" });
   let revision: string;
   let sequence: number;
   let size: number;
