@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, parseAllDocuments, stringify } from "yaml";
 import { packageRoot } from "../src/config/package-root.js";
-import { loadGatewayConfig } from "../src/config/gateway-config.js";
+import { parseGatewayConfig } from "../src/config/gateway-config.js";
 import { AUDIT_CHECKPOINT_TOPIC, AUDIT_TOPIC, MIN_AUDIT_RETENTION_MS } from "../src/adapters/kafka/audit-topics.js";
 import { INCIDENTS_TOPIC } from "../src/adapters/kafka/incident-topic.js";
 import { CONTROL_TOPIC_CONFIGS, controlTopicProblems } from "../src/adapters/kafka/kafka-control-channel.js";
@@ -113,7 +113,12 @@ describe("a broken manifest is caught", () => {
 });
 
 describe("the manifests match the code", () => {
-  const config = () => loadGatewayConfig(join(k8sDir, "gateway", "gateway.yaml"), { instance: "credex-gateway-0" });
+  // kafka.tls names files mounted from Secrets in the pod (checked at load); checked here against the mounts.
+  const configDocument = () => parseYaml(readFileSync(join(k8sDir, "gateway", "gateway.yaml"), "utf8")) as Record<string, unknown>;
+  const config = () => {
+    const { kafka: _mountedInThePod, ...rest } = configDocument();
+    return parseGatewayConfig(join(k8sDir, "gateway", "gateway.yaml"), { ...rest, instance: "credex-gateway-0" });
+  };
   const topics = () => new Map<string, Doc>(kindOf(everything("credex"), "KafkaTopic").map((t) => [t.spec.topicName as string, t]));
 
   it("ok/the gateway config of the ConfigMap is valid and names the code's default topics on Strimzi's TLS bootstrap", () => {
@@ -128,9 +133,19 @@ describe("the manifests match the code", () => {
     expect(kafka.spec.kafka.authorization).toEqual({ type: "simple" });
   });
 
+  it("ok/every Kafka connection over mTLS: kafka.tls names the KafkaUser's certificate and the cluster CA, mounted from their Secrets", () => {
+    const tls = (configDocument()["kafka"] as { tls: Record<string, string> }).tls;
+    expect(tls).toEqual({ ca: "/etc/credex/kafka/cluster-ca/ca.crt", cert: "/etc/credex/kafka/user/user.crt", key: "/etc/credex/kafka/user/user.key" });
+    const pod = kindOf(everything("credex"), "StatefulSet")[0].spec.template.spec;
+    const mounts = new Map<string, string>(pod.containers[0].volumeMounts.map((m: Doc) => [m.name as string, m.mountPath as string]));
+    const secrets = new Map<string, string>(pod.volumes.filter((v: Doc) => v.secret).map((v: Doc) => [v.name as string, v.secret.secretName as string]));
+    expect([mounts.get("kafka-user"), secrets.get("kafka-user")]).toEqual(["/etc/credex/kafka/user", "credex-gateway"]);
+    expect([mounts.get("kafka-cluster-ca"), secrets.get("kafka-cluster-ca")]).toEqual(["/etc/credex/kafka/cluster-ca", "credex-kafka-cluster-ca-cert"]);
+  });
+
   it("ok/a KafkaTopic for every topic the gateway uses, replicated 3 with min.insync.replicas 2", () => {
     const c = config();
-    const used = [c.audit.kafka!.topic, c.audit.kafka!.checkpointTopic, c.incidents.kafka!.topic, c.lists.kafka!.topic, c.control!.kind === "kafka" ? c.control!.topic : ""];
+    const used = [c.audit.kafka!.topic, c.audit.kafka!.checkpointTopic, c.incidents.kafka!.topic, c.lists.kafka!.topic, c.control!.kind === "kafka" ? c.control!.topic : "", c.disclosure.kafka!.topic];
     expect([...topics().keys()].sort()).toEqual([...used].sort());
     for (const t of topics().values()) {
       expect(t.spec.replicas, t.spec.topicName).toBe(3);
@@ -173,12 +188,13 @@ describe("the manifests match the code", () => {
     expect(ops("credex-gateway", "topic", AUDIT_TOPIC)).toContain("Write");
     expect(ops("credex-gateway", "topic", AUDIT_CHECKPOINT_TOPIC)).toContain("Write");
     expect(ops("credex-gateway", "topic", "credex.control.v1")).toContain("Read");
-    expect(ops("credex-gateway", "topic", "credex.control.v1")).not.toContain("Write");
+    // Replicas write their signed runtime settings there; every replica verifies the signer is a gateway.
+    expect(ops("credex-gateway", "topic", "credex.control.v1")).toContain("Write");
     expect(ops("credex-officer", "topic", AUDIT_TOPIC)).toEqual(["Read", "Describe"]);
     const officerWrites = users.get("credex-officer")!.spec.authorization.acls.filter((a: Doc) => a.resource.type === "topic" && a.operations.some((o: string) => ["Write", "Create", "Alter", "AlterConfigs", "Delete"].includes(o)));
     expect(officerWrites).toEqual([]);
     const controlWriters = [...users.keys()].filter((u) => ops(u, "topic", "credex.control.v1").includes("Write"));
-    expect(controlWriters).toEqual(["credex-operator"]);
+    expect(controlWriters.sort()).toEqual(["credex-gateway", "credex-operator"]);
     expect(users.get("credex-operator")!.spec.authorization.acls.filter((a: Doc) => a.resource.type === "topic").map((a: Doc) => a.resource.name)).toEqual(["credex.control.v1"]);
   });
 

@@ -101,6 +101,7 @@ function fullConfig(): unknown {
     objections: {},
     health: {},
     disclosure: { kafka: {}, site: {} },
+    kafka: {},
   };
 }
 
